@@ -1,0 +1,45 @@
+import type { ConnectionAttachment, DeliveryLog, HubHost } from "../src/index.ts";
+
+/**
+ * The hub's {@link HubHost} over `DurableObjectState`: the Hibernation API's
+ * socket list and attachments, the runtime's heartbeat auto-response
+ * timestamps, the object's single alarm, and its SQLite log. It is a separate
+ * object, not methods of `UserHub`, so none of it is reachable over RPC.
+ */
+export class DurableObjectHost implements HubHost<WebSocket> {
+  readonly #ctx: DurableObjectState;
+  readonly log: DeliveryLog;
+
+  constructor(ctx: DurableObjectState, log: DeliveryLog) {
+    this.#ctx = ctx;
+    this.log = log;
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  openSockets(): WebSocket[] {
+    // getWebSockets() also returns sockets that are closing; those are not this user's connections any more.
+    return this.#ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  readAttachment(socket: WebSocket): ConnectionAttachment | null {
+    return (socket.deserializeAttachment() as ConnectionAttachment | null) ?? null;
+  }
+
+  writeAttachment(socket: WebSocket, attachment: ConnectionAttachment): void {
+    socket.serializeAttachment(attachment);
+  }
+
+  lastAutoResponseAt(socket: WebSocket): number | null {
+    return this.#ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? null;
+  }
+
+  async scheduleWake(at: number | null): Promise<void> {
+    const current = await this.#ctx.storage.getAlarm();
+    if (current === at) return;
+    if (at === null) await this.#ctx.storage.deleteAlarm();
+    else await this.#ctx.storage.setAlarm(at);
+  }
+}

@@ -1,0 +1,112 @@
+import { DurableObject } from "cloudflare:workers";
+import { ConfigError, fanOutApp, HEARTBEAT_PING, HEARTBEAT_PONG, HttpStatus, Hub, type HubApp, type HubConfig, readHubConfig } from "../src/index.ts";
+import { DurableObjectHost } from "./durable-object-host.ts";
+import { readHandoff } from "./handoff.ts";
+import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
+
+/** The variables a `UserHub` reads (all optional strings; see the README's configuration table). */
+export interface UserHubEnv {
+  HEARTBEAT_INTERVAL_MS?: string;
+  HEARTBEAT_TIMEOUT_MS?: string;
+  MAX_MESSAGE_BYTES?: string;
+  MAX_CONNECTIONS_PER_USER?: string;
+  MAX_QUEUED_BYTES?: string;
+  LOG_RETENTION?: string;
+}
+
+/**
+ * One user's hub: a Durable Object that holds every socket of that user, on
+ * every device, with the WebSocket Hibernation API. Heartbeat pings are
+ * answered by the runtime without waking it; its one alarm closes sockets
+ * whose heartbeat timed out; everything it needs after hibernation lives in
+ * socket attachments and SQLite.
+ *
+ * Bring your own application by overriding `app`.
+ *
+ * @example
+ * ```ts
+ * import { UserHub } from "userhub/cloudflare";
+ * import type { HubApp } from "userhub";
+ *
+ * export class ChatHub extends UserHub {
+ *   protected override app: HubApp = {
+ *     frames: { send: (frame, connection, hub) => hub.deliver(frame.data, { from: connection.id }).then(() => {}) },
+ *   };
+ * }
+ * ```
+ */
+export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<Env> {
+  /** The application this hub runs. The default fans each `send` out to all of the user's sockets. */
+  protected app: HubApp = fanOutApp;
+  #hub: Hub<WebSocket> | undefined;
+  #config: HubConfig | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Stored by the runtime across hibernation: set it only if it is not set yet.
+    if (!ctx.getWebSocketAutoResponse()) {
+      ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
+    }
+  }
+
+  /** The hub logic, built on first use (after any subclass has set `app`). */
+  protected get hub(): Hub<WebSocket> {
+    if (!this.#hub) {
+      const config = this.config;
+      this.#hub = new Hub(new DurableObjectHost(this.ctx, new SqliteDeliveryLog(this.ctx.storage.sql, config.logRetention)), this.app, config);
+    }
+    return this.#hub;
+  }
+
+  /** This hub's configuration, read from `env`. */
+  protected get config(): HubConfig {
+    return (this.#config ??= readHubConfig(this.env as Readonly<Record<string, unknown>>));
+  }
+
+  /** Accepts a socket handed over by the router (see `durableObjectHubs`). */
+  override async fetch(request: Request): Promise<Response> {
+    const handoff = readHandoff(request);
+    if (handoff === null) {
+      return new Response("400 Bad Request: a UserHub only accepts sockets handed over by the userhub router.\n", { status: HttpStatus.BadRequest });
+    }
+    let hub: Hub<WebSocket>;
+    try {
+      hub = this.hub;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      console.error(`userhub: configuration error: ${error.message}`);
+      return new Response(`500 Internal Server Error: server misconfigured: ${error.message}.\n`, { status: HttpStatus.InternalServerError });
+    }
+    if (!hub.canAdmit()) {
+      return new Response(`429 Too Many Requests: this user already has ${this.config.maxConnectionsPerUser} open connections; close one first.\n`, {
+        status: HttpStatus.TooManyRequests,
+      });
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const attachment = hub.attachmentFor(handoff.identity);
+    this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
+    server.serializeAttachment(attachment);
+    await hub.open(server);
+    return new Response(null, {
+      status: HttpStatus.SwitchingProtocols,
+      webSocket: client,
+      headers: handoff.protocol ? { "Sec-WebSocket-Protocol": handoff.protocol } : {},
+    });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.hub.message(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    await this.hub.closed(ws, code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.hub.errored(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.hub.wake();
+  }
+}

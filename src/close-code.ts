@@ -1,0 +1,58 @@
+/**
+ * Every close code userhub sends, documented once.
+ *
+ * Codes below 4000 are RFC 6455's; the 4000 range is userhub's own
+ * (RFC 6455 §7.4.2 reserves 4000–4999 for private use).
+ *
+ * @example
+ * ```ts
+ * import { CloseCode } from "userhub";
+ * socket.addEventListener("close", (e) => {
+ *   if (e.code === CloseCode.HeartbeatTimeout) console.log("no heartbeat: reconnecting");
+ * });
+ * ```
+ */
+export const CloseCode = {
+  /** The hub or the client ended the connection on purpose. */
+  Normal: 1000,
+  /** The server is going away (shutdown, redeploy). Reconnect. */
+  GoingAway: 1001,
+  /** The socket broke a rule that is not about size (e.g. a rate limit). */
+  PolicyViolation: 1008,
+  /** A frame was larger than `MAX_MESSAGE_BYTES`. Only that socket is closed. */
+  MessageTooBig: 1009,
+  /** The hub hit an unexpected error while handling this socket. */
+  InternalError: 1011,
+  /** No heartbeat or message arrived within `HEARTBEAT_TIMEOUT_MS`. Reconnect. */
+  HeartbeatTimeout: 4000,
+  /** The credentials the socket was opened with have expired. Reconnect with a fresh token. */
+  TokenExpired: 4001,
+  /** The client read too slowly: more than the send queue's bound was waiting for it. */
+  SlowConsumer: 4002,
+} as const;
+
+/** One of the values of {@link CloseCode}. */
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** The reason text sent with each of userhub's own close codes. */
+export const CloseReason: Readonly<Record<number, string>> = {
+  [CloseCode.Normal]: "normal closure",
+  [CloseCode.GoingAway]: "going away",
+  [CloseCode.PolicyViolation]: "policy violation",
+  [CloseCode.MessageTooBig]: "message too big",
+  [CloseCode.InternalError]: "internal error",
+  [CloseCode.HeartbeatTimeout]: "heartbeat timeout",
+  [CloseCode.TokenExpired]: "token expired",
+  [CloseCode.SlowConsumer]: "slow consumer",
+};
+
+/**
+ * The code to answer a peer's close frame with. 1005 (no status), 1006
+ * (abnormal) and 1015 (TLS) describe a close but may never be sent in one
+ * (RFC 6455 §7.4.1), and `close()` throws on them, so they become 1000.
+ */
+export function replyCloseCode(received: number): number {
+  if (received === 1005 || received === 1006 || received === 1015) return CloseCode.Normal;
+  if (received < 1000 || received > 4999) return CloseCode.Normal;
+  return received;
+}

@@ -1,0 +1,27 @@
+/**
+ * Every HTTP status the upgrade route answers with, documented once.
+ * The README's table of statuses and close codes mirrors this file.
+ */
+export const HttpStatus = {
+  /** The upgrade succeeded; the socket is open. */
+  SwitchingProtocols: 101,
+  /** Malformed upgrade: a bad `Sec-WebSocket-Key`, or subprotocols offered without `userhub.v1`. */
+  BadRequest: 400,
+  /** No credentials, or credentials that failed verification. Carries `WWW-Authenticate`. */
+  Unauthorized: 401,
+  /** The request's `Origin` is not on the allow-list. */
+  Forbidden: 403,
+  /** Not found (e.g. `/dev/token` when not in local development). */
+  NotFound: 404,
+  /** `/ws` only answers GET. Carries `Allow: GET`. */
+  MethodNotAllowed: 405,
+  /** Not a WebSocket upgrade, or an unsupported `Sec-WebSocket-Version`. Carries `Upgrade: websocket`. */
+  UpgradeRequired: 426,
+  /** The user already has `MAX_CONNECTIONS_PER_USER` open sockets. */
+  TooManyRequests: 429,
+  /** The deployment is misconfigured (e.g. `JWT_SECRET` is not set). */
+  InternalServerError: 500,
+} as const;
+
+/** One of the values of {@link HttpStatus}. */
+export type HttpStatus = (typeof HttpStatus)[keyof typeof HttpStatus];

@@ -1,0 +1,41 @@
+import type { DeliveryLog } from "./delivery-log.ts";
+import type { WritableSocket } from "./sender.ts";
+
+/**
+ * What the hub keeps with each socket. On Cloudflare it is the socket's
+ * serialized attachment, so it survives hibernation; keep it small: no URL,
+ * no query string, no token.
+ */
+export interface ConnectionAttachment {
+  /** Assigned by the hub, never taken from the client. */
+  readonly connectionId: string;
+  readonly userId: string;
+  readonly connectedAt: number;
+  /** The last frame the hub itself received from this socket. */
+  lastMessageAt: number;
+  /** When the socket's token expires (epoch ms), or null. */
+  expiresAt: number | null;
+  /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
+  closing?: true;
+}
+
+/**
+ * The world as the hub logic sees it. Each runtime implements it once: the
+ * `UserHub` Durable Object over `DurableObjectState`, the Deno host in memory.
+ * The host accepts sockets itself (that is runtime-specific) and then hands
+ * them to the hub.
+ */
+export interface HubHost<S extends WritableSocket = WritableSocket> {
+  /** The clock, epoch milliseconds. */
+  now(): number;
+  /** This user's sockets that are open: not closing, not closed. */
+  openSockets(): S[];
+  readAttachment(socket: S): ConnectionAttachment | null;
+  writeAttachment(socket: S, attachment: ConnectionAttachment): void;
+  /** When the runtime last answered this socket's heartbeat without waking the hub, or null. */
+  lastAutoResponseAt(socket: S): number | null;
+  /** Sets the hub's single wake-up to `at`, replacing any other; null clears it. */
+  scheduleWake(at: number | null): void | Promise<void>;
+  /** This user's delivery log. */
+  readonly log: DeliveryLog;
+}

@@ -1,0 +1,49 @@
+/**
+ * userhub: per-user WebSocket hubs. This entry point is the runtime-agnostic
+ * core: upgrade validation, authentication, the wire protocol, the send
+ * helper, the heartbeat policy, the hub logic and the Hono router factory.
+ *
+ * @module
+ */
+export { CloseCode, CloseReason, replyCloseCode } from "./close-code.ts";
+export { HttpStatus } from "./http-status.ts";
+export { curlUpgradeLine, PROTOCOL, tokenList, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./validate-upgrade.ts";
+export {
+  AuthError,
+  type AuthOptions,
+  BEARER_PROTOCOL_PREFIX,
+  type Credentials,
+  findCredentials,
+  type Identity,
+  isValidUserId,
+  issueToken,
+  type JwtAlgorithm,
+  MISSING_CREDENTIALS_CHALLENGE,
+  selectProtocol,
+  verifyToken,
+} from "./auth.ts";
+export {
+  type ClientFrame,
+  ErrorCode,
+  type ErrorFrame,
+  errorFrame,
+  frameBytes,
+  HEARTBEAT_PING,
+  HEARTBEAT_PONG,
+  type HeartbeatSettings,
+  isLargerThan,
+  type MessageFrame,
+  parseClientFrame,
+  type ParsedFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from "./protocol.ts";
+export { type GoneReason, type SendOutcome, Sender, type SenderOptions, type WritableSocket } from "./sender.ts";
+export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, nextWake, staleReason } from "./heartbeat.ts";
+export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList } from "./config.ts";
+export { type Delivery, type DeliveryLog, MemoryDeliveryLog } from "./delivery-log.ts";
+export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
+export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext } from "./hub-app.ts";
+export { Hub } from "./hub.ts";
+export type { HubHandoff, HubNamespace } from "./hub-namespace.ts";
+export { answerError, createUserhubRouter, type UserhubRouterOptions } from "./router.ts";

@@ -1,0 +1,126 @@
+/**
+ * The `userhub.v1` wire protocol: the frames each side sends, and the parser
+ * that turns a client's text frame into a typed frame or a named problem.
+ */
+
+/** The heartbeat text a client sends; the runtime answers {@link HEARTBEAT_PONG} without waking the hub. */
+export const HEARTBEAT_PING = "ping";
+/** The runtime's answer to {@link HEARTBEAT_PING}. */
+export const HEARTBEAT_PONG = "pong";
+
+/** The codes an `error` frame carries. The socket stays open after each. */
+export const ErrorCode = {
+  /** The frame is not valid JSON. */
+  MalformedJson: "malformed_json",
+  /** The frame is JSON but not an object with a string `type`, or a field is missing or wrong. */
+  InvalidFrame: "invalid_frame",
+  /** The frame's `type` is not one the hub or its application handles. */
+  UnknownType: "unknown_type",
+  /** Binary frames are not part of `userhub.v1`; send text. */
+  BinaryNotSupported: "binary_not_supported",
+  /** The application's handler failed on this frame; nothing was delivered. */
+  HandlerFailed: "handler_failed",
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Heartbeat settings, announced in the welcome frame. */
+export interface HeartbeatSettings {
+  /** How often the client should send `ping`. */
+  readonly intervalMs: number;
+  /** After this long with no ping or message, the hub closes the socket. */
+  readonly timeoutMs: number;
+}
+
+/** The server's first frame on every socket. */
+export interface WelcomeFrame {
+  readonly type: "welcome";
+  readonly connectionId: string;
+  readonly userId: string;
+  /** This user's open sockets, this one included. */
+  readonly connections: number;
+  /** The latest sequence number delivered to this user (0 before the first). */
+  readonly seq: number;
+  readonly heartbeat: HeartbeatSettings;
+}
+
+/** A delivery to every socket of the user. */
+export interface MessageFrame {
+  readonly type: "message";
+  readonly seq: number;
+  readonly data: unknown;
+  /** The connection that sent it, when a socket of this user did. */
+  readonly from?: string;
+  /** When the hub accepted it, epoch milliseconds. */
+  readonly at: number;
+}
+
+/** A problem with a frame the client sent; the socket stays up. */
+export interface ErrorFrame {
+  readonly type: "error";
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Any frame the server sends as JSON. */
+export type ServerFrame = WelcomeFrame | MessageFrame | ErrorFrame;
+
+/** A client frame after parsing: an object with a string `type`, other fields as sent. */
+export interface ClientFrame {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/** What parsing a client's text frame produced. */
+export type ParsedFrame =
+  | { readonly ok: true; readonly frame: ClientFrame }
+  | { readonly ok: false; readonly error: ErrorFrame };
+
+/**
+ * Parses a client's text frame. Never throws: a bad frame becomes an
+ * `error` frame naming the problem.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseClientFrame('{"type":"send","data":"hi"}');
+ * if (parsed.ok) console.log(parsed.frame.type); // "send"
+ * ```
+ */
+export function parseClientFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: errorFrame(ErrorCode.MalformedJson, "frame is not valid JSON") };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, error: errorFrame(ErrorCode.InvalidFrame, "frame must be a JSON object") };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== "string" || type.length === 0) {
+    return { ok: false, error: errorFrame(ErrorCode.InvalidFrame, 'frame needs a string "type"') };
+  }
+  return { ok: true, frame: value as ClientFrame };
+}
+
+/** Builds an `error` frame. */
+export function errorFrame(code: ErrorCode, message: string): ErrorFrame {
+  return { type: "error", code, message };
+}
+
+const encoder = new TextEncoder();
+
+/** The size of a frame as it travels: UTF-8 bytes for text. */
+export function frameBytes(data: string | ArrayBuffer | ArrayBufferView): number {
+  return typeof data === "string" ? encoder.encode(data).byteLength : data.byteLength;
+}
+
+/** Whether a frame is larger than `limit` bytes, encoding text only when its length leaves doubt. */
+export function isLargerThan(data: string | ArrayBuffer | ArrayBufferView, limit: number): boolean {
+  if (typeof data !== "string") return data.byteLength > limit;
+  // A UTF-16 code unit is 1 to 3 UTF-8 bytes.
+  if (data.length > limit) return true;
+  if (data.length * 3 <= limit) return false;
+  return frameBytes(data) > limit;
+}

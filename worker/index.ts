@@ -1,0 +1,38 @@
+/**
+ * The demo Worker: userhub's router on `/ws`, a demo page on `/`, and a
+ * development token endpoint. It is also the model of a deployer's own Worker.
+ */
+import { Hono } from "hono";
+import { answerError, createUserhubRouter, readList } from "../src/index.ts";
+import { durableObjectHubs, UserHub, type UserHubEnv } from "../durable-objects/index.ts";
+import { DEMO_PAGE } from "./demo-page.ts";
+import { answerDevToken } from "./dev-token.ts";
+
+export { UserHub };
+
+/** The demo Worker's bindings (see wrangler.toml and .dev.vars). */
+export interface DemoEnv extends UserHubEnv {
+  USER_HUB: DurableObjectNamespace<UserHub>;
+  /** The HS256 secret for JWTs; `wrangler secret put JWT_SECRET` when deployed. */
+  JWT_SECRET?: string;
+  /** Comma-separated origins allowed to open sockets; empty allows any. */
+  ALLOWED_ORIGINS?: string;
+  /** `"on"` only in local development (from .dev.vars): enables POST /dev/token. */
+  DEV_TOKENS?: string;
+}
+
+const app = new Hono<{ Bindings: DemoEnv }>();
+
+app.get("/", (c) => c.html(DEMO_PAGE));
+app.post("/dev/token", answerDevToken);
+app.route(
+  "/",
+  createUserhubRouter<{ Bindings: DemoEnv }>({
+    hubs: (c) => durableObjectHubs(c.env.USER_HUB),
+    secret: (c) => c.env.JWT_SECRET,
+    allowedOrigins: (c) => readList(c.env as unknown as Record<string, unknown>, "ALLOWED_ORIGINS"),
+  }),
+);
+app.onError(answerError);
+
+export default app;
