@@ -1,0 +1,51 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Three projects, run one at a time by test/run-all.mjs:
+// - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
+// - e2e: Node tests that drive a real `wrangler dev` on a free port;
+// - browser: Node tests that drive Debian's Chromium against `wrangler dev`.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                JWT_SECRET: "workerd-test-secret",
+                DEV_TOKENS: "on",
+                HEARTBEAT_INTERVAL_MS: "1000",
+                HEARTBEAT_TIMEOUT_MS: "3000",
+                MAX_CONNECTIONS_PER_USER: "4",
+                MAX_MESSAGE_BYTES: "1024",
+              },
+            },
+          }),
+        ],
+        test: { name: "workerd", include: ["test/workerd/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts", "test/support/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
