@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // Three projects, run one at a time by test/run-all.mjs:
 // - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
-// - e2e: Node tests that drive a real `wrangler dev` on a free port;
+// - e2e: Node tests that drive a real `wrangler dev` (and the Deno server) on a free port, and the bench smoke run;
 // - browser: Node tests that drive Debian's Chromium against `wrangler dev`.
 export default defineConfig({
   test: {
@@ -29,7 +29,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts", "test/support/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "test/support/**/*.test.ts", "test/conformance/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
