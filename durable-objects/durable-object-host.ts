@@ -1,18 +1,20 @@
-import type { ConnectionAttachment, DeliveryLog, HubHost } from "../src/index.ts";
+import type { ConnectionAttachment, DeliveryLog, HubHost, TicketStore } from "../src/index.ts";
 
 /**
  * The hub's {@link HubHost} over `DurableObjectState`: the Hibernation API's
  * socket list and attachments, the runtime's heartbeat auto-response
- * timestamps, the object's single alarm, and its SQLite log. It is a separate
+ * timestamps, the object's single alarm, and its SQLite log and tickets. It is a separate
  * object, not methods of `UserHub`, so none of it is reachable over RPC.
  */
 export class DurableObjectHost implements HubHost<WebSocket> {
   readonly #ctx: DurableObjectState;
   readonly log: DeliveryLog;
+  readonly tickets: TicketStore;
 
-  constructor(ctx: DurableObjectState, log: DeliveryLog) {
+  constructor(ctx: DurableObjectState, log: DeliveryLog, tickets: TicketStore) {
     this.#ctx = ctx;
     this.log = log;
+    this.tickets = tickets;
   }
 
   now(): number {

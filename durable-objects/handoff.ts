@@ -1,19 +1,16 @@
 import { type HubHandoff, isValidUserId } from "../src/index.ts";
 
 /**
- * The header that carries the router's verified handoff to the Durable
- * Object. The router builds the hub's request from scratch, so nothing the
- * client sent (least of all this header or its token) reaches the hub.
+ * The header that carries the router's handoff to the Durable Object. The
+ * router builds the hub's request from scratch, so nothing the client sent
+ * (least of all a copy of this header, or its token) reaches the hub.
  */
 export const HANDOFF_HEADER = "X-Userhub-Handoff";
 
 /** Builds the request the router sends to a user's Durable Object. */
 export function handoffRequest(handoff: HubHandoff): Request {
   return new Request("https://userhub.internal/connect", {
-    headers: {
-      Upgrade: "websocket",
-      [HANDOFF_HEADER]: JSON.stringify({ userId: handoff.identity.userId, expiresAt: handoff.identity.expiresAt, protocol: handoff.protocol }),
-    },
+    headers: { Upgrade: "websocket", [HANDOFF_HEADER]: JSON.stringify(handoff) },
   });
 }
 
@@ -21,13 +18,25 @@ export function handoffRequest(handoff: HubHandoff): Request {
 export function readHandoff(request: Request): HubHandoff | null {
   const header = request.headers.get(HANDOFF_HEADER);
   if (header === null) return null;
+  let value: Record<string, unknown>;
   try {
-    const value = JSON.parse(header) as { userId?: unknown; expiresAt?: unknown; protocol?: unknown };
-    if (!isValidUserId(value.userId)) return null;
-    const expiresAt = typeof value.expiresAt === "number" ? value.expiresAt : null;
-    const protocol = typeof value.protocol === "string" ? value.protocol : null;
-    return { identity: { userId: value.userId, expiresAt }, protocol };
+    value = JSON.parse(header) as Record<string, unknown>;
   } catch {
     return null;
   }
+  if (typeof value !== "object" || value === null || !isValidUserId(value.userId)) return null;
+  const protocol = typeof value.protocol === "string" ? value.protocol : null;
+  const resume = readResume(value.resume);
+  if (typeof value.ticket === "string") return { userId: value.userId, protocol, resume, ticket: value.ticket };
+  const identity = value.identity as { userId?: unknown; expiresAt?: unknown } | undefined;
+  if (typeof identity !== "object" || identity === null || identity.userId !== value.userId) return null;
+  const expiresAt = typeof identity.expiresAt === "number" ? identity.expiresAt : null;
+  return { userId: value.userId, protocol, resume, identity: { userId: value.userId, expiresAt } };
+}
+
+function readResume(value: unknown): HubHandoff["resume"] {
+  if (typeof value !== "object" || value === null) return null;
+  const { since, epoch } = value as { since?: unknown; epoch?: unknown };
+  if (typeof since !== "number" || !Number.isSafeInteger(since) || since < 0) return null;
+  return { since, epoch: typeof epoch === "string" ? epoch : null };
 }

@@ -13,10 +13,17 @@ import type { UserHub } from "./user-hub.ts";
  * ```
  */
 export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): HubNamespace {
+  const hubOf = (userId: string) => namespace.get(namespace.idFromName(userId));
   return {
     async connect(_request, handoff) {
-      const stub = namespace.get(namespace.idFromName(handoff.identity.userId));
-      return await stub.fetch(handoffRequest(handoff));
+      return await hubOf(handoff.userId).fetch(handoffRequest(handoff));
+    },
+    async issueTicket(identity) {
+      return await hubOf(identity.userId).issueTicket(identity);
+    },
+    async push(userId, messages, options = {}) {
+      const result = await hubOf(userId).push([...messages], options);
+      return { seqs: [...result.seqs], delivered: result.delivered, duplicate: result.duplicate };
     },
   };
 }

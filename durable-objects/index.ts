@@ -8,4 +8,5 @@ export { UserHub, type UserHubEnv } from "./user-hub.ts";
 export { durableObjectHubs } from "./hub-namespace.ts";
 export { DurableObjectHost } from "./durable-object-host.ts";
 export { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
+export { SqliteTicketStore } from "./sqlite-ticket-store.ts";
 export { HANDOFF_HEADER, handoffRequest, readHandoff } from "./handoff.ts";

@@ -1,27 +1,50 @@
 import { DurableObject } from "cloudflare:workers";
-import { ConfigError, fanOutApp, HEARTBEAT_PING, HEARTBEAT_PONG, HttpStatus, Hub, type HubApp, type HubConfig, readHubConfig } from "../src/index.ts";
+import {
+  ConfigError,
+  fanOutApp,
+  HEARTBEAT_PING,
+  HEARTBEAT_PONG,
+  HttpStatus,
+  Hub,
+  type HubApp,
+  type HubConfig,
+  type Identity,
+  type PushOptions,
+  type PushResult,
+  readHubConfig,
+  retentionOf,
+  verifyToken,
+} from "../src/index.ts";
 import { DurableObjectHost } from "./durable-object-host.ts";
 import { readHandoff } from "./handoff.ts";
 import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
+import { SqliteTicketStore } from "./sqlite-ticket-store.ts";
 
 /** The variables a `UserHub` reads (all optional strings; see the README's configuration table). */
 export interface UserHubEnv {
+  /** Verifies in-band `auth` frames exactly as the router verifies upgrades. */
+  JWT_SECRET?: string;
   HEARTBEAT_INTERVAL_MS?: string;
   HEARTBEAT_TIMEOUT_MS?: string;
   MAX_MESSAGE_BYTES?: string;
   MAX_CONNECTIONS_PER_USER?: string;
   MAX_QUEUED_BYTES?: string;
   LOG_RETENTION?: string;
+  LOG_RETENTION_MS?: string;
+  LOG_RETENTION_BYTES?: string;
+  TICKET_TTL_MS?: string;
 }
 
 /**
  * One user's hub: a Durable Object that holds every socket of that user, on
  * every device, with the WebSocket Hibernation API. Heartbeat pings are
  * answered by the runtime without waking it; its one alarm closes sockets
- * whose heartbeat timed out; everything it needs after hibernation lives in
- * socket attachments and SQLite.
+ * whose heartbeat timed out or whose token expired; everything it needs
+ * after hibernation lives in socket attachments and SQLite (the delivery
+ * log, tickets).
  *
- * Bring your own application by overriding `app`.
+ * Bring your own application by overriding `app`. Push to a user from any
+ * Worker, Durable Object or queue consumer with the `push` RPC method.
  *
  * @example
  * ```ts
@@ -30,9 +53,10 @@ export interface UserHubEnv {
  *
  * export class ChatHub extends UserHub {
  *   protected override app: HubApp = {
- *     frames: { send: (frame, connection, hub) => hub.deliver(frame.data, { from: connection.id }).then(() => {}) },
+ *     frames: { send: async (frame, connection, hub) => void (await hub.deliver(frame.data, { from: connection.id })) },
  *   };
  * }
+ * // elsewhere, with the binding: await env.USER_HUB.get(env.USER_HUB.idFromName("alice")).push([{ text: "hi" }]);
  * ```
  */
 export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<Env> {
@@ -43,7 +67,7 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // Stored by the runtime across hibernation: set it only if it is not set yet.
+    // Kept by the runtime across hibernation: set it only if it is not set yet.
     if (!ctx.getWebSocketAutoResponse()) {
       ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_PING, HEARTBEAT_PONG));
     }
@@ -53,7 +77,10 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
   protected get hub(): Hub<WebSocket> {
     if (!this.#hub) {
       const config = this.config;
-      this.#hub = new Hub(new DurableObjectHost(this.ctx, new SqliteDeliveryLog(this.ctx.storage.sql, config.logRetention)), this.app, config);
+      const sql = this.ctx.storage.sql;
+      const host = new DurableObjectHost(this.ctx, new SqliteDeliveryLog(sql, retentionOf(config)), new SqliteTicketStore(sql));
+      const secret = this.env.JWT_SECRET;
+      this.#hub = new Hub(host, this.app, config, secret ? { verifyToken: (token) => verifyToken(token, { secret }) } : {});
     }
     return this.#hub;
   }
@@ -61,6 +88,19 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
   /** This hub's configuration, read from `env`. */
   protected get config(): HubConfig {
     return (this.#config ??= readHubConfig(this.env as Readonly<Record<string, unknown>>));
+  }
+
+  /**
+   * Logs `messages` for this user and sends them to every open socket, in
+   * order. With an idempotency key seen before, delivers nothing again.
+   */
+  async push(messages: unknown[], options: PushOptions = {}): Promise<PushResult> {
+    return await this.hub.push(messages, options);
+  }
+
+  /** Issues a single-use connect ticket for a caller the router verified. */
+  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+    return await this.hub.issueTicket(identity);
   }
 
   /** Accepts a socket handed over by the router (see `durableObjectHubs`). */
@@ -77,16 +117,13 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
       console.error(`userhub: configuration error: ${error.message}`);
       return new Response(`500 Internal Server Error: server misconfigured: ${error.message}.\n`, { status: HttpStatus.InternalServerError });
     }
-    if (!hub.canAdmit()) {
-      return new Response(`429 Too Many Requests: this user already has ${this.config.maxConnectionsPerUser} open connections; close one first.\n`, {
-        status: HttpStatus.TooManyRequests,
-      });
-    }
+    const admission = await hub.admit(handoff);
+    if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const attachment = hub.attachmentFor(handoff.identity);
+    const attachment = hub.attachmentFor(admission.identity);
     this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
     server.serializeAttachment(attachment);
-    await hub.open(server);
+    await hub.open(server, handoff.resume);
     return new Response(null, {
       status: HttpStatus.SwitchingProtocols,
       webSocket: client,

@@ -5,6 +5,9 @@ import { PROTOCOL, tokenList } from "./validate-upgrade.ts";
 /** The prefix that marks a credential inside `Sec-WebSocket-Protocol` (`bearer.<jwt>`). */
 export const BEARER_PROTOCOL_PREFIX = "bearer.";
 
+/** The prefix that marks a connect ticket inside `Sec-WebSocket-Protocol` (`ticket.<ticket>`); see ticket.ts. */
+export const TICKET_PROTOCOL_PREFIX = "ticket.";
+
 /** The HMAC algorithms a deployment may pin. `none` and asymmetric algorithms are never accepted here. */
 export type JwtAlgorithm = "HS256" | "HS384" | "HS512";
 
@@ -62,15 +65,16 @@ export function isValidUserId(userId: unknown): userId is string {
 }
 
 /** Where the credentials of an upgrade request were found. */
-export interface Credentials {
-  readonly token: string;
-  readonly carrier: "authorization" | "protocol";
-}
+export type Credentials =
+  | { readonly token: string; readonly carrier: "authorization" | "protocol" }
+  /** A single-use connect ticket (`ticket.<ticket>` subprotocol), redeemed by the user's hub. */
+  | { readonly ticket: string; readonly carrier: "ticket"; readonly token?: undefined };
 
 /**
- * Finds the caller's token: `Authorization: Bearer <jwt>`, or for browsers
- * (which cannot set headers on a WebSocket) the subprotocol carrier
- * `Sec-WebSocket-Protocol: userhub.v1, bearer.<jwt>`.
+ * Finds the caller's credentials: `Authorization: Bearer <jwt>`, or for
+ * browsers (which cannot set headers on a WebSocket) the subprotocol carrier
+ * `Sec-WebSocket-Protocol: userhub.v1, bearer.<jwt>`, or a connect ticket
+ * `userhub.v1, ticket.<ticket>`. The header wins over the subprotocols.
  *
  * @returns the credentials, or null when the request carries none.
  */
@@ -83,6 +87,9 @@ export function findCredentials(headers: Headers): Credentials | null {
   for (const protocol of tokenList(headers.get("Sec-WebSocket-Protocol"))) {
     if (protocol.startsWith(BEARER_PROTOCOL_PREFIX) && protocol.length > BEARER_PROTOCOL_PREFIX.length) {
       return { token: protocol.slice(BEARER_PROTOCOL_PREFIX.length), carrier: "protocol" };
+    }
+    if (protocol.startsWith(TICKET_PROTOCOL_PREFIX) && protocol.length > TICKET_PROTOCOL_PREFIX.length) {
+      return { ticket: protocol.slice(TICKET_PROTOCOL_PREFIX.length), carrier: "ticket" };
     }
   }
   return null;

@@ -1,4 +1,6 @@
+import { DEFAULT_RETENTION, type RetentionPolicy } from "./delivery-log.ts";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
+import { DEFAULT_TICKET_TTL_MS } from "./ticket.ts";
 import type { HeartbeatSettings } from "./protocol.ts";
 
 /** A configuration value that cannot be used, named so that a deployer can fix it. */
@@ -24,6 +26,12 @@ export interface HubConfig {
   readonly maxQueuedBytes: number;
   /** Deliveries the hub keeps for replay (the rest are pruned, oldest first). */
   readonly logRetention: number;
+  /** How long the hub keeps a delivery (and remembers an idempotency key), in milliseconds. */
+  readonly logRetentionMs: number;
+  /** Payload bytes the hub keeps for replay. */
+  readonly logRetentionBytes: number;
+  /** How long a connect ticket stays good, in milliseconds. */
+  readonly ticketTtlMs: number;
 }
 
 /** The defaults, also listed in the README's configuration table. */
@@ -32,7 +40,10 @@ export const DEFAULT_CONFIG: HubConfig = {
   maxMessageBytes: 64 * 1024,
   maxConnectionsPerUser: 32,
   maxQueuedBytes: 1024 * 1024,
-  logRetention: 1000,
+  logRetention: DEFAULT_RETENTION.count,
+  logRetentionMs: DEFAULT_RETENTION.ageMs,
+  logRetentionBytes: DEFAULT_RETENTION.bytes,
+  ticketTtlMs: DEFAULT_TICKET_TTL_MS,
 };
 
 /**
@@ -68,6 +79,9 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
     maxConnectionsPerUser: positiveInteger(vars, "MAX_CONNECTIONS_PER_USER", DEFAULT_CONFIG.maxConnectionsPerUser),
     maxQueuedBytes: positiveInteger(vars, "MAX_QUEUED_BYTES", DEFAULT_CONFIG.maxQueuedBytes),
     logRetention: positiveInteger(vars, "LOG_RETENTION", DEFAULT_CONFIG.logRetention),
+    logRetentionMs: positiveInteger(vars, "LOG_RETENTION_MS", DEFAULT_CONFIG.logRetentionMs),
+    logRetentionBytes: positiveInteger(vars, "LOG_RETENTION_BYTES", DEFAULT_CONFIG.logRetentionBytes),
+    ticketTtlMs: positiveInteger(vars, "TICKET_TTL_MS", DEFAULT_CONFIG.ticketTtlMs),
   };
 }
 
@@ -87,4 +101,9 @@ function positiveInteger(vars: Readonly<Record<string, unknown>>, name: string, 
     throw new ConfigError(name, `must be a positive whole number, got ${JSON.stringify(value)}`);
   }
   return number;
+}
+
+/** The retention policy a configuration describes. */
+export function retentionOf(config: HubConfig): RetentionPolicy {
+  return { count: config.logRetention, ageMs: config.logRetentionMs, bytes: config.logRetentionBytes };
 }

@@ -5,16 +5,20 @@
 export const HttpStatus = {
   /** The upgrade succeeded; the socket is open. */
   SwitchingProtocols: 101,
-  /** Malformed upgrade: a bad `Sec-WebSocket-Key`, or subprotocols offered without `userhub.v1`. */
+  /** A ticket was issued, or a push was delivered. */
+  OK: 200,
+  /** Malformed: a bad `Sec-WebSocket-Key`, subprotocols without `userhub.v1`, a bad `since`/`epoch`, a bad push body. */
   BadRequest: 400,
-  /** No credentials, or credentials that failed verification. Carries `WWW-Authenticate`. */
+  /** No credentials, or credentials that failed verification (or a used/expired ticket). Carries `WWW-Authenticate`. */
   Unauthorized: 401,
-  /** The request's `Origin` is not on the allow-list. */
+  /** The request's `Origin` is not on the allow-list, or a user's token was used to push. */
   Forbidden: 403,
-  /** Not found (e.g. `/dev/token` when not in local development). */
+  /** Not found (e.g. `/dev/token` when not in local development, or push when no push key is set). */
   NotFound: 404,
   /** `/ws` only answers GET. Carries `Allow: GET`. */
   MethodNotAllowed: 405,
+  /** A push body over 1 MiB. */
+  PayloadTooLarge: 413,
   /** Not a WebSocket upgrade, or an unsupported `Sec-WebSocket-Version`. Carries `Upgrade: websocket`. */
   UpgradeRequired: 426,
   /** The user already has `MAX_CONNECTIONS_PER_USER` open sockets. */

@@ -1,5 +1,6 @@
 import type { DeliveryLog } from "./delivery-log.ts";
 import type { WritableSocket } from "./sender.ts";
+import type { TicketStore } from "./ticket.ts";
 
 /**
  * What the hub keeps with each socket. On Cloudflare it is the socket's
@@ -38,4 +39,6 @@ export interface HubHost<S extends WritableSocket = WritableSocket> {
   scheduleWake(at: number | null): void | Promise<void>;
   /** This user's delivery log. */
   readonly log: DeliveryLog;
+  /** This user's unredeemed connect tickets. */
+  readonly tickets: TicketStore;
 }

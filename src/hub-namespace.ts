@@ -1,11 +1,40 @@
 import type { Identity } from "./auth.ts";
 
-/** What the router hands a hub along with the upgrade, after every check passed. */
-export interface HubHandoff {
-  /** The verified caller. */
-  readonly identity: Identity;
+/** Where a reconnecting client left off: the last `seq` it saw, and the epoch it saw it in. */
+export interface ResumePoint {
+  readonly since: number;
+  readonly epoch: string | null;
+}
+
+/**
+ * What the router hands a hub along with the upgrade, after every check it
+ * can make passed. Either the router verified the caller's token
+ * (`identity`), or the caller presented a ticket that only the user's hub
+ * can redeem (`ticket`); exactly one is set.
+ */
+export type HubHandoff = {
+  /** The user whose hub this is (the verified `sub`, or the user a ticket names). */
+  readonly userId: string;
   /** The subprotocol to select in the 101 answer, or null for none. */
   readonly protocol: string | null;
+  /** Set when the client asked to resume. */
+  readonly resume: ResumePoint | null;
+} & ({ readonly identity: Identity; readonly ticket?: undefined } | { readonly ticket: string; readonly identity?: undefined });
+
+/** What a push did. */
+export interface PushResult {
+  /** The sequence numbers assigned, in order (the earlier ones for a repeated idempotency key). */
+  readonly seqs: readonly number[];
+  /** Sockets of the user that received the whole push live (0 for a repeated key). */
+  readonly delivered: number;
+  /** The idempotency key had been used: nothing new was delivered. */
+  readonly duplicate: boolean;
+}
+
+/** Options of a push. */
+export interface PushOptions {
+  /** Makes a retried push harmless: a key seen within the log's retention age is not delivered again. */
+  readonly idempotencyKey?: string;
 }
 
 /**
@@ -14,9 +43,13 @@ export interface HubHandoff {
  */
 export interface HubNamespace {
   /**
-   * Hands a validated, authenticated upgrade request to `handoff.identity.userId`'s
-   * hub and returns its answer: 101 with the socket, or 429 when the user has
-   * too many sockets.
+   * Hands an upgrade request that passed the router's checks to the user's
+   * hub and returns its answer: 101 with the socket; 401 for a ticket that is
+   * unknown, used or expired; 429 when the user has too many sockets.
    */
   connect(request: Request, handoff: HubHandoff): Promise<Response>;
+  /** Issues a single-use connect ticket for a verified caller. */
+  issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }>;
+  /** Logs `messages` for `userId` and sends them to every open socket of that user. */
+  push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult>;
 }

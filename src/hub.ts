@@ -1,11 +1,15 @@
+import { AuthError, type Identity } from "./auth.ts";
 import { CloseCode, CloseReason } from "./close-code.ts";
 import type { HubConfig } from "./config.ts";
-import type { Delivery } from "./delivery-log.ts";
+import type { Delivery, NewDelivery } from "./delivery-log.ts";
 import { type Liveness, nextWake, staleReason } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-import type { Identity } from "./auth.ts";
+import type { HubHandoff, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
+import { HttpStatus } from "./http-status.ts";
 import {
+  type AuthFrame,
+  type ClientFrame,
   errorFrame,
   ErrorCode,
   HEARTBEAT_PING,
@@ -13,40 +17,97 @@ import {
   isLargerThan,
   type MessageFrame,
   parseClientFrame,
-  type ServerFrame,
+  type ResetFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
+
+/** Options of a {@link Hub} beyond its configuration. */
+export interface HubOptions {
+  /** Verifies a token sent in band (`{"type":"auth","token":…}`) exactly as at the upgrade. Without it, such frames are refused. */
+  verifyToken?: (token: string) => Promise<Identity>;
+}
+
+/** Whether the hub takes a socket, and as whom; or the HTTP answer that refuses it. */
+export type Admission =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly status: HttpStatus; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
+
+/** Frame types the hub handles itself, before any application handler. */
+const AUTH_FRAME = "auth";
 
 /**
  * The hub logic, written once for every host. It holds no state that must
  * outlive one event: on Cloudflare the object may be rebuilt between any two
  * messages, so everything durable lives in the host (attachments, the log,
- * the scheduled wake). Only the per-socket senders live here, because
- * ordering matters only among writes of one live instance.
+ * tickets, the scheduled wake). Only the per-socket senders live here,
+ * because ordering matters only among the writes of one live instance.
+ *
+ * A host accepts a socket in its own way, then: `admit` (may it connect, as
+ * whom?), `attachmentFor` (store it with the socket), `open`; then routes
+ * `message`, `closed`, `errored` and its scheduled `wake` here.
  *
  * @example
  * ```ts
  * const hub = new Hub(host, fanOutApp, readHubConfig(env));
- * // host accepted `socket`:
- * await hub.open(socket, hub.attachmentFor(identity));
+ * const admission = await hub.admit(handoff);
+ * if (!admission.ok) return new Response(admission.message, { status: admission.status });
+ * // … accept `socket` with hub.attachmentFor(admission.identity) as its attachment, then:
+ * await hub.open(socket, handoff.resume);
  * ```
  */
 export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #host: HubHost<S>;
   readonly #app: HubApp;
   readonly #config: HubConfig;
+  readonly #options: HubOptions;
   readonly #senders = new WeakMap<S, Sender>();
 
-  constructor(host: HubHost<S>, app: HubApp, config: HubConfig) {
+  constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
     this.#app = app;
     this.#config = config;
+    this.#options = options;
   }
 
   /** Whether one more socket fits under `maxConnectionsPerUser`. */
   canAdmit(): boolean {
     return this.#host.openSockets().length < this.#config.maxConnectionsPerUser;
+  }
+
+  /**
+   * Decides on a handed-over upgrade: redeems its ticket (once) if it has
+   * one, and checks the user's socket limit.
+   */
+  async admit(handoff: HubHandoff): Promise<Admission> {
+    let identity = handoff.identity;
+    if (handoff.ticket !== undefined) {
+      const redeemed = await this.#host.tickets.redeem(handoff.ticket, this.#host.now());
+      if (redeemed === null || redeemed.userId !== handoff.userId) {
+        return {
+          ok: false,
+          status: HttpStatus.Unauthorized,
+          message: "401 Unauthorized: ticket unknown, already used or expired; get a new one.\n",
+          headers: { "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="ticket unknown, used or expired"' },
+        };
+      }
+      identity = redeemed;
+    }
+    if (!this.canAdmit()) {
+      return {
+        ok: false,
+        status: HttpStatus.TooManyRequests,
+        message: `429 Too Many Requests: this user already has ${this.#config.maxConnectionsPerUser} open connections; close one first.\n`,
+      };
+    }
+    return { ok: true, identity: identity! };
+  }
+
+  /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`. */
+  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+    const now = this.#host.now();
+    const ticket = await this.#host.tickets.issue(identity, now, this.#config.ticketTtlMs);
+    return { ticket, expiresAt: now + this.#config.ticketTtlMs };
   }
 
   /** The attachment for a new socket of `identity`, with a connection id the server assigns. */
@@ -61,19 +122,35 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     };
   }
 
-  /** A socket the host has just accepted (with `attachment` stored): greet it, tell the app, arm the wake-up. */
-  async open(socket: S): Promise<void> {
+  /**
+   * A socket the host has just accepted (with its attachment stored): greet
+   * it, replay what it missed if it resumes, tell the app, arm the wake-up.
+   * The welcome and the replay are queued on the socket's sender before the
+   * first await, so no live delivery can overtake them.
+   */
+  async open(socket: S, resume: ResumePoint | null = null): Promise<void> {
     const attachment = this.#attachment(socket);
     if (!attachment) return;
-    const welcome: WelcomeFrame = {
-      type: "welcome",
-      connectionId: attachment.connectionId,
-      userId: attachment.userId,
-      connections: this.#liveSockets().length,
-      seq: await this.#host.log.latestSeq(),
-      heartbeat: this.#config.heartbeat,
-    };
-    await this.#sender(socket).send(JSON.stringify(welcome));
+    const sender = this.#sender(socket);
+    const log = this.#host.log;
+    const snapshot = Promise.all([log.latestSeq(), log.epoch()]);
+    const welcomeSent = sender.send(async () => {
+      const [seq, epoch] = await snapshot;
+      const welcome: WelcomeFrame = {
+        type: "welcome",
+        connectionId: attachment.connectionId,
+        userId: attachment.userId,
+        connections: this.#liveSockets().length,
+        seq,
+        epoch,
+        expiresAt: attachment.expiresAt,
+        heartbeat: this.#config.heartbeat,
+      };
+      return JSON.stringify(welcome);
+    });
+    const replaySent = resume ? sender.send(async () => this.#replay(resume, ...(await snapshot))) : undefined;
+    await welcomeSent;
+    await replaySent;
     await this.#reschedule();
     await this.#call("onConnect", () => this.#app.onConnect?.(this.#connection(socket, attachment), this.#context(attachment.userId)));
   }
@@ -103,8 +180,13 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       await sender.send(JSON.stringify(parsed.error));
       return;
     }
-    const handler = this.#app.frames?.[parsed.frame.type];
-    if (!handler || !Object.hasOwn(this.#app.frames!, parsed.frame.type)) {
+    if (parsed.frame.type === AUTH_FRAME) {
+      await this.#refreshCredentials(socket, attachment, parsed.frame);
+      return;
+    }
+    const frames = this.#app.frames;
+    const handler = frames && Object.hasOwn(frames, parsed.frame.type) ? frames[parsed.frame.type] : undefined;
+    if (!handler) {
       await sender.send(JSON.stringify(errorFrame(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(parsed.frame.type.slice(0, 64))}`)));
       return;
     }
@@ -149,13 +231,75 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     await this.#reschedule();
   }
 
+  /**
+   * Logs `messages` with the next sequence numbers, then sends them to every
+   * open socket of the user, in order. A repeated idempotency key delivers nothing.
+   */
+  async push(messages: readonly unknown[], options: PushOptions = {}): Promise<PushResult> {
+    const { seqs, delivered, duplicate } = await this.#deliver(messages.map((data) => ({ data })), options.idempotencyKey);
+    return { seqs, delivered, duplicate };
+  }
+
   /** Logs `data`, then sends it to every open socket of the user. */
   async deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
-    const delivery = await this.#host.log.append({ data, at: this.#host.now(), ...(options.from ? { from: options.from } : {}) });
-    const frame: MessageFrame = { type: "message", seq: delivery.seq, data: delivery.data, at: delivery.at, ...(delivery.from ? { from: delivery.from } : {}) };
-    const text = JSON.stringify(frame);
-    const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(text)));
-    return { delivery, delivered: outcomes.filter((o) => o === "sent").length };
+    const { deliveries, delivered } = await this.#deliver([{ data, ...(options.from ? { from: options.from } : {}) }]);
+    return { delivery: deliveries[0]!, delivered };
+  }
+
+  async #deliver(entries: readonly NewDelivery[], idempotencyKey?: string) {
+    const now = this.#host.now();
+    const appended = await this.#host.log.append(entries, now, idempotencyKey);
+    if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
+    const texts = appended.deliveries.map(messageText);
+    const frames = texts.length === 1 ? texts[0]! : texts;
+    const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(frames)));
+    await this.#host.log.prune(now);
+    return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
+  }
+
+  /** The frames that bring a resuming client up to `latest`: the deliveries it missed, or a reset when they are gone. */
+  async #replay(resume: ResumePoint, latest: number, epoch: string): Promise<string[]> {
+    const log = this.#host.log;
+    const reset = async (): Promise<string[]> => {
+      const frame: ResetFrame = { type: "reset", epoch, oldest: await log.oldestSeq(), latest };
+      return [JSON.stringify(frame)];
+    };
+    if (resume.epoch !== null && resume.epoch !== epoch) return await reset();
+    const replay = await log.since(resume.since);
+    if (replay.kind === "gap") return await reset();
+    // Deliveries after the welcome's seq go out live; replaying them too would send them twice.
+    return replay.deliveries.filter((d) => d.seq <= latest).map(messageText);
+  }
+
+  async #refreshCredentials(socket: S, attachment: ConnectionAttachment, frame: ClientFrame): Promise<void> {
+    const sender = this.#sender(socket);
+    const refuse = (message: string) => sender.send(JSON.stringify(errorFrame(ErrorCode.AuthFailed, message)));
+    if (typeof frame.token !== "string" || frame.token.length === 0) {
+      await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "auth" frame needs a string "token"')));
+      return;
+    }
+    if (!this.#options.verifyToken) {
+      await refuse("this hub cannot verify tokens in band; reconnect with a fresh token");
+      return;
+    }
+    let identity: Identity;
+    try {
+      identity = await this.#options.verifyToken(frame.token);
+    } catch (error) {
+      await refuse(error instanceof AuthError ? error.reason : "token refused");
+      return;
+    }
+    if (identity.userId !== attachment.userId) {
+      await refuse("token is for another user");
+      return;
+    }
+    const current = this.#attachment(socket);
+    if (!current || current.closing) return;
+    current.expiresAt = identity.expiresAt;
+    this.#host.writeAttachment(socket, current);
+    const answer: AuthFrame = { type: "auth", expiresAt: identity.expiresAt };
+    await sender.send(JSON.stringify(answer));
+    await this.#reschedule();
   }
 
   /** Sockets that are open and not being closed by the hub. */
@@ -227,13 +371,14 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       id: attachment.connectionId,
       userId: attachment.userId,
       connectedAt: attachment.connectedAt,
-      send: (frame: object | string) => this.#sender(socket).send(typeof frame === "string" ? frame : JSON.stringify(frame as ServerFrame)),
+      send: (frame: object | string) => this.#sender(socket).send(typeof frame === "string" ? frame : JSON.stringify(frame)),
       close: (code: number = CloseCode.Normal, reason?: string) => {
         const current = this.#attachment(socket);
         if (!current || current.closing) return;
+        const text = reason ?? CloseReason[code] ?? "";
         this.#markClosing(socket, current);
-        this.#sender(socket).close(code, reason ?? CloseReason[code] ?? "");
-        void this.#cleanup(socket, current, code, reason ?? CloseReason[code] ?? "", true);
+        this.#sender(socket).close(code, text);
+        void this.#cleanup(socket, current, code, text, true);
       },
     };
   }
@@ -253,6 +398,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       logFailure(hook, error);
     }
   }
+}
+
+function messageText(delivery: Delivery): string {
+  const frame: MessageFrame = { type: "message", seq: delivery.seq, data: delivery.data, at: delivery.at, ...(delivery.from ? { from: delivery.from } : {}) };
+  return JSON.stringify(frame);
 }
 
 /** One line per failure: a name and a message, never a stack trace (and hub code never holds a token). */

@@ -20,6 +20,7 @@ export {
   type JwtAlgorithm,
   MISSING_CREDENTIALS_CHALLENGE,
   selectProtocol,
+  TICKET_PROTOCOL_PREFIX,
   verifyToken,
 } from "./auth.ts";
 export {
@@ -35,15 +36,29 @@ export {
   type MessageFrame,
   parseClientFrame,
   type ParsedFrame,
+  type ResetFrame,
+  type AuthFrame,
   type ServerFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
 export { type GoneReason, type SendOutcome, Sender, type SenderOptions, type WritableSocket } from "./sender.ts";
 export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, nextWake, staleReason } from "./heartbeat.ts";
-export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList } from "./config.ts";
-export { type Delivery, type DeliveryLog, MemoryDeliveryLog } from "./delivery-log.ts";
+export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList, retentionOf } from "./config.ts";
+export {
+  type AppendResult,
+  DEFAULT_RETENTION,
+  type Delivery,
+  type DeliveryLog,
+  MemoryDeliveryLog,
+  type NewDelivery,
+  payloadBytes,
+  type ReplayResult,
+  type RetentionPolicy,
+} from "./delivery-log.ts";
+export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./ticket.ts";
 export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext } from "./hub-app.ts";
-export { Hub } from "./hub.ts";
-export type { HubHandoff, HubNamespace } from "./hub-namespace.ts";
+export { type Admission, Hub, type HubOptions } from "./hub.ts";
+export type { HubHandoff, HubNamespace, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
 export { answerError, createUserhubRouter, type UserhubRouterOptions } from "./router.ts";
+export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions } from "./push-route.ts";

@@ -20,6 +20,8 @@ export const ErrorCode = {
   BinaryNotSupported: "binary_not_supported",
   /** The application's handler failed on this frame; nothing was delivered. */
   HandlerFailed: "handler_failed",
+  /** An in-band `auth` frame's token was refused; the socket keeps its old credentials. */
+  AuthFailed: "auth_failed",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -42,7 +44,27 @@ export interface WelcomeFrame {
   readonly connections: number;
   /** The latest sequence number delivered to this user (0 before the first). */
   readonly seq: number;
+  /** The delivery log's epoch: a client that resumes sends it back, and a different one means the log was reset. */
+  readonly epoch: string;
+  /** When the socket's credentials expire (epoch ms; the hub closes it then with 4001), or null. */
+  readonly expiresAt: number | null;
   readonly heartbeat: HeartbeatSettings;
+}
+
+/** Sent after the welcome instead of a replay when what the client missed is no longer kept (or the log was reset). */
+export interface ResetFrame {
+  readonly type: "reset";
+  readonly epoch: string;
+  /** The oldest sequence number still kept (latest + 1 when none is). */
+  readonly oldest: number;
+  readonly latest: number;
+}
+
+/** The answer to a client's in-band `{"type":"auth","token":…}` that was accepted. */
+export interface AuthFrame {
+  readonly type: "auth";
+  /** The socket's new credential expiry (epoch ms), or null. */
+  readonly expiresAt: number | null;
 }
 
 /** A delivery to every socket of the user. */
@@ -64,7 +86,7 @@ export interface ErrorFrame {
 }
 
 /** Any frame the server sends as JSON. */
-export type ServerFrame = WelcomeFrame | MessageFrame | ErrorFrame;
+export type ServerFrame = WelcomeFrame | MessageFrame | ResetFrame | AuthFrame | ErrorFrame;
 
 /** A client frame after parsing: an object with a string `type`, other fields as sent. */
 export interface ClientFrame {

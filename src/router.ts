@@ -2,8 +2,10 @@ import { type Context, type Env, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthError, findCredentials, type JwtAlgorithm, MISSING_CREDENTIALS_CHALLENGE, selectProtocol, verifyToken } from "./auth.ts";
 import { ConfigError } from "./config.ts";
-import type { HubNamespace } from "./hub-namespace.ts";
+import type { HubNamespace, ResumePoint } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
+import { pushRoute } from "./push-route.ts";
+import { ticketUserId } from "./ticket.ts";
 import { PROTOCOL, UpgradeError, validateUpgrade } from "./validate-upgrade.ts";
 
 /** Options for {@link createUserhubRouter}. Functions of the context read bindings per request. */
@@ -16,15 +18,20 @@ export interface UserhubRouterOptions<E extends Env> {
   algorithm?: JwtAlgorithm;
   /** Origins allowed to connect (exact `scheme://host[:port]`); empty or absent allows any. Requests without `Origin` (not from a browser) are allowed. */
   allowedOrigins?: (c: Context<E>) => readonly string[];
-  /** The upgrade route. Default `/ws`. */
+  /** The server credential for `POST /users/:userId/messages`; absent or empty turns that endpoint off (404). */
+  pushKey?: (c: Context<E>) => string | undefined;
+  /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
   path?: string;
 }
 
 /**
- * A Hono app serving the upgrade route: it validates the upgrade, checks
- * the origin, verifies the caller's JWT, and hands the socket to that user's
- * hub. Every refusal is an HTTP answer that names the problem, before any
- * hub is touched.
+ * A Hono app with userhub's routes:
+ * - `GET /ws`: validates the upgrade, checks the origin, verifies the
+ *   caller's JWT (or passes a ticket to the user's hub to redeem), and hands
+ *   the socket to that user's hub; `?since=<seq>&epoch=<epoch>` resumes;
+ * - `POST /ws/ticket`: trades a verified token for a single-use connect ticket;
+ * - `POST /users/:userId/messages`: a server pushes to a user (when `pushKey` is set).
+ * Every refusal is an HTTP answer that names the problem, before any hub is touched.
  *
  * @example
  * ```ts
@@ -44,45 +51,94 @@ export interface UserhubRouterOptions<E extends Env> {
  */
 export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterOptions<E>): Hono<E> {
   const app = new Hono<E>();
-  app.all(options.path ?? "/ws", async (c) => {
-    let protocols: readonly string[];
-    let origin: string | null;
+  const path = options.path ?? "/ws";
+  const algorithm = options.algorithm ?? "HS256";
+  const requireSecret = (c: Context<E>): string => {
+    const secret = options.secret(c);
+    if (!secret) throw new ConfigError("JWT_SECRET", "is not set; set it with `wrangler secret put JWT_SECRET`");
+    return secret;
+  };
+  const originRefusal = (c: Context<E>): Response | null => {
+    const origin = c.req.header("Origin");
+    const allowed = options.allowedOrigins?.(c) ?? [];
+    if (origin === undefined || allowed.length === 0 || allowed.includes(origin)) return null;
+    return c.text(`403 Forbidden: origin ${JSON.stringify(origin)} is not allowed to connect.\n`, HttpStatus.Forbidden);
+  };
+
+  app.post(`${path}/ticket`, async (c) => {
+    const refused = originRefusal(c);
+    if (refused) return refused;
+    const credentials = findCredentials(c.req.raw.headers);
+    if (credentials === null || credentials.carrier !== "authorization") {
+      return c.text('401 Unauthorized: send "Authorization: Bearer <jwt>" to get a ticket.\n', HttpStatus.Unauthorized, {
+        "WWW-Authenticate": MISSING_CREDENTIALS_CHALLENGE,
+      });
+    }
     try {
-      ({ protocols, origin } = validateUpgrade(c.req.raw));
+      const identity = await verifyToken(credentials.token, { secret: requireSecret(c), algorithm });
+      return c.json(await options.hubs(c).issueTicket(identity));
+    } catch (error) {
+      if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
+      throw error;
+    }
+  });
+
+  app.all(path, async (c) => {
+    let protocols: readonly string[];
+    try {
+      ({ protocols } = validateUpgrade(c.req.raw));
     } catch (error) {
       if (error instanceof UpgradeError) return c.text(error.message, error.status as ContentfulStatusCode, error.headers);
       throw error;
     }
-    const allowed = options.allowedOrigins?.(c) ?? [];
-    if (origin !== null && allowed.length > 0 && !allowed.includes(origin)) {
-      return c.text(`403 Forbidden: origin ${JSON.stringify(origin)} is not allowed to connect.\n`, HttpStatus.Forbidden);
-    }
+    const refused = originRefusal(c);
+    if (refused) return refused;
     const protocol = selectProtocol(protocols);
     if (protocol === undefined) {
       return c.text(`400 Bad Request: Sec-WebSocket-Protocol must include "${PROTOCOL}".\n`, HttpStatus.BadRequest);
     }
+    const resume = readResume(c.req.query("since"), c.req.query("epoch"));
+    if (typeof resume === "string") return c.text(`400 Bad Request: ${resume}.\n`, HttpStatus.BadRequest);
     const credentials = findCredentials(c.req.raw.headers);
     if (credentials === null) {
       return c.text(
-        `401 Unauthorized: no credentials. Send "Authorization: Bearer <jwt>", or from a browser the subprotocols "${PROTOCOL}, bearer.<jwt>".\n`,
+        `401 Unauthorized: no credentials. Send "Authorization: Bearer <jwt>", or from a browser the subprotocols "${PROTOCOL}, bearer.<jwt>" (or "${PROTOCOL}, ticket.<ticket>").\n`,
         HttpStatus.Unauthorized,
         { "WWW-Authenticate": MISSING_CREDENTIALS_CHALLENGE },
       );
     }
-    const secret = options.secret(c);
-    if (!secret) throw new ConfigError("JWT_SECRET", "is not set; set it with `wrangler secret put JWT_SECRET`");
-    try {
-      const identity = await verifyToken(credentials.token, { secret, algorithm: options.algorithm ?? "HS256" });
-      return await options.hubs(c).connect(c.req.raw, { identity, protocol });
-    } catch (error) {
-      if (error instanceof AuthError) {
-        return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
+    if (credentials.carrier === "ticket") {
+      const userId = ticketUserId(credentials.ticket);
+      if (userId === null) {
+        return c.text("401 Unauthorized: malformed ticket.\n", HttpStatus.Unauthorized, {
+          "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="malformed ticket"',
+        });
       }
+      return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, ticket: credentials.ticket });
+    }
+    try {
+      const identity = await verifyToken(credentials.token, { secret: requireSecret(c), algorithm });
+      return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, identity });
+    } catch (error) {
+      if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
       throw error;
     }
   });
+
+  if (options.pushKey) {
+    const pushKey = options.pushKey;
+    app.post("/users/:userId/messages", pushRoute<E>({ hubs: options.hubs, pushKey, secret: options.secret }));
+  }
   app.onError(answerError);
   return app;
+}
+
+/** The resume point a client asked for with `?since=<seq>&epoch=<epoch>`, null for none, or what is wrong with it. */
+function readResume(since: string | undefined, epoch: string | undefined): ResumePoint | null | string {
+  if (since === undefined) return epoch === undefined ? null : '"epoch" needs "since"';
+  if (!/^\d{1,15}$/.test(since)) return '"since" must be a sequence number (a whole number >= 0)';
+  if (epoch !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(epoch)) return '"epoch" must be the epoch from a welcome frame';
+  return { since: Number(since), epoch: epoch ?? null };
 }
 
 /**

@@ -37,7 +37,9 @@ export interface SenderOptions {
 }
 
 type Payload = string | ArrayBuffer;
-type Producer = Payload | Promise<Payload> | (() => Payload | Promise<Payload>);
+/** What a producer yields: one frame, or several written back to back (a replay). */
+type Frames = Payload | readonly Payload[];
+type Producer = Frames | Promise<Frames> | (() => Frames | Promise<Frames>);
 
 const OPEN = 1;
 
@@ -89,7 +91,8 @@ export class Sender {
 
   /**
    * Writes `message` after every earlier write. A function or promise is
-   * awaited in turn, so what it produces still lands in order.
+   * awaited in turn, so what it produces still lands in order; one that
+   * yields an array writes each frame in turn, before any later write.
    */
   send(message: Producer): Promise<SendOutcome> {
     if (this.closed) return Promise.resolve(this.#gone("closed"));
@@ -104,7 +107,7 @@ export class Sender {
     this.#queuedMessages++;
     this.#queuedBytes += bytes;
     const outcome = this.#tail.then(async (): Promise<SendOutcome> => {
-      let payload: Payload;
+      let payload: Frames;
       try {
         payload = await (typeof message === "function" ? message() : message);
       } catch (error) {
@@ -114,7 +117,13 @@ export class Sender {
         this.#queuedMessages--;
         this.#queuedBytes -= bytes;
       }
-      return this.#write(payload);
+      if (!Array.isArray(payload)) return this.#write(payload as Payload);
+      let outcome: SendOutcome = "sent";
+      for (const frame of payload as readonly Payload[]) {
+        outcome = this.#write(frame);
+        if (outcome !== "sent") break;
+      }
+      return outcome;
     });
     this.#tail = outcome;
     return outcome;

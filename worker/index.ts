@@ -19,6 +19,8 @@ export interface DemoEnv extends UserHubEnv {
   ALLOWED_ORIGINS?: string;
   /** `"on"` only in local development (from .dev.vars): enables POST /dev/token. */
   DEV_TOKENS?: string;
+  /** The server credential for `POST /users/:userId/messages`; unset turns that endpoint off. */
+  PUSH_API_KEY?: string;
 }
 
 const app = new Hono<{ Bindings: DemoEnv }>();
@@ -31,6 +33,7 @@ app.route(
     hubs: (c) => durableObjectHubs(c.env.USER_HUB),
     secret: (c) => c.env.JWT_SECRET,
     allowedOrigins: (c) => readList(c.env as unknown as Record<string, unknown>, "ALLOWED_ORIGINS"),
+    pushKey: (c) => c.env.PUSH_API_KEY,
   }),
 );
 app.onError(answerError);

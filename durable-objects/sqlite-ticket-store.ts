@@ -1,0 +1,41 @@
+import { type Identity, newTicket, type TicketStore } from "../src/index.ts";
+
+/**
+ * Connect tickets in the user's Durable Object. Redeeming is one
+ * `DELETE … RETURNING` inside the object's single thread, so a ticket is
+ * good for exactly one upgrade however many arrive at once.
+ */
+export class SqliteTicketStore implements TicketStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL)",
+    );
+  }
+
+  issue(identity: Identity, now: number, ttlMs: number): string {
+    this.#sql.exec("DELETE FROM userhub_tickets WHERE expires_at <= ?", now);
+    const ticket = newTicket(identity.userId);
+    this.#sql.exec(
+      "INSERT INTO userhub_tickets (ticket, user_id, token_expires_at, expires_at) VALUES (?, ?, ?, ?)",
+      ticket,
+      identity.userId,
+      identity.expiresAt,
+      now + ttlMs,
+    );
+    return ticket;
+  }
+
+  redeem(ticket: string, now: number): Identity | null {
+    const row = this.#sql
+      .exec<{ user_id: string; token_expires_at: number | null; expires_at: number }>(
+        "DELETE FROM userhub_tickets WHERE ticket = ? RETURNING user_id, token_expires_at, expires_at",
+        ticket,
+      )
+      .toArray()[0];
+    if (!row || row.expires_at <= now) return null;
+    return { userId: row.user_id, expiresAt: row.token_expires_at };
+  }
+}
