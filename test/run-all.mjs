@@ -1,0 +1,117 @@
+// Runs every test suite in sequence, streaming their output, then prints ONE
+// final line "N passed, N failed[, N skipped]". Exits non-zero if any test
+// failed or any suite crashed / reported no results.
+//
+// Children are started through `npx`, which puts node_modules/.bin first on
+// PATH, so they get the Node 22 from the `node` devDependency even when this
+// script itself is started with an older system node.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// ---- The suites. Add one line per suite. ----
+const SUITES = [
+  { name: 'vitest workerd', vitestProject: 'workerd' },
+  { name: 'vitest e2e', vitestProject: 'e2e' },
+  { name: 'vitest browser', vitestProject: 'browser' },
+  // deno's default test-file pattern for test/deno; only *_test.ts in src/deno.
+  { name: 'deno', denoFiles: [['test/deno', /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/], ['src/deno', /_test\.ts$/]] },
+];
+
+const VITEST_CONFIGS = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.js', 'vitest.config.mjs'];
+
+/** Spawn `npx --no-install <args>` in ROOT. With `capture`, tee output and return it. */
+function run(args, { capture = false } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['--no-install', ...args], {
+      cwd: ROOT,
+      stdio: capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    });
+    let out = '';
+    for (const [stream, sink] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+      stream?.on('data', (chunk) => { out += chunk; sink.write(chunk); });
+    }
+    child.on('error', (err) => resolve({ code: -1, out: `${out}\n${err.message}` }));
+    child.on('close', (code, signal) => resolve({ code: code ?? `signal ${signal}`, out }));
+  });
+}
+
+async function runVitest(suite) {
+  const config = VITEST_CONFIGS.find((f) => existsSync(join(ROOT, f)));
+  // Cheap presence check without loading the config: the project name must
+  // appear as a string literal in it (e.g. `name: "workerd"`).
+  const quoted = new RegExp(`["'\`]${suite.vitestProject}["'\`]`);
+  if (!config || !quoted.test(readFileSync(join(ROOT, config), 'utf8'))) {
+    return { skipReason: `no vitest project "${suite.vitestProject}" in ${config ?? 'vitest.config.*'}` };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'run-all-'));
+  const jsonFile = join(dir, 'results.json');
+  try {
+    // vitest 5: several --reporter flags; --outputFile.json only affects the json reporter.
+    const { code } = await run(['vitest', 'run', '--project', suite.vitestProject,
+      '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`]);
+    if (!existsSync(jsonFile)) return { code, passed: 0, failed: 0, skipped: 0 };
+    const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    return {
+      code,
+      passed: r.numPassedTests ?? 0,
+      failed: r.numFailedTests ?? 0,
+      skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function listFiles(dir, pattern) {
+  if (!existsSync(join(ROOT, dir))) return [];
+  return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && pattern.test(e.name) && !e.parentPath.includes('node_modules'))
+    .map((e) => relative(ROOT, join(e.parentPath, e.name)))
+    .sort();
+}
+
+async function runDeno(suite) {
+  const files = suite.denoFiles.flatMap(([dir, pattern]) => listFiles(dir, pattern));
+  if (files.length === 0) return { skipReason: `no test files in ${suite.denoFiles.map(([d]) => d).join(' or ')}` };
+  const { code, out } = await run(['deno', 'test', '-A', ...files], { capture: true });
+  // Summary line, e.g. "FAILED | 2 passed (1 step) | 1 failed | 1 ignored (11ms)".
+  const summary = stripVTControlCharacters(out).split('\n').reverse().find((l) => /^(ok|FAILED) \|/.test(l));
+  const count = (word) => Number(summary?.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
+  return { code, passed: count('passed'), failed: count('failed'), skipped: count('ignored') };
+}
+
+const total = { passed: 0, failed: 0, skipped: 0 };
+const problems = [];
+let ran = 0;
+
+for (const suite of SUITES) {
+  console.log(`\n=== ${suite.name} ===`);
+  const r = suite.vitestProject ? await runVitest(suite) : await runDeno(suite);
+  if (r.skipReason) {
+    console.log(`--- skipping suite "${suite.name}": ${r.skipReason}`);
+    continue;
+  }
+  ran++;
+  total.passed += r.passed;
+  total.failed += r.failed;
+  total.skipped += r.skipped;
+  // A crash or config error may exit non-zero with no failed tests; a suite
+  // that reports nothing at all is broken too. Either counts as one failure.
+  if ((r.code !== 0 && r.failed === 0) || r.passed + r.failed + r.skipped === 0) {
+    total.failed++;
+    problems.push(`suite "${suite.name}" exited with ${r.code} after reporting ${r.passed} passed, ${r.failed} failed`);
+  }
+  console.log(`--- ${suite.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.code})`);
+}
+
+console.log('');
+if (ran === 0) console.log('No test suites found yet; nothing was run.');
+for (const p of problems) console.log(`ERROR: ${p}`);
+console.log(`${total.passed} passed, ${total.failed} failed` + (total.skipped ? `, ${total.skipped} skipped` : ''));
+process.exitCode = total.failed > 0 ? 1 : 0;
