@@ -1,0 +1,303 @@
+// The UserHub Durable Object inside workerd, through the demo Worker: welcome,
+// attachments, fan-out and isolation, limits, bad frames, hibernation, and the
+// alarm that sweeps stale sockets. The test bindings (vitest.config.ts) set a
+// 1 s heartbeat interval, a 3 s timeout, 4 sockets per user and 1 KiB frames.
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { CloseCode, type ConnectionAttachment, ErrorCode } from "../../src/index.ts";
+import type { UserHub } from "../../durable-objects/index.ts";
+import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
+
+const TIMEOUT_MS = 3000;
+
+/** Each test gets users of its own, so no hub state leaks between tests. */
+let users = 0;
+const user = (name: string) => `${name}-${++users}`;
+
+/** What the hub holds for `userId`: each open socket's attachment and auto-response time, and the alarm. */
+async function hubState(userId: string) {
+  return await runInDurableObject(hubOf(userId), async (_instance: UserHub, state) => ({
+    sockets: state.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).map((ws) => ({
+      attachment: ws.deserializeAttachment() as ConnectionAttachment,
+      tags: state.getTags(ws),
+      autoResponseAt: state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null,
+    })),
+    alarm: await state.storage.getAlarm(),
+  }));
+}
+
+/** Moves every open socket's last sign of life `ms` into the past, as if it had been silent that long. */
+async function age(userId: string, ms: number): Promise<void> {
+  await runInDurableObject(hubOf(userId), (_instance: UserHub, state) => {
+    for (const ws of state.getWebSockets()) {
+      const a = ws.deserializeAttachment() as ConnectionAttachment;
+      ws.serializeAttachment({ ...a, connectedAt: a.connectedAt - ms, lastMessageAt: a.lastMessageAt - ms });
+    }
+  });
+}
+
+describe("connecting", () => {
+  it("greets with the contract's welcome and stores a small attachment without the token", async () => {
+    const alice = user("alice");
+    const token = await tokenFor(alice);
+    const client = await accept(await SELF.fetch("https://hub.test/ws", { headers: upgradeHeaders({ Authorization: `Bearer ${token}` }) }));
+    expect(client.welcome).toMatchObject({
+      type: "welcome",
+      userId: alice,
+      connections: 1,
+      seq: 0,
+      heartbeat: { intervalMs: 1000, timeoutMs: TIMEOUT_MS },
+    });
+    expect(client.welcome.connectionId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const { sockets } = await hubState(alice);
+    expect(sockets).toHaveLength(1);
+    const { attachment, tags } = sockets[0]!;
+    expect(attachment.connectionId).toBe(client.welcome.connectionId);
+    expect(attachment.userId).toBe(alice);
+    expect(tags).toEqual([`conn:${attachment.connectionId}`]);
+    expect(JSON.stringify(attachment)).not.toContain(token);
+    expect(JSON.stringify(attachment)).not.toMatch(/https?:|ws:/);
+    client.socket.close(1000);
+  });
+
+  it("assigns the connection id itself, whatever the client sends", async () => {
+    const alice = user("alice");
+    const client = await connect(alice, { "X-Connection-Id": "chosen-by-client" });
+    const again = await accept(
+      await SELF.fetch("https://hub.test/ws?connectionId=chosen-by-client", { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(alice)}` }) }),
+    );
+    expect(client.welcome.connectionId).not.toBe("chosen-by-client");
+    expect(again.welcome.connectionId).not.toBe("chosen-by-client");
+    expect(again.welcome.connectionId).not.toBe(client.welcome.connectionId);
+    client.socket.close(1000);
+    again.socket.close(1000);
+  });
+
+  it("counts only open sockets in the welcome: no ghost after a socket closes", async () => {
+    const alice = user("alice");
+    const first = await connect(alice);
+    const second = await connect(alice);
+    expect(second.welcome.connections).toBe(2);
+    first.socket.close(1000, "page refresh");
+    await vi.waitFor(async () => expect((await hubState(alice)).sockets).toHaveLength(1));
+    const third = await connect(alice);
+    expect(third.welcome.connections).toBe(2);
+    second.socket.close(1000);
+    third.socket.close(1000);
+  });
+
+  it("refuses a socket over the per-user cap with 429 before upgrading, and takes one again after a close", async () => {
+    const alice = user("alice");
+    const clients = await Promise.all([1, 2, 3, 4].map(() => connect(alice)));
+    const refused = await SELF.fetch("https://hub.test/ws", { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(alice)}` }) });
+    expect(refused.status).toBe(429);
+    expect(refused.webSocket).toBeNull();
+    expect(await refused.text()).toMatch(/already has 4 open connections/);
+    // Another user is not affected by alice's cap.
+    const bob = await connect(user("bob"));
+    clients[0]!.socket.close(1000);
+    await vi.waitFor(async () => expect((await hubState(alice)).sockets).toHaveLength(3));
+    const again = await connect(alice);
+    expect(again.welcome.connections).toBe(4);
+    for (const c of [...clients.slice(1), again, bob]) c.socket.close(1000);
+  });
+
+  it("answers 400 to a request that did not come through the router", async () => {
+    const response = await hubOf(user("alice")).fetch("https://hub.test/connect", { headers: { Upgrade: "websocket" } });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/only accepts sockets handed over by the userhub router/);
+  });
+});
+
+describe("messages", () => {
+  it("fans a send out to every socket of the user, the sender's included, and to no other user", async () => {
+    const alice = user("alice");
+    const [a1, a2] = [await connect(alice), await connect(alice)];
+    const bob = await connect(user("bob"));
+    a1.sendJson({ type: "send", data: { text: "hi" } });
+    for (const client of [a1, a2]) {
+      expect(await client.next()).toMatchObject({ type: "message", seq: 1, data: { text: "hi" }, from: a1.welcome.connectionId });
+    }
+    a2.sendJson({ type: "send", data: "second" });
+    expect(await a1.next()).toMatchObject({ type: "message", seq: 2, data: "second" });
+    expect(await a2.next()).toMatchObject({ type: "message", seq: 2, data: "second" });
+    // bob's own delivery is the next frame he sees: alice's never reached him.
+    bob.sendJson({ type: "send", data: "bob's" });
+    expect(await bob.next()).toMatchObject({ type: "message", seq: 1, data: "bob's" });
+    expect(bob.frames).toHaveLength(2);
+    for (const c of [a1, a2, bob]) c.socket.close(1000);
+  });
+
+  it("answers each malformed frame with an error frame that names the problem, and keeps the socket", async () => {
+    const client = await connect(user("alice"));
+    const cases: [string | ArrayBuffer, string, RegExp][] = [
+      ["not json", ErrorCode.MalformedJson, /not valid JSON/],
+      ["[1,2]", ErrorCode.InvalidFrame, /JSON object/],
+      ['{"type":""}', ErrorCode.InvalidFrame, /string "type"/],
+      ['{"data":1}', ErrorCode.InvalidFrame, /string "type"/],
+      ['{"type":"nope"}', ErrorCode.UnknownType, /"nope"/],
+      ['{"type":"send"}', ErrorCode.InvalidFrame, /"data"/],
+      [new Uint8Array([1, 2, 3]).buffer, ErrorCode.BinaryNotSupported, /binary/],
+      ['{"type":"auth"}', ErrorCode.InvalidFrame, /"token"/],
+    ];
+    for (const [frame, code, message] of cases) {
+      client.socket.send(frame);
+      const error = (await client.next()) as { type: string; code: string; message: string };
+      expect(error).toMatchObject({ type: "error", code });
+      expect(error.message).toMatch(message);
+    }
+    client.sendJson({ type: "send", data: "still here" });
+    expect(await client.next()).toMatchObject({ type: "message", data: "still here" });
+    client.socket.close(1000);
+  });
+
+  it("closes a socket that sends a frame over MAX_MESSAGE_BYTES with 1009; the user's other sockets carry on", async () => {
+    const alice = user("alice");
+    const [big, other] = [await connect(alice), await connect(alice)];
+    big.socket.send("x".repeat(1025));
+    expect(await big.closed).toEqual({ code: CloseCode.MessageTooBig, reason: "message too big" });
+    // A multi-byte frame under 1024 characters but over 1024 bytes is too big too.
+    const multi = await connect(alice);
+    multi.socket.send("€".repeat(400));
+    expect((await multi.closed).code).toBe(CloseCode.MessageTooBig);
+    other.sendJson({ type: "send", data: "after" });
+    expect(await other.next()).toMatchObject({ type: "message", data: "after" });
+    other.socket.close(1000);
+  });
+
+  it("refreshes credentials in band only with a valid token for the same user", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    client.sendJson({ type: "auth", token: await tokenFor(user("mallory")) });
+    expect(await client.next()).toMatchObject({ type: "error", code: ErrorCode.AuthFailed, message: "token is for another user" });
+    client.sendJson({ type: "auth", token: await tokenFor(alice, { secret: "another-secret" }) });
+    expect(await client.next()).toMatchObject({ type: "error", code: ErrorCode.AuthFailed, message: "token signature invalid" });
+    const before = (await hubState(alice)).sockets[0]!.attachment.expiresAt;
+    client.sendJson({ type: "auth", token: await tokenFor(alice, { ttlSeconds: 7200 }) });
+    const answer = (await client.next()) as { type: string; expiresAt: number };
+    expect(answer.type).toBe("auth");
+    expect(answer.expiresAt).toBeGreaterThan(before!);
+    expect((await hubState(alice)).sockets[0]!.attachment.expiresAt).toBe(answer.expiresAt);
+    client.socket.close(1000);
+  });
+
+  it("delivers a push over RPC to every open socket, with the seq it assigned", async () => {
+    const alice = user("alice");
+    const [a1, a2] = [await connect(alice), await connect(alice)];
+    const result = await hubOf(alice).push(["one", { two: 2 }]);
+    expect(result).toMatchObject({ seqs: [1, 2], delivered: 2, duplicate: false });
+    for (const client of [a1, a2]) {
+      expect(await client.next()).toMatchObject({ type: "message", seq: 1, data: "one" });
+      expect(await client.next()).toMatchObject({ type: "message", seq: 2, data: { two: 2 } });
+    }
+    a1.socket.close(1000);
+    await vi.waitFor(async () => expect((await hubState(alice)).sockets).toHaveLength(1));
+    expect((await hubOf(alice).push(["three"])).delivered).toBe(1);
+    a2.socket.close(1000);
+  });
+});
+
+describe("hibernation", () => {
+  it("keeps serving sockets after the object is evicted and rebuilt: all it needs is in attachments and storage", async () => {
+    const alice = user("alice");
+    const [a1, a2] = [await connect(alice), await connect(alice)];
+    a1.sendJson({ type: "send", data: "before" });
+    await a2.next();
+    await a1.next();
+    const stub = hubOf(alice);
+    await runInDurableObject(stub, (instance: UserHub) => {
+      (instance as unknown as { marker?: string }).marker = "first instance";
+    });
+    await evictDurableObject(stub);
+    // The sockets stayed open through the eviction (hibernated, not closed).
+    expect(a1.socket.readyState).toBe(WebSocket.OPEN);
+    a2.sendJson({ type: "send", data: "after" });
+    for (const client of [a1, a2]) {
+      expect(await client.next()).toMatchObject({ type: "message", seq: 2, data: "after", from: a2.welcome.connectionId });
+    }
+    const rebuilt = await runInDurableObject(stub, (instance: UserHub) => (instance as unknown as { marker?: string }).marker);
+    expect(rebuilt).toBeUndefined();
+    const third = await connect(alice);
+    expect(third.welcome).toMatchObject({ connections: 3, seq: 2 });
+    for (const c of [a1, a2, third]) c.socket.close(1000);
+  });
+
+  it("answers ping with pong through the runtime's auto-response and records when", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    const stub = hubOf(alice);
+    await evictDurableObject(stub);
+    client.socket.send("ping");
+    expect(await client.next()).toBe("pong");
+    const { sockets } = await hubState(alice);
+    expect(sockets[0]!.autoResponseAt).not.toBeNull();
+    client.socket.close(1000);
+  });
+});
+
+describe("heartbeat alarm", () => {
+  it("is set for the earliest heartbeat deadline while sockets are open, and cleared when the last one leaves", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    const state = await hubState(alice);
+    const { connectedAt } = state.sockets[0]!.attachment;
+    expect(state.alarm).toBe(connectedAt + TIMEOUT_MS);
+    client.socket.close(1000);
+    await vi.waitFor(async () => expect((await hubState(alice)).alarm).toBeNull());
+  });
+
+  it("closes a socket that has been silent for the timeout with 4000, keeps the live ones, and sets itself again", async () => {
+    const alice = user("alice");
+    const [silent, pinging] = [await connect(alice), await connect(alice)];
+    await age(alice, TIMEOUT_MS + 1000);
+    // The pinging socket's heartbeat is answered by the runtime; the alarm must read that answer's time.
+    pinging.socket.send("ping");
+    expect(await pinging.next()).toBe("pong");
+    const fresh = await connect(alice);
+
+    expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
+    expect(await silent.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
+    const after = await hubState(alice);
+    expect(after.sockets.map((s) => s.attachment.connectionId).sort()).toEqual(
+      [pinging.welcome.connectionId, fresh.welcome.connectionId].sort(),
+    );
+    // The next wake is the earliest remaining deadline: the pinging socket's last pong plus the timeout.
+    const pingedAt = after.sockets.find((s) => s.attachment.connectionId === pinging.welcome.connectionId)!.autoResponseAt!;
+    expect(after.alarm).toBe(pingedAt + TIMEOUT_MS);
+    pinging.sendJson({ type: "send", data: "alive" });
+    expect(await pinging.next()).toMatchObject({ type: "message", data: "alive" });
+    for (const c of [pinging, fresh]) c.socket.close(1000);
+  });
+
+  it("leaves no alarm behind after sweeping the last socket", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    await age(alice, TIMEOUT_MS + 1);
+    expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
+    expect((await client.closed).code).toBe(CloseCode.HeartbeatTimeout);
+    expect(await hubState(alice)).toEqual({ sockets: [], alarm: null });
+  });
+
+  it("closes a socket whose token expired with 4001", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    await runInDurableObject(hubOf(alice), (_instance: UserHub, state) => {
+      const [ws] = state.getWebSockets();
+      ws!.serializeAttachment({ ...(ws!.deserializeAttachment() as ConnectionAttachment), expiresAt: Date.now() - 1 });
+    });
+    expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
+    expect(await client.closed).toEqual({ code: CloseCode.TokenExpired, reason: "token expired" });
+  });
+});
+
+describe("closing", () => {
+  it("cleans up a socket the client closed: it is gone from the hub and a later push skips it without error", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    client.socket.close(4100, "bye");
+    await vi.waitFor(async () => expect((await hubState(alice)).sockets).toHaveLength(0));
+    expect(await hubOf(alice).push(["nobody home"])).toMatchObject({ seqs: [1], delivered: 0 });
+    expect((await hubState(alice)).alarm).toBeNull();
+  });
+});
