@@ -1,10 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Three projects, run one at a time by test/run-all.mjs:
+// Two projects, run one at a time by test/run-all.mjs:
 // - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
-// - e2e: Node tests that drive a real `wrangler dev` (and the Deno server) on a free port, and the bench smoke run;
-// - browser: Node tests that drive Debian's Chromium against `wrangler dev`.
+// - e2e: Node tests that drive a real `wrangler dev` on a free port.
 export default defineConfig({
   test: {
     projects: [
@@ -29,20 +28,10 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts", "test/support/**/*.test.ts", "test/conformance/**/*.test.ts", "bench/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "test/support/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
-          fileParallelism: false,
-        },
-      },
-      {
-        test: {
-          name: "browser",
-          include: ["test/browser/**/*.test.ts"],
-          environment: "node",
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },
