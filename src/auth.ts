@@ -40,8 +40,9 @@ export class AuthError extends Error {
   /** A short machine-readable reason, also used as the RFC 6750 `error_description`. */
   readonly reason: string;
 
-  constructor(reason: string, options: { cause?: unknown } = {}) {
-    super(`401 Unauthorized: ${reason}.`, { cause: options.cause === undefined ? undefined : redact(options.cause) });
+  /** `token`, when given, is cut out of the cause's message wherever it appears. */
+  constructor(reason: string, options: { cause?: unknown; token?: string } = {}) {
+    super(`401 Unauthorized: ${reason}.`, { cause: options.cause === undefined ? undefined : redact(options.cause, options.token) });
     this.reason = reason;
   }
 
@@ -129,7 +130,7 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
     // hono checks exp/nbf/iat without leeway, so those checks happen below.
     payload = await verify(token, options.secret, { alg: algorithm, exp: false, nbf: false, iat: false });
   } catch (error) {
-    throw new AuthError(describeJwtError(error), { cause: error });
+    throw new AuthError(describeJwtError(error), { cause: error, token });
   }
   const exp = payload.exp;
   if (exp !== undefined && (typeof exp !== "number" || !Number.isFinite(exp))) throw new AuthError("exp is not a number");
@@ -177,10 +178,15 @@ function describeJwtError(error: unknown): string {
 
 const TOKEN_SHAPE = /[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 
-/** hono's JWT errors quote the token in their message; keep the error, drop the token. */
-function redact(cause: unknown): unknown {
+/**
+ * hono's JWT errors quote the token in their message; keep the error, drop the
+ * token: the exact string where known (it may have any shape, e.g. an opaque
+ * key sent by mistake), and anything shaped like a JWT.
+ */
+function redact(cause: unknown, token?: string): unknown {
   if (!(cause instanceof Error)) return undefined;
-  const copy = new Error(cause.message.replace(TOKEN_SHAPE, "[token]"));
+  const message = token ? cause.message.split(token).join("[token]") : cause.message;
+  const copy = new Error(message.replace(TOKEN_SHAPE, "[token]"));
   copy.name = cause.name;
   return copy;
 }

@@ -96,7 +96,9 @@ export function readList(vars: Readonly<Record<string, unknown>>, name: string):
 function positiveInteger(vars: Readonly<Record<string, unknown>>, name: string, fallback: number): number {
   const value = vars[name];
   if (value === undefined || value === null || value === "") return fallback;
-  const number = typeof value === "number" ? value : Number(String(value).trim());
+  // Digits only: `Number()` would also take "1e3", "0x10" and "1_000"-like surprises.
+  const text = typeof value === "number" ? String(value) : String(value).trim();
+  const number = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(number) || number <= 0) {
     throw new ConfigError(name, `must be a positive whole number, got ${JSON.stringify(value)}`);
   }

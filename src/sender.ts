@@ -95,6 +95,8 @@ export class Sender {
    * yields an array writes each frame in turn, before any later write.
    */
   send(message: Producer): Promise<SendOutcome> {
+    // A promise is awaited only when its turn comes, or never if the socket is gone by then: mark it handled now.
+    if (message instanceof Promise) message.catch(() => {});
     if (this.closed) return Promise.resolve(this.#gone("closed"));
     if (this.#queuedMessages === 0 && typeof message === "string") {
       // Nothing is waiting: write now, without a turn of the event loop.

@@ -1,0 +1,124 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it, test } from "vitest";
+import { ConfigError, DEFAULT_CONFIG, readHubConfig, readList } from "../../src/index.ts";
+
+/** The ConfigError that `read` throws. */
+function configError(read: () => unknown): ConfigError {
+  try {
+    read();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+type HubConfig = ReturnType<typeof readHubConfig>;
+
+const NUMERIC_VARS: [string, keyof HubConfig][] = [
+  ["MAX_MESSAGE_BYTES", "maxMessageBytes"],
+  ["MAX_CONNECTIONS_PER_USER", "maxConnectionsPerUser"],
+  ["MAX_QUEUED_BYTES", "maxQueuedBytes"],
+  ["LOG_RETENTION", "logRetention"],
+  ["LOG_RETENTION_MS", "logRetentionMs"],
+  ["LOG_RETENTION_BYTES", "logRetentionBytes"],
+  ["TICKET_TTL_MS", "ticketTtlMs"],
+];
+
+describe("readHubConfig", () => {
+  it("takes the defaults when nothing is set", () => {
+    expect(readHubConfig({})).toEqual(DEFAULT_CONFIG);
+  });
+
+  it("treats empty, null and undefined as unset", () => {
+    const blank = Object.fromEntries(
+      ["HEARTBEAT_INTERVAL_MS", "HEARTBEAT_TIMEOUT_MS", ...NUMERIC_VARS.map(([name]) => name)].map((name, i) => [name, [undefined, null, ""][i % 3]]),
+    );
+    expect(readHubConfig(blank)).toEqual(DEFAULT_CONFIG);
+  });
+
+  it("reads the Worker's bindings (vitest.config.ts overrides)", () => {
+    const config = readHubConfig(env as unknown as Record<string, unknown>);
+    expect(config.heartbeat).toEqual({ intervalMs: 1000, timeoutMs: 3000 });
+    expect(config.maxMessageBytes).toBe(1024);
+    expect(config.maxConnectionsPerUser).toBe(4);
+  });
+
+  test.each(NUMERIC_VARS)("parses %s into %s, leaving the rest at their defaults", (name, key) => {
+    expect(readHubConfig({ [name]: "1234" })).toEqual({ ...DEFAULT_CONFIG, [key]: 1234 });
+  });
+
+  it("trims spaces and accepts numbers", () => {
+    expect(readHubConfig({ MAX_MESSAGE_BYTES: " 2048 " }).maxMessageBytes).toBe(2048);
+    expect(readHubConfig({ MAX_MESSAGE_BYTES: 2048 }).maxMessageBytes).toBe(2048);
+  });
+
+  it("uses both heartbeat values when both are set", () => {
+    expect(readHubConfig({ HEARTBEAT_INTERVAL_MS: "1000", HEARTBEAT_TIMEOUT_MS: "3000" }).heartbeat).toEqual({ intervalMs: 1000, timeoutMs: 3000 });
+  });
+
+  test.each<[string, { intervalMs: number; timeoutMs: number }]>([
+    ["3000", { intervalMs: 1200, timeoutMs: 3000 }],
+    ["10000", { intervalMs: 4000, timeoutMs: 10000 }],
+    // Never above the default interval, however long the timeout.
+    ["300000", { intervalMs: 30000, timeoutMs: 300000 }],
+    // The interval stays at least 1 ms.
+    ["2", { intervalMs: 1, timeoutMs: 2 }],
+  ])("HEARTBEAT_TIMEOUT_MS=%s alone moves the interval to keep the 2.5 ratio", (timeout, heartbeat) => {
+    expect(readHubConfig({ HEARTBEAT_TIMEOUT_MS: timeout }).heartbeat).toEqual(heartbeat);
+  });
+
+  test.each<[string, { intervalMs: number; timeoutMs: number }]>([
+    ["60000", { intervalMs: 60000, timeoutMs: 150000 }],
+    ["40001", { intervalMs: 40001, timeoutMs: 100003 }],
+    // A shorter interval keeps the default timeout, which is already more than 2.5 intervals.
+    ["1000", { intervalMs: 1000, timeoutMs: 75000 }],
+  ])("HEARTBEAT_INTERVAL_MS=%s alone moves the timeout to at least 2.5 intervals", (interval, heartbeat) => {
+    const config = readHubConfig({ HEARTBEAT_INTERVAL_MS: interval });
+    expect(config.heartbeat).toEqual(heartbeat);
+    expect(config.heartbeat.timeoutMs).toBeGreaterThanOrEqual(config.heartbeat.intervalMs * 2.5);
+  });
+
+  test.each<[string, Record<string, string>]>([
+    ["timeout equal to interval", { HEARTBEAT_INTERVAL_MS: "1000", HEARTBEAT_TIMEOUT_MS: "1000" }],
+    ["timeout shorter than interval", { HEARTBEAT_INTERVAL_MS: "5000", HEARTBEAT_TIMEOUT_MS: "3000" }],
+    ["timeout of 1 alone (interval floors at 1)", { HEARTBEAT_TIMEOUT_MS: "1" }],
+  ])("%s → ConfigError naming HEARTBEAT_TIMEOUT_MS", (_name, vars) => {
+    const error = configError(() => readHubConfig(vars));
+    expect(error.variable).toBe("HEARTBEAT_TIMEOUT_MS");
+    expect(error.message).toMatch(/^HEARTBEAT_TIMEOUT_MS: /);
+    expect(error.message).toContain("HEARTBEAT_INTERVAL_MS");
+  });
+
+  const ALL_VARS = ["HEARTBEAT_INTERVAL_MS", "HEARTBEAT_TIMEOUT_MS", ...NUMERIC_VARS.map(([name]) => name)];
+  const BAD_VALUES: unknown[] = ["abc", "0", "-5", "1.5", "12abc", 0, -1, 2.5, Number.NaN, true, "9007199254740993", "1e3", "0x10", "+5", " "];
+  describe.each(ALL_VARS)("%s", (name) => {
+    test.each(BAD_VALUES)("%j → ConfigError naming it", (value) => {
+      const error = configError(() => readHubConfig({ [name]: value }));
+      expect(error.variable).toBe(name);
+      expect(error.message).toMatch(new RegExp(`^${name}: must be a positive whole number`));
+    });
+  });
+});
+
+describe("readList", () => {
+  test.each<[unknown, string[]]>([
+    [undefined, []],
+    [null, []],
+    ["", []],
+    [" , ,", []],
+    ["https://a.example", ["https://a.example"]],
+    ["https://a.example, https://b.example ,,", ["https://a.example", "https://b.example"]],
+  ])("%j → %j", (value, list) => {
+    expect(readList({ ALLOWED_ORIGINS: value }, "ALLOWED_ORIGINS")).toEqual(list);
+  });
+
+  it("treats a missing variable as no list", () => {
+    expect(readList({}, "ALLOWED_ORIGINS")).toEqual([]);
+  });
+
+  test.each<unknown>([42, true, ["https://a.example"]])("%j → ConfigError naming the variable", (value) => {
+    const error = configError(() => readList({ ALLOWED_ORIGINS: value }, "ALLOWED_ORIGINS"));
+    expect(error.variable).toBe("ALLOWED_ORIGINS");
+  });
+});
