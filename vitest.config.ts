@@ -1,8 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects, run one at a time by test/run-all.mjs:
+// Three projects, run one at a time by test/run-all.mjs:
 // - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
+// - client: unit tests of the browser client (src/client/, web standards only) under Node 22;
 // - e2e: Node tests that drive a real `wrangler dev` on a free port.
 export default defineConfig({
   test: {
@@ -24,6 +25,9 @@ export default defineConfig({
           }),
         ],
         test: { name: "workerd", include: ["test/workerd/**/*.test.ts"] },
+      },
+      {
+        test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" },
       },
       {
         test: {

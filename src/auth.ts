@@ -1,12 +1,7 @@
 import { sign, verify } from "hono/jwt";
 import { HttpStatus } from "./http-status.ts";
-import { PROTOCOL, tokenList } from "./validate-upgrade.ts";
-
-/** The prefix that marks a credential inside `Sec-WebSocket-Protocol` (`bearer.<jwt>`). */
-export const BEARER_PROTOCOL_PREFIX = "bearer.";
-
-/** The prefix that marks a connect ticket inside `Sec-WebSocket-Protocol` (`ticket.<ticket>`); see ticket.ts. */
-export const TICKET_PROTOCOL_PREFIX = "ticket.";
+import { BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_PROTOCOL_PREFIX } from "./protocol.ts";
+import { tokenList } from "./validate-upgrade.ts";
 
 /** The HMAC algorithms a deployment may pin. `none` and asymmetric algorithms are never accepted here. */
 export type JwtAlgorithm = "HS256" | "HS384" | "HS512";

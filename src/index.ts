@@ -7,11 +7,10 @@
  */
 export { CloseCode, CloseReason, replyCloseCode } from "./close-code.ts";
 export { HttpStatus } from "./http-status.ts";
-export { curlUpgradeLine, PROTOCOL, tokenList, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./validate-upgrade.ts";
+export { curlUpgradeLine, tokenList, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./validate-upgrade.ts";
 export {
   AuthError,
   type AuthOptions,
-  BEARER_PROTOCOL_PREFIX,
   type Credentials,
   findCredentials,
   type Identity,
@@ -20,10 +19,12 @@ export {
   type JwtAlgorithm,
   MISSING_CREDENTIALS_CHALLENGE,
   selectProtocol,
-  TICKET_PROTOCOL_PREFIX,
   verifyToken,
 } from "./auth.ts";
 export {
+  BEARER_PROTOCOL_PREFIX,
+  PROTOCOL,
+  TICKET_PROTOCOL_PREFIX,
   type ClientFrame,
   ErrorCode,
   type ErrorFrame,

@@ -3,6 +3,13 @@
  * that turns a client's text frame into a typed frame or a named problem.
  */
 
+/** The subprotocol every userhub socket speaks; the server selects it in the 101 answer. */
+export const PROTOCOL = "userhub.v1";
+/** The prefix that marks a credential inside `Sec-WebSocket-Protocol` (`bearer.<jwt>`). The server never echoes it. */
+export const BEARER_PROTOCOL_PREFIX = "bearer.";
+/** The prefix that marks a connect ticket inside `Sec-WebSocket-Protocol` (`ticket.<ticket>`); see ticket.ts. */
+export const TICKET_PROTOCOL_PREFIX = "ticket.";
+
 /** The heartbeat text a client sends; the runtime answers {@link HEARTBEAT_PONG} without waking the hub. */
 export const HEARTBEAT_PING = "ping";
 /** The runtime's answer to {@link HEARTBEAT_PING}. */

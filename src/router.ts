@@ -6,7 +6,8 @@ import type { HubNamespace, ResumePoint } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
 import { pushRoute } from "./push-route.ts";
 import { ticketUserId } from "./ticket.ts";
-import { PROTOCOL, UpgradeError, validateUpgrade } from "./validate-upgrade.ts";
+import { PROTOCOL } from "./protocol.ts";
+import { UpgradeError, validateUpgrade } from "./validate-upgrade.ts";
 
 /** Options for {@link createUserhubRouter}. Functions of the context read bindings per request. */
 export interface UserhubRouterOptions<E extends Env> {

@@ -1,8 +1,5 @@
 import { HttpStatus } from "./http-status.ts";
 
-/** The subprotocol every userhub socket speaks. */
-export const PROTOCOL = "userhub.v1";
-
 /** Why a request is not an acceptable WebSocket upgrade, with the answer to give. */
 export class UpgradeError extends Error {
   override readonly name = "UpgradeError";

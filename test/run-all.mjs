@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // ---- The suites. Add one line per suite. ----
 const SUITES = [
   { name: 'vitest workerd', vitestProject: 'workerd' },
+  { name: 'vitest client', vitestProject: 'client' },
   { name: 'vitest e2e', vitestProject: 'e2e' },
   // deno's default test-file pattern for test/deno; only *_test.ts in src/deno.
   { name: 'deno', denoFiles: [['test/deno', /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/], ['src/deno', /_test\.ts$/]] },

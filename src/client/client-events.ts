@@ -1,0 +1,71 @@
+/**
+ * The events a `UserhubClient` dispatches, and what each carries in `detail`.
+ */
+import type { ResetFrame, WelcomeFrame } from "../protocol.ts";
+
+/**
+ * Where the client is:
+ * - `connecting`: the first attempt is under way (fetching credentials, opening, waiting for the welcome);
+ * - `open`: the welcome arrived; sends go out at once (after any replay);
+ * - `reconnecting`: the connection was lost or never came up; waiting out a delay, waiting for the network, or trying again;
+ * - `closed`: for good, after `close()` or a terminal error. It never leaves this state.
+ */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** `detail` of "state". */
+export interface StateChange {
+  readonly state: ConnectionState;
+  /** With `reconnecting`: which retry this is since the last stable connection (1 for the first). */
+  readonly attempt?: number;
+  /** With `reconnecting`: how long the client waits before trying, in ms (0 for at once). Absent while offline. */
+  readonly delayMs?: number;
+  /** True while the client waits for the browser's `online` event instead of a delay. */
+  readonly offline?: boolean;
+}
+
+/** `detail` of "message": one delivery, each `seq` at most once. */
+export interface ReceivedMessage {
+  /** The delivery's sequence number, per user; it grows by one per delivery. Persist it to resume across page loads. */
+  readonly seq: number;
+  readonly data: unknown;
+  /** When the hub accepted it, epoch ms. */
+  readonly at: number;
+  /** The connection that sent it, when a socket of this user did. */
+  readonly from?: string;
+}
+
+/** `detail` of "close": one connection ended (the client may reconnect after it). */
+export interface ConnectionClosed {
+  /** The close code: the hub's (e.g. 4000, 4001, 1011), 1006 for a lost network or refused upgrade, or the one the client closed with. */
+  readonly code: number;
+  readonly reason: string;
+  /** Whether the closing handshake completed. Always false when the client ended the connection, since it does not wait for the handshake. */
+  readonly wasClean: boolean;
+  /** True when the client ended it: `close()`, no welcome within `connectTimeoutMs`, or nothing heard within the heartbeat timeout. */
+  readonly byClient: boolean;
+}
+
+/** `detail` of "frame": a JSON frame of a type the client does not handle itself, i.e. one your `HubApp` sent. */
+export interface AppFrame {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/** Every event of a `UserhubClient`, by name. */
+export interface UserhubClientEventMap {
+  state: CustomEvent<StateChange>;
+  welcome: CustomEvent<WelcomeFrame>;
+  message: CustomEvent<ReceivedMessage>;
+  reset: CustomEvent<ResetFrame>;
+  frame: CustomEvent<AppFrame>;
+  error: CustomEvent<Error>;
+  close: CustomEvent<ConnectionClosed>;
+}
+
+/** The options `addEventListener` takes, written out so that they mean the same under every runtime's type library. */
+export interface ClientListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}

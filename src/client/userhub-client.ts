@@ -1,0 +1,762 @@
+/**
+ * The browser client of userhub: one logical connection to the user's hub
+ * that survives network loss, hub restarts and token expiry.
+ */
+import { CloseCode } from "../close-code.ts";
+import {
+  type AuthFrame,
+  type ErrorFrame,
+  HEARTBEAT_PING,
+  HEARTBEAT_PONG,
+  type MessageFrame,
+  type ResetFrame,
+  type WelcomeFrame,
+} from "../protocol.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
+import type { AppFrame, ClientListenerOptions, ConnectionClosed, ConnectionState, StateChange, UserhubClientEventMap } from "./client-events.ts";
+import { type ClientWebSocket, type ClientWebSocketConstructor, SOCKET_OPEN, type SocketCloseEvent, type SocketMessageEvent } from "./client-web-socket.ts";
+import { connectUrl, type ResumePoint, socketUrl } from "./connect-url.ts";
+import { subprotocolsFor, type TicketProvider, type TokenProvider } from "./credentials.ts";
+import {
+  AuthRefusedError,
+  ClientClosedError,
+  CredentialsError,
+  PolicyViolationError,
+  ServerError,
+  SocketSetupError,
+} from "./errors.ts";
+import { globalNetworkEvents, type NetworkEvents, NetworkStatus } from "./network-status.ts";
+import { SendQueue, type SendQueueOptions } from "./send-queue.ts";
+
+/** Options of a {@link UserhubClient}. Give `token`, `ticket`, or both. */
+export interface UserhubClientOptions {
+  /** The hub's `/ws` URL (`wss://…`; `https://…` and, in a page, relative URLs work too). Never put a token in it. */
+  url: string | URL;
+  /**
+   * Gives the current JWT. Called on every connect, so an expiring token is
+   * refreshed by the provider; it travels only as the subprotocol
+   * `bearer.<jwt>` next to `userhub.v1`, never in the URL. Also used for the
+   * in-band refresh before `expiresAt`, in either mode.
+   */
+  token?: TokenProvider;
+  /**
+   * Gives a single-use connect ticket (see `ticketFrom`); called on every
+   * connect. When set, the client connects with `userhub.v1, ticket.<ticket>`
+   * and uses `token` (if any) only for in-band refresh.
+   */
+  ticket?: TicketProvider;
+  /** No welcome within this long after an attempt starts (credentials included): give it up and retry. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** Reconnect delays. Defaults: 500 ms base, 30 s cap, stable after 10 s. */
+  backoff?: BackoffOptions;
+  /** The offline send queue's bounds. Defaults: 1000 messages, 1 MiB. */
+  queue?: SendQueueOptions;
+  /** Where to resume from, e.g. a `lastSeq`/`epoch` saved before a page reload. Default: nothing (start from the welcome's `seq`). */
+  resumeFrom?: ResumePoint;
+  /** The WebSocket class. Default `globalThis.WebSocket`. */
+  WebSocket?: ClientWebSocketConstructor;
+  /** What fires `online`/`offline`. Default `globalThis` where it has `addEventListener` (browsers), else none; `null` ignores the network. */
+  network?: NetworkEvents | null;
+}
+
+/** The default of {@link UserhubClientOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The in-band refresh goes out after this share of the time left on the token… */
+const REFRESH_AT_SHARE = 0.8;
+/** …and at least this long before it expires, so the answer can come back before the hub's 4001. */
+const REFRESH_MIN_LEAD_MS = 1_000;
+/** setTimeout fires at once for delays above 2^31 − 1 ms (about 24.8 days); longer waits are taken in steps. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** The close code a WebSocket reports when the connection ended without a close frame (RFC 6455 §7.1.5); never sent. */
+const NO_CLOSE_FRAME = 1006;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * The typed listener overloads of {@link UserhubClient} (declaration merging:
+ * `EventTarget` itself only knows plain `Event`s).
+ */
+export interface UserhubClient {
+  addEventListener<K extends keyof UserhubClientEventMap>(
+    type: K,
+    listener: (event: UserhubClientEventMap[K]) => void,
+    options?: boolean | ClientListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | ClientListenerOptions): void;
+  removeEventListener<K extends keyof UserhubClientEventMap>(
+    type: K,
+    listener: (event: UserhubClientEventMap[K]) => void,
+    options?: boolean | ClientListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | ClientListenerOptions): void;
+}
+
+/**
+ * One logical connection to the signed-in user's hub, kept up across network
+ * loss, hub restarts and token expiry, using web standards only (it runs
+ * unchanged in browsers, Deno and Node 22). It starts connecting as soon as
+ * it is constructed; listeners added in the same task see every event.
+ *
+ * What it does for you:
+ * - **Reconnects** with exponential backoff and full jitter after any close
+ *   that is not terminal (network loss, 1001, 1006, 1009, 1011, 4000,
+ *   4002, …); 4001 (token expired) reconnects at once with a fresh token.
+ *   While the browser is offline it waits for `online` instead, then
+ *   connects at once.
+ * - **Stops for good** on close 1008 ({@link PolicyViolationError}), on
+ *   refused credentials ({@link AuthRefusedError}) and when `new WebSocket`
+ *   itself throws ({@link SocketSetupError}): "error", then state "closed". A browser cannot see the HTTP status of a refused upgrade (a
+ *   401 looks like any failed connection: close 1006 before open), so in
+ *   `token` mode a refused token is retried with backoff for as long as the
+ *   provider keeps returning it; have your provider throw
+ *   `AuthRefusedError` when it knows the session is over. In `ticket` mode
+ *   the ticket endpoint's 401/403 is visible and is terminal.
+ * - **Heartbeat**: after the welcome it sends `ping` every
+ *   `heartbeat.intervalMs` (the runtime answers without waking the hub);
+ *   when nothing at all arrives for `heartbeat.timeoutMs`, the connection is
+ *   half-open: it is closed (4000) and replaced.
+ * - **Token refresh** in band before the welcome's `expiresAt` (at 80% of
+ *   the time left, at least 1 s before), when a `token` provider exists. If
+ *   the refresh fails, nothing special happens: the hub closes with 4001 and
+ *   the client reconnects with a fresh token.
+ * - **Resume**: reconnects with `?since=<lastSeq>&epoch=<epoch>`, drops any
+ *   delivery it already saw, and dispatches "reset" when the hub no longer
+ *   has what was missed (refetch your state then).
+ * - **Offline queue**: `send`/`sendFrame` while not open queue the frame
+ *   (bounded; {@link QueueFullError} when full) and flush in order after the
+ *   next welcome and its replay. A frame handed to a socket that then drops
+ *   is not re-sent: the hub may or may not have processed it. What is still
+ *   queued when the client closes for good is dropped.
+ *
+ * Events ({@link UserhubClientEventMap}, each a `CustomEvent`): "state",
+ * "welcome", "message", "reset", "frame" (your app's own server frames),
+ * "error" (an `Error`: {@link ServerError} for error frames, terminal
+ * errors, failures that will be retried) and "close" (each connection's end).
+ *
+ * @example
+ * ```ts
+ * import { UserhubClient } from "userhub/client";
+ *
+ * const client = new UserhubClient({ url: "wss://example.com/ws", token: () => auth.getAccessToken() });
+ * client.addEventListener("message", ({ detail }) => render(detail.seq, detail.data));
+ * client.addEventListener("reset", () => refetchEverything());
+ * client.addEventListener("state", ({ detail }) => showStatus(detail.state));
+ * client.addEventListener("error", ({ detail }) => console.warn(detail.name, detail.message));
+ * client.send({ text: "hello" }); // queued until the welcome, then sent
+ * // on sign-out:
+ * client.close();
+ * ```
+ */
+export class UserhubClient extends EventTarget {
+  readonly #baseUrl: URL;
+  readonly #token: TokenProvider | undefined;
+  readonly #ticket: TicketProvider | undefined;
+  readonly #connectTimeoutMs: number;
+  readonly #WebSocket: ClientWebSocketConstructor;
+  readonly #backoff: Backoff;
+  readonly #queue: SendQueue;
+  readonly #network: NetworkStatus;
+
+  #state: ConnectionState = "connecting";
+  /** Bumped by every attempt and by close(): async work that finds another value belongs to an attempt that was given up. */
+  #attemptId = 0;
+  #socket: ClientWebSocket | null = null;
+  #detachSocket: (() => void) | null = null;
+  /** The current connection's welcome; null until it arrives. */
+  #welcome: WelcomeFrame | null = null;
+  #expiresAt: number | null = null;
+  /** While the hub replays what this client missed, the `seq` that ends the replay; queued sends wait for it. */
+  #replayUntil: number | null = null;
+  #lastSeq: number | null;
+  #epoch: string | null;
+  /** A welcome announced a new epoch: the "reset" to dispatch if the hub's own reset frame does not follow. */
+  #pendingReset: ResetFrame | null = null;
+  #waitingForNetwork = false;
+
+  #connectTimer: Timer | undefined;
+  #retryTimer: Timer | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #livenessTimer: Timer | undefined;
+  #refreshTimer: Timer | undefined;
+
+  /**
+   * @throws {TypeError} when `url` is not a ws/wss/http/https URL, neither
+   * `token` nor `ticket` is given, `resumeFrom` is malformed, or there is no WebSocket class.
+   * @throws {RangeError} when a number option is out of range.
+   */
+  constructor(options: UserhubClientOptions) {
+    super();
+    this.#baseUrl = socketUrl(options.url);
+    if (options.token === undefined && options.ticket === undefined) {
+      throw new TypeError("userhub client: give a `token` provider or a `ticket` provider");
+    }
+    this.#token = options.token;
+    this.#ticket = options.ticket;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (!Number.isFinite(this.#connectTimeoutMs) || this.#connectTimeoutMs <= 0) {
+      throw new RangeError(`userhub client: connectTimeoutMs must be a finite number > 0, got ${this.#connectTimeoutMs}`);
+    }
+    const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+    if (typeof WebSocketClass !== "function") {
+      throw new TypeError("userhub client: this runtime has no global WebSocket; pass one as the `WebSocket` option");
+    }
+    this.#WebSocket = WebSocketClass as ClientWebSocketConstructor;
+    this.#backoff = new Backoff(options.backoff);
+    this.#queue = new SendQueue(options.queue);
+    const resumeFrom = options.resumeFrom;
+    if (resumeFrom !== undefined && (!isSeq(resumeFrom.seq) || typeof resumeFrom.epoch !== "string" || resumeFrom.epoch.length === 0)) {
+      throw new TypeError("userhub client: resumeFrom needs a seq (a whole number >= 0) and the epoch it came with");
+    }
+    this.#lastSeq = options.resumeFrom?.seq ?? null;
+    this.#epoch = options.resumeFrom?.epoch ?? null;
+    this.#network = new NetworkStatus(options.network === undefined ? globalNetworkEvents() : options.network, (online) =>
+      this.#networkChanged(online),
+    );
+    // Deferred so that listeners added right after `new` see the first "state" event.
+    queueMicrotask(() => this.#start());
+  }
+
+  /** Where the client is; see {@link ConnectionState}. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The current connection's id (from its welcome), or null when not open. */
+  get connectionId(): string | null {
+    return this.#welcome?.connectionId ?? null;
+  }
+
+  /** The highest `seq` seen (or taken from the first welcome), or null before any. Persist it with {@link epoch} to resume after a reload. */
+  get lastSeq(): number | null {
+    return this.#lastSeq;
+  }
+
+  /** The epoch of the delivery log `lastSeq` belongs to, or null before the first welcome. */
+  get epoch(): string | null {
+    return this.#epoch;
+  }
+
+  /** Frames waiting in the offline queue. */
+  get queuedMessages(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Sends `{"type":"send","data":data}`: at once when open, else queued
+   * until the next welcome (and its replay).
+   *
+   * @throws {QueueFullError} when the offline queue is full (nothing is dropped; this frame was not taken).
+   * @throws {ClientClosedError} after `close()` or a terminal error.
+   * @throws {TypeError} when `data` cannot be serialized as JSON (a cycle, a BigInt).
+   *
+   * @example
+   * ```ts
+   * client.send({ text: "hello" });
+   * ```
+   */
+  send(data: unknown): void {
+    this.sendFrame({ type: "send", data });
+  }
+
+  /**
+   * Sends any frame your `HubApp` handles (`frame.type` names its handler),
+   * with the same queueing as {@link send}.
+   *
+   * @throws {QueueFullError} when the offline queue is full.
+   * @throws {ClientClosedError} after `close()` or a terminal error.
+   * @throws {TypeError} when `frame.type` is not a non-empty string, or the frame cannot be serialized.
+   *
+   * @example
+   * ```ts
+   * client.sendFrame({ type: "typing", conversation: "c-42" });
+   * ```
+   */
+  sendFrame(frame: AppFrame): void {
+    if (this.#isClosed()) throw new ClientClosedError();
+    if (typeof frame?.type !== "string" || frame.type.length === 0) throw new TypeError('userhub client: a frame needs a non-empty string "type"');
+    const text = JSON.stringify(frame);
+    const socket = this.#socket;
+    if (socket !== null && this.#flushing() && this.#queue.size === 0) {
+      socket.send(text);
+      return;
+    }
+    this.#queue.push(text);
+  }
+
+  /**
+   * Stops for good: closes the socket with 1000, clears every timer and
+   * listener, dispatches state "closed", and never reconnects. Frames still
+   * queued are dropped (check {@link queuedMessages} first if they matter).
+   * Calling it again does nothing.
+   *
+   * @example
+   * ```ts
+   * signOutButton.onclick = () => client.close();
+   * ```
+   */
+  close(reason = "client closed"): void {
+    if (this.#isClosed()) return;
+    this.#state = "closed";
+    this.#attemptId++;
+    this.#stopRetrying();
+    this.#network.stop();
+    this.#queue.clear();
+    this.#pendingReset = null;
+    const hadSocket = this.#socket !== null;
+    this.#dropSocket({ code: CloseCode.Normal, reason });
+    if (hadSocket) this.#emit("close", { code: CloseCode.Normal, reason, wasClean: false, byClient: true });
+    this.#emit("state", { state: "closed" });
+  }
+
+  // ---- connecting ----
+
+  #start(): void {
+    if (this.#isClosed()) return;
+    if (!this.#network.online) {
+      this.#waitingForNetwork = true;
+      this.#emit("state", { state: "connecting", attempt: 0, offline: true });
+      return;
+    }
+    this.#emit("state", { state: "connecting", attempt: 0 });
+    if (this.#isClosed()) return;
+    void this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    const attemptId = ++this.#attemptId;
+    this.#clearConnectTimer();
+    // Started before the credentials are fetched: a provider that never answers must not stall the client.
+    this.#connectTimer = setTimeout(() => this.#connectTimedOut(attemptId), this.#connectTimeoutMs);
+    let protocols: [string, string];
+    try {
+      protocols = await this.#subprotocols();
+    } catch (error) {
+      if (attemptId !== this.#attemptId) return;
+      this.#clearConnectTimer();
+      if (error instanceof AuthRefusedError) {
+        this.#fail(error);
+        return;
+      }
+      this.#emit("error", error as Error);
+      this.#retry("backoff");
+      return;
+    }
+    if (attemptId !== this.#attemptId) return;
+    const resume = this.#lastSeq !== null && this.#epoch !== null ? { seq: this.#lastSeq, epoch: this.#epoch } : null;
+    let socket: ClientWebSocket;
+    try {
+      socket = new this.#WebSocket(connectUrl(this.#baseUrl, resume), protocols);
+    } catch (error) {
+      // The standard constructor throws only SyntaxError (bad URL or subprotocol) or SecurityError (a blocked port):
+      // both describe this client's configuration, and the next attempt would throw the same.
+      this.#clearConnectTimer();
+      this.#fail(new SocketSetupError(error));
+      return;
+    }
+    this.#attach(socket);
+  }
+
+  /** The subprotocols for this attempt; the provider is asked every time so that expiring credentials are fresh. */
+  async #subprotocols(): Promise<[string, string]> {
+    const [kind, provider] = this.#ticket !== undefined ? (["ticket", this.#ticket] as const) : (["bearer", this.#token!] as const);
+    let credential: string;
+    try {
+      credential = await provider();
+    } catch (error) {
+      if (error instanceof AuthRefusedError) throw error;
+      throw new CredentialsError(`the ${kind === "ticket" ? "ticket" : "token"} provider failed; retrying: ${describe(error)}`, { cause: error });
+    }
+    return subprotocolsFor(kind, credential);
+  }
+
+  #attach(socket: ClientWebSocket): void {
+    const onMessage = (event: SocketMessageEvent) => this.#received(socket, event.data);
+    const onClose = (event: SocketCloseEvent) => {
+      if (socket !== this.#socket) return;
+      // A socket that reports no code gets the one the standard reports when no close frame came.
+      this.#connectionEnded({ code: event.code ?? NO_CLOSE_FRAME, reason: event.reason ?? "", wasClean: event.wasClean ?? false, byClient: false });
+    };
+    // By the standard, "error" means the connection failed and a close with 1006 follows. Node 22's built-in
+    // WebSocket (undici) fires "error" on a refused connection but never "close", its readyState stuck at
+    // CONNECTING (nodejs/undici#3546, #3506), so waiting for "close" would cost a connect timeout per attempt:
+    // the error itself ends the connection. (The listener must exist anyway: an EventEmitter-based socket,
+    // such as the `ws` package's, throws an "error" nobody listens to.)
+    const onError = () => {
+      if (socket !== this.#socket) return;
+      this.#dropSocket({ code: CloseCode.Normal, reason: "" });
+      this.#connectionEnded({ code: NO_CLOSE_FRAME, reason: "", wasClean: false, byClient: false });
+    };
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", onClose);
+    socket.addEventListener("error", onError);
+    this.#socket = socket;
+    this.#detachSocket = () => {
+      socket.removeEventListener("message", onMessage);
+      socket.removeEventListener("close", onClose);
+      socket.removeEventListener("error", onError);
+    };
+  }
+
+  #connectTimedOut(attemptId: number): void {
+    this.#connectTimer = undefined;
+    if (attemptId !== this.#attemptId || this.#isClosed()) return;
+    if (this.#socket !== null) {
+      this.#abandon("connect timeout: no welcome within connectTimeoutMs");
+      return;
+    }
+    // Still waiting for the credentials provider: give that attempt up (its answer will be ignored).
+    this.#attemptId++;
+    this.#emit("error", new CredentialsError(`the credentials provider did not answer within ${this.#connectTimeoutMs} ms; retrying`));
+    this.#retry("backoff");
+  }
+
+  // ---- receiving ----
+
+  #received(socket: ClientWebSocket, data: unknown): void {
+    if (socket !== this.#socket) return;
+    // Any frame at all, pong included, proves the connection alive.
+    this.#armLiveness();
+    if (typeof data !== "string" || data === HEARTBEAT_PONG) return;
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return; // Not part of userhub.v1; nothing to act on.
+    }
+    if (typeof frame !== "object" || frame === null || typeof (frame as { type?: unknown }).type !== "string") return;
+    const typed = frame as AppFrame;
+    if (this.#pendingReset !== null && typed.type !== "reset") {
+      this.#emitPendingReset();
+      if (socket !== this.#socket) return;
+    }
+    switch (typed.type) {
+      case "welcome":
+        this.#welcomed(socket, typed as unknown as WelcomeFrame);
+        return;
+      case "message":
+        this.#delivered(socket, typed as unknown as MessageFrame);
+        return;
+      case "reset":
+        this.#reset(socket, typed as unknown as ResetFrame);
+        return;
+      case "auth":
+        this.#reauthorized(typed as unknown as AuthFrame);
+        return;
+      case "error": {
+        const error = typed as unknown as ErrorFrame;
+        this.#emit("error", new ServerError(error.code, String(error.message)));
+        return;
+      }
+      default:
+        this.#emit("frame", typed);
+    }
+  }
+
+  #welcomed(socket: ClientWebSocket, welcome: WelcomeFrame): void {
+    if (this.#welcome !== null) return; // Only a connection's first welcome counts.
+    // A welcome this client cannot follow is no welcome: the connect timeout then replaces the connection.
+    if (typeof welcome.connectionId !== "string" || !isSeq(welcome.seq) || typeof welcome.epoch !== "string") return;
+    this.#clearConnectTimer();
+    this.#welcome = welcome;
+    this.#expiresAt = typeof welcome.expiresAt === "number" ? welcome.expiresAt : null;
+    this.#backoff.opened();
+    if (this.#lastSeq === null || this.#epoch === null) {
+      // A fresh start: what came before this welcome is the application's to fetch; deliveries from here on are ours.
+      this.#lastSeq = welcome.seq;
+      this.#epoch = welcome.epoch;
+      this.#replayUntil = null;
+    } else if (welcome.epoch !== this.#epoch) {
+      // The log this client followed is gone. Tracking restarts now, so no new delivery is mistaken for a duplicate.
+      // The hub follows such a welcome with its own reset frame, which is what "reset" carries; this one
+      // (oldest = latest + 1: nothing before the welcome will come) stands in only if it does not.
+      this.#lastSeq = welcome.seq;
+      this.#epoch = welcome.epoch;
+      this.#replayUntil = null;
+      this.#pendingReset = { type: "reset", epoch: welcome.epoch, oldest: welcome.seq + 1, latest: welcome.seq };
+    } else {
+      this.#replayUntil = welcome.seq > this.#lastSeq ? welcome.seq : null;
+    }
+    this.#state = "open";
+    this.#emit("state", { state: "open" });
+    if (socket !== this.#socket) return;
+    this.#emit("welcome", welcome);
+    if (socket !== this.#socket) return;
+    this.#startHeartbeat(socket, welcome);
+    this.#scheduleRefresh();
+    this.#flush();
+  }
+
+  #delivered(socket: ClientWebSocket, message: MessageFrame): void {
+    if (!isSeq(message.seq)) return;
+    // At-least-once over a reconnect: a seq already seen is a duplicate, and the application gets each delivery once.
+    if (this.#lastSeq !== null && message.seq <= this.#lastSeq) return;
+    this.#lastSeq = message.seq;
+    const detail = { seq: message.seq, data: message.data, at: message.at, ...(message.from !== undefined ? { from: message.from } : {}) };
+    this.#emit("message", detail);
+    if (socket !== this.#socket) return;
+    if (this.#replayUntil !== null && message.seq >= this.#replayUntil) {
+      this.#replayUntil = null;
+      this.#flush();
+    }
+  }
+
+  #reset(socket: ClientWebSocket, reset: ResetFrame): void {
+    if (!isSeq(reset.latest) || typeof reset.epoch !== "string") return;
+    this.#pendingReset = null;
+    this.#epoch = reset.epoch;
+    this.#lastSeq = reset.latest;
+    // A reset replaces the replay: nothing more is coming before live deliveries.
+    this.#replayUntil = null;
+    this.#emit("reset", reset);
+    if (socket !== this.#socket) return;
+    this.#flush();
+  }
+
+  #reauthorized(answer: AuthFrame): void {
+    if (answer.expiresAt !== null && typeof answer.expiresAt !== "number") return;
+    const previous = this.#expiresAt;
+    this.#expiresAt = answer.expiresAt;
+    // A provider that handed back the same (cached) token would otherwise be asked again and again as expiry nears.
+    if (answer.expiresAt === null || previous === null || answer.expiresAt > previous) this.#scheduleRefresh();
+    else this.#clearTimer("refresh");
+  }
+
+  #emitPendingReset(): void {
+    const reset = this.#pendingReset;
+    this.#pendingReset = null;
+    if (reset !== null) this.#emit("reset", reset);
+  }
+
+  // ---- sending ----
+
+  /** Whether queued and new frames may go out: welcomed, the replay is in, the socket is open. */
+  #flushing(): boolean {
+    return this.#welcome !== null && this.#replayUntil === null && this.#socket?.readyState === SOCKET_OPEN;
+  }
+
+  #flush(): void {
+    const socket = this.#socket;
+    if (socket === null || !this.#flushing()) return;
+    try {
+      this.#queue.drain((text) => socket.send(text));
+    } catch (error) {
+      // What did not go out stays queued, in order, for the next connection.
+      this.#emit("error", error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  // ---- keeping the connection honest ----
+
+  #startHeartbeat(socket: ClientWebSocket, welcome: WelcomeFrame): void {
+    const intervalMs = (welcome.heartbeat as Partial<WelcomeFrame["heartbeat"]> | undefined)?.intervalMs;
+    // An interval of 0 would make a busy loop of pings; a hub that announces none gets none.
+    if (typeof intervalMs === "number" && Number.isFinite(intervalMs) && intervalMs > 0) {
+      this.#pingTimer = setInterval(() => {
+        if (socket === this.#socket && socket.readyState === SOCKET_OPEN) socket.send(HEARTBEAT_PING);
+      }, intervalMs);
+    }
+    this.#armLiveness();
+  }
+
+  /** (Re)starts the half-open detector: nothing within `timeoutMs` of the last frame means the connection is dead. */
+  #armLiveness(): void {
+    const timeoutMs = (this.#welcome?.heartbeat as Partial<WelcomeFrame["heartbeat"]> | undefined)?.timeoutMs;
+    if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) return;
+    this.#clearTimer("liveness");
+    this.#livenessTimer = setTimeout(() => {
+      this.#livenessTimer = undefined;
+      this.#abandon("heartbeat timeout: nothing from the hub within heartbeat.timeoutMs");
+    }, timeoutMs);
+  }
+
+  #scheduleRefresh(): void {
+    this.#clearTimer("refresh");
+    const expiresAt = this.#expiresAt;
+    if (this.#token === undefined || expiresAt === null || this.#welcome === null) return;
+    const remaining = expiresAt - Date.now();
+    const delay = Math.max(0, Math.min(remaining * REFRESH_AT_SHARE, remaining - REFRESH_MIN_LEAD_MS));
+    if (delay > MAX_TIMER_DELAY_MS) {
+      this.#refreshTimer = setTimeout(() => this.#scheduleRefresh(), MAX_TIMER_DELAY_MS);
+      return;
+    }
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = undefined;
+      void this.#refresh();
+    }, delay);
+  }
+
+  async #refresh(): Promise<void> {
+    const socket = this.#socket;
+    let token: string;
+    try {
+      token = await this.#token!();
+    } catch (error) {
+      // Nothing else to do: the hub closes with 4001 at expiry, and the reconnect asks the provider again.
+      if (socket === this.#socket && !this.#isClosed()) {
+        this.#emit("error", new CredentialsError(`the token provider failed during the in-band refresh: ${describe(error)}`, { cause: error }));
+      }
+      return;
+    }
+    if (socket === null || socket !== this.#socket || socket.readyState !== SOCKET_OPEN) return;
+    socket.send(JSON.stringify({ type: "auth", token }));
+  }
+
+  // ---- ending and retrying ----
+
+  /** The client gives the connection up (no welcome in time, or half-open): close it without waiting for the handshake, then retry. */
+  #abandon(reason: string): void {
+    // 4000 is the hub's own "heartbeat timeout": the same diagnosis, seen from this side.
+    const code = CloseCode.HeartbeatTimeout;
+    this.#dropSocket({ code, reason });
+    this.#connectionEnded({ code, reason, wasClean: false, byClient: true });
+  }
+
+  #connectionEnded(closed: ConnectionClosed): void {
+    this.#dropSocket(null);
+    this.#backoff.closed();
+    if (!this.#isClosed()) this.#emitPendingReset();
+    this.#emit("close", closed);
+    if (this.#isClosed()) return; // A "close" listener called close().
+    if (closed.code === CloseCode.PolicyViolation && !closed.byClient) {
+      this.#fail(new PolicyViolationError(closed.code, closed.reason));
+      return;
+    }
+    this.#retry(closed.code === CloseCode.TokenExpired && !closed.byClient ? "now" : "backoff");
+  }
+
+  #retry(mode: "now" | "backoff"): void {
+    if (this.#isClosed()) return;
+    const delay = this.#backoff.next();
+    const attempt = this.#backoff.attempt;
+    this.#state = "reconnecting";
+    if (!this.#network.online) {
+      this.#waitingForNetwork = true;
+      this.#emit("state", { state: "reconnecting", attempt, offline: true });
+      return;
+    }
+    // 4001 means only that the credentials aged; the connection itself was fine, so the fresh one is not delayed.
+    const delayMs = mode === "now" ? 0 : delay;
+    this.#emit("state", { state: "reconnecting", attempt, delayMs });
+    if (this.#isClosed()) return; // A "state" listener called close().
+    if (mode === "now") {
+      void this.#connect();
+      return;
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#connect();
+    }, delayMs);
+  }
+
+  #networkChanged(online: boolean): void {
+    if (this.#isClosed()) return;
+    if (online) {
+      // Back online: whatever delay was left is moot; try at once.
+      if (!this.#waitingForNetwork && this.#retryTimer === undefined) return;
+      this.#stopRetrying();
+      const state = this.#state as StateChange["state"];
+      this.#emit("state", state === "reconnecting" ? { state, attempt: this.#backoff.attempt, delayMs: 0 } : { state, attempt: 0 });
+      if (this.#isClosed()) return;
+      void this.#connect();
+      return;
+    }
+    if (this.#retryTimer === undefined) return; // Connected or connecting: the heartbeat or the close will tell.
+    this.#stopRetrying();
+    this.#waitingForNetwork = true;
+    this.#emit("state", { state: this.#state as StateChange["state"], attempt: this.#backoff.attempt, offline: true });
+  }
+
+  /** Terminal: report `error`, close, never retry. */
+  #fail(error: Error): void {
+    this.#state = "closed";
+    this.#attemptId++;
+    this.#stopRetrying();
+    this.#network.stop();
+    this.#queue.clear();
+    this.#pendingReset = null;
+    this.#dropSocket({ code: CloseCode.Normal, reason: "client closed" });
+    this.#emit("error", error);
+    this.#emit("state", { state: "closed" });
+  }
+
+  /** Forgets the current socket: listeners off, per-connection timers cleared, closed with `closeWith` when given. */
+  #dropSocket(closeWith: { code: number; reason: string } | null): void {
+    const socket = this.#socket;
+    this.#detachSocket?.();
+    this.#detachSocket = null;
+    this.#socket = null;
+    this.#welcome = null;
+    this.#expiresAt = null;
+    this.#replayUntil = null;
+    this.#clearConnectTimer();
+    this.#clearTimer("ping");
+    this.#clearTimer("liveness");
+    this.#clearTimer("refresh");
+    if (socket !== null && closeWith !== null) {
+      try {
+        socket.close(closeWith.code, closeWith.reason);
+      } catch {
+        // A reason over 123 UTF-8 bytes makes close() throw; the socket must close all the same.
+        try {
+          socket.close(closeWith.code);
+        } catch {
+          // Already closing or closed: nothing to undo.
+        }
+      }
+    }
+  }
+
+  #stopRetrying(): void {
+    this.#waitingForNetwork = false;
+    this.#clearTimer("retry");
+  }
+
+  #clearConnectTimer(): void {
+    this.#clearTimer("connect");
+  }
+
+  #clearTimer(which: "connect" | "retry" | "ping" | "liveness" | "refresh"): void {
+    switch (which) {
+      case "connect":
+        if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
+        this.#connectTimer = undefined;
+        return;
+      case "retry":
+        if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+        return;
+      case "ping":
+        if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
+        this.#pingTimer = undefined;
+        return;
+      case "liveness":
+        if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
+        this.#livenessTimer = undefined;
+        return;
+      case "refresh":
+        if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
+        this.#refreshTimer = undefined;
+        return;
+    }
+  }
+
+  /** A method, not an inline comparison: a listener may close the client during any dispatch, which narrowing cannot see. */
+  #isClosed(): boolean {
+    return this.#state === "closed";
+  }
+
+  #emit<K extends keyof UserhubClientEventMap>(type: K, detail: UserhubClientEventMap[K]["detail"]): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/** A sequence number as the hub sends it: a whole number >= 0. */
+function isSeq(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
