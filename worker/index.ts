@@ -1,11 +1,11 @@
 /**
- * The demo Worker: userhub's router on `/ws`, a demo page on `/`, and a
- * development token endpoint. It is also the model of a deployer's own Worker.
+ * The demo Worker: userhub's router on `/ws`, a development token endpoint,
+ * and server push. The demo page on `/` is a static asset (worker/public/),
+ * served before this code runs. It is also the model of a deployer's own Worker.
  */
 import { Hono } from "hono";
 import { answerError, createUserhubRouter, readList } from "../src/index.ts";
 import { durableObjectHubs, UserHub, type UserHubEnv } from "../durable-objects/index.ts";
-import { DEMO_PAGE } from "./demo-page.ts";
 import { answerDevToken } from "./dev-token.ts";
 
 export { UserHub };
@@ -25,7 +25,6 @@ export interface DemoEnv extends UserHubEnv {
 
 const app = new Hono<{ Bindings: DemoEnv }>();
 
-app.get("/", (c) => c.html(DEMO_PAGE));
 app.post("/dev/token", answerDevToken);
 app.route(
   "/",

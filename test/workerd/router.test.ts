@@ -162,10 +162,3 @@ describe("POST /dev/token", () => {
     expect(await response.text()).not.toContain("token");
   });
 });
-
-it("serves the demo page at /", async () => {
-  const response = await SELF.fetch("https://hub.test/");
-  expect(response.status).toBe(200);
-  expect(response.headers.get("Content-Type")).toMatch(/^text\/html/);
-  expect(await response.text()).toContain("<title>userhub demo</title>");
-});
