@@ -1,10 +1,11 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Three projects, run one at a time by test/run-all.mjs:
+// Four projects, run one at a time by test/run-all.mjs:
 // - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
 // - client: unit tests of the browser client (src/client/, web standards only) under Node 22;
-// - e2e: Node tests that drive a real `wrangler dev` on a free port.
+// - e2e: Node tests that drive a real `wrangler dev` on a free port;
+// - browser: Node tests that drive Debian's Chromium against `wrangler dev`.
 export default defineConfig({
   test: {
     projects: [
@@ -36,6 +37,16 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },

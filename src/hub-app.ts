@@ -61,9 +61,17 @@ export interface HubApp {
   onClose?(connection: Connection, event: { code: number; reason: string }, hub: HubContext): void | Promise<void>;
 }
 
+/** What the demo app tells a user's sockets when one of them joins or leaves: how many are open now. */
+export interface PresenceFrame {
+  readonly type: "presence";
+  readonly connections: number;
+}
+
 /**
  * The demo Worker's application: a `{"type":"send","data":X}` frame is
- * delivered to every open socket of the same user, the sender's included.
+ * delivered to every open socket of the same user, the sender's included;
+ * when a socket joins or leaves, the user's other sockets get a
+ * `{"type":"presence","connections":N}` frame (the page's device count).
  */
 export const fanOutApp: HubApp = {
   frames: {
@@ -72,4 +80,13 @@ export const fanOutApp: HubApp = {
       await hub.deliver(frame.data, { from: connection.id });
     },
   },
+  // The newcomer's welcome already carries the count, so only the others are told.
+  onConnect: (connection, hub) => announcePresence(hub, connection.id),
+  onClose: (connection, _event, hub) => announcePresence(hub, connection.id),
 };
+
+async function announcePresence(hub: HubContext, except: string): Promise<void> {
+  const connections = hub.connections();
+  const frame: PresenceFrame = { type: "presence", connections: connections.length };
+  await Promise.all(connections.filter((c) => c.id !== except).map((c) => c.send(frame)));
+}

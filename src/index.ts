@@ -58,7 +58,7 @@ export {
 } from "./delivery-log.ts";
 export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./ticket.ts";
 export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext } from "./hub-app.ts";
+export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext, type PresenceFrame } from "./hub-app.ts";
 export { type Admission, Hub, type HubOptions } from "./hub.ts";
 export type { HubHandoff, HubNamespace, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
 export { answerError, createUserhubRouter, type UserhubRouterOptions } from "./router.ts";

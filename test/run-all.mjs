@@ -19,6 +19,7 @@ const SUITES = [
   { name: 'vitest workerd', vitestProject: 'workerd' },
   { name: 'vitest client', vitestProject: 'client' },
   { name: 'vitest e2e', vitestProject: 'e2e' },
+  { name: 'vitest browser', vitestProject: 'browser' },
   // deno's default test-file pattern for test/deno; only *_test.ts in src/deno.
   { name: 'deno', denoFiles: [['test/deno', /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/], ['src/deno', /_test\.ts$/]] },
 ];

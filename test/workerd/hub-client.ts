@@ -18,8 +18,10 @@ export async function tokenFor(userId: string, options: { ttlSeconds?: number; s
 export interface HubClient {
   readonly socket: WebSocket;
   readonly response: Response;
-  /** Every frame received, in order: JSON parsed, other text as the string, binary as an ArrayBuffer. */
+  /** Every frame received, in order: JSON parsed, other text as the string, binary as an ArrayBuffer; presence frames aside. */
   readonly frames: unknown[];
+  /** The demo app's presence frames (`{"type":"presence","connections":N}`), kept apart so they never interleave with what a test awaits. */
+  readonly presence: number[];
   /** The welcome frame. */
   readonly welcome: Record<string, unknown>;
   /** Resolves with the frame at index `index` (waiting up to `timeoutMs`). */
@@ -42,6 +44,7 @@ export async function accept(response: Response): Promise<HubClient> {
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) throw new Error(`expected 101, got ${response.status}: ${await response.text()}`);
   const frames: unknown[] = [];
+  const presence: number[] = [];
   const wakers = new Set<() => void>();
   let closeEvent: { code: number; reason: string } | undefined;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -53,7 +56,9 @@ export async function accept(response: Response): Promise<HubClient> {
   });
   socket.addEventListener("message", (event) => {
     const data = event.data;
-    frames.push(typeof data === "string" && data.startsWith("{") ? JSON.parse(data) : data);
+    const frame = typeof data === "string" && data.startsWith("{") ? JSON.parse(data) : data;
+    if ((frame as { type?: unknown }).type === "presence") presence.push((frame as { connections: number }).connections);
+    else frames.push(frame);
     for (const wake of wakers) wake();
   });
   socket.accept();
@@ -86,6 +91,7 @@ export async function accept(response: Response): Promise<HubClient> {
     socket,
     response,
     frames,
+    presence,
     welcome,
     frame,
     next: (timeoutMs) => frame(consumed++, timeoutMs),

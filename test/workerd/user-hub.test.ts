@@ -87,6 +87,21 @@ describe("connecting", () => {
     third.socket.close(1000);
   });
 
+  it("tells a user's other sockets how many are open when one joins or leaves (the demo app's presence)", async () => {
+    const alice = user("alice");
+    const first = await connect(alice);
+    const second = await connect(alice);
+    const bob = await connect(user("bob"));
+    await vi.waitFor(() => expect(first.presence).toEqual([2]));
+    second.socket.close(1000);
+    await vi.waitFor(() => expect(first.presence).toEqual([2, 1]));
+    // The newcomer learns the count from its welcome, and another user hears nothing.
+    expect(second.presence).toEqual([]);
+    expect(bob.presence).toEqual([]);
+    first.socket.close(1000);
+    bob.socket.close(1000);
+  });
+
   it("refuses a socket over the per-user cap with 429 before upgrading, and takes one again after a close", async () => {
     const alice = user("alice");
     const clients = await Promise.all([1, 2, 3, 4].map(() => connect(alice)));
