@@ -21,6 +21,7 @@ export default defineConfig({
                 HEARTBEAT_TIMEOUT_MS: "3000",
                 MAX_CONNECTIONS_PER_USER: "4",
                 MAX_MESSAGE_BYTES: "1024",
+                LOG_RETENTION: "20",
               },
             },
           }),
