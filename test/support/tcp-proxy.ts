@@ -1,0 +1,64 @@
+/**
+ * A TCP proxy on a free port in front of a server, for tests that need to
+ * drop connections abruptly: `dropAll()` resets every connection through it
+ * (RST, no close frame), the way a train entering a tunnel drops a phone's.
+ */
+import { createServer, type Socket, connect } from "node:net";
+
+export interface TcpProxy {
+  /** The port to connect to instead of the server's. */
+  readonly port: number;
+  /** Connections ever accepted. */
+  readonly accepted: number;
+  /** Resets every open connection, both sides, without a goodbye. */
+  dropAll(): number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, host = "127.0.0.1"): Promise<TcpProxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let accepted = 0;
+  const server = createServer((downstream) => {
+    accepted++;
+    const upstream = connect(targetPort, host);
+    const pair: [Socket, Socket] = [downstream, upstream];
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      downstream.destroy();
+      upstream.destroy();
+    };
+    for (const socket of pair) {
+      socket.setNoDelay(true);
+      socket.on("error", end);
+      socket.on("close", end);
+    }
+    downstream.pipe(upstream);
+    upstream.pipe(downstream);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port: 0 }, resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("tcp proxy: no port");
+  return {
+    port: address.port,
+    get accepted() {
+      return accepted;
+    },
+    dropAll() {
+      const dropped = pairs.size;
+      for (const [downstream, upstream] of [...pairs]) {
+        downstream.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+      pairs.clear();
+      return dropped;
+    },
+    async close() {
+      this.dropAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
