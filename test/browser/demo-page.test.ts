@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { launchChromium, type TestBrowser } from "../support/chromium.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../test-results/browser/", import.meta.url));
@@ -24,12 +25,12 @@ afterAll(async () => {
   await dev?.stop();
 });
 
-/** A tab with the demo page, signed in as `userId`, once it shows "open". */
-async function tab(userId: string): Promise<Page> {
+/** A tab with the demo page (from `base`, default the server itself), signed in as `userId`, once it shows "open". */
+async function tab(userId: string, base = dev.url): Promise<Page> {
   const page = await browser.context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(`${dev.url}/`);
+  await page.goto(`${base}/`);
   await page.fill("#user", userId);
   await page.click("#connect");
   await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
@@ -101,4 +102,34 @@ test("every tab recovers by itself when the server stops and starts again, witho
   expect(await messages(tabs[2]!)).toEqual([]);
   await tabs[0]!.screenshot({ path: `${ARTIFACTS}after-restart.png` });
   for (const page of tabs) await page.close();
+}, RECOVERY_MS * 2);
+
+test("a tab whose connection drops gets everything pushed meanwhile, once each, in order, when it is back", async () => {
+  // The tab reaches the server through a proxy that can cut its connection like a closing laptop lid.
+  const proxy = await startTcpProxy(dev.port);
+  try {
+    const page = await tab("erin", `http://127.0.0.1:${proxy.port}`);
+    await watchStates(page);
+    const push = async (text: string) => {
+      const response = await fetch(`${dev.url}/users/erin/messages`, {
+        method: "POST",
+        headers: { Authorization: "Bearer userhub-local-push-key", "Content-Type": "application/json" },
+        body: JSON.stringify({ data: text }),
+      });
+      expect(response.status).toBe(200);
+    };
+    await push("before the drop");
+    await expect.poll(() => messages(page)).toEqual(["before the drop"]);
+
+    proxy.dropAll();
+    for (const text of ["while away 1", "while away 2", "while away 3"]) await push(text);
+    await page.waitForSelector('#state[data-state="open"]', { timeout: RECOVERY_MS });
+    await push("after");
+    await expect.poll(() => messages(page), { timeout: 10_000 }).toEqual(["before the drop", "while away 1", "while away 2", "while away 3", "after"]);
+    expect(await page.locator("#messages li").evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.seq))).toEqual(["1", "2", "3", "4", "5"]);
+    expect(await page.evaluate(() => (window as unknown as { seenStates: string[] }).seenStates)).toContain("reconnecting");
+    await page.close();
+  } finally {
+    await proxy.close();
+  }
 }, RECOVERY_MS * 2);

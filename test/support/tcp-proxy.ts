@@ -42,22 +42,23 @@ export async function startTcpProxy(targetPort: number, host = "127.0.0.1"): Pro
   });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("tcp proxy: no port");
+  const dropAll = () => {
+    const dropped = pairs.size;
+    for (const [downstream, upstream] of [...pairs]) {
+      downstream.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+    pairs.clear();
+    return dropped;
+  };
   return {
     port: address.port,
     get accepted() {
       return accepted;
     },
-    dropAll() {
-      const dropped = pairs.size;
-      for (const [downstream, upstream] of [...pairs]) {
-        downstream.resetAndDestroy();
-        upstream.resetAndDestroy();
-      }
-      pairs.clear();
-      return dropped;
-    },
+    dropAll,
     async close() {
-      this.dropAll();
+      dropAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
