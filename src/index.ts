@@ -62,4 +62,5 @@ export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp,
 export { type Admission, Hub, type HubOptions } from "./hub.ts";
 export type { HubHandoff, HubNamespace, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
 export { answerError, createUserhubRouter, type UserhubRouterOptions } from "./router.ts";
+export { answerDevToken } from "./dev-token.ts";
 export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions } from "./push-route.ts";

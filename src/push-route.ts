@@ -23,7 +23,7 @@ export interface PushRouteOptions<E extends Env> {
  * Body `{"data": X}` or `{"messages": [X, …]}`; optional `Idempotency-Key`
  * header. Answers `{"seq", "seqs", "delivered", "duplicate"}`.
  */
-export function pushRoute<E extends Env>(options: PushRouteOptions<E>) {
+export function pushRoute<E extends Env>(options: PushRouteOptions<E>): (c: Context<E>) => Promise<Response> {
   return async (c: Context<E>): Promise<Response> => {
     const key = options.pushKey(c);
     if (!key) return c.text("404 Not Found: pushing over HTTP is off; set PUSH_API_KEY to turn it on.\n", HttpStatus.NotFound);

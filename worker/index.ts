@@ -4,9 +4,8 @@
  * served before this code runs. It is also the model of a deployer's own Worker.
  */
 import { Hono } from "hono";
-import { answerError, createUserhubRouter, readList } from "../src/index.ts";
+import { answerDevToken, answerError, createUserhubRouter, readList } from "../src/index.ts";
 import { durableObjectHubs, UserHub, type UserHubEnv } from "../durable-objects/index.ts";
-import { answerDevToken } from "./dev-token.ts";
 
 export { UserHub };
 

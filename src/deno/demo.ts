@@ -1,0 +1,104 @@
+/**
+ * The demo on Deno, with the same public contract as the Worker under
+ * `npm start`: the demo page on `/`, `POST /dev/token` in local development
+ * only, sockets on `/ws`, and `POST /users/:userId/messages` when
+ * `PUSH_API_KEY` is set. `deno task dev` runs it with `.dev.vars`, as
+ * `wrangler dev` does; variables set in the environment win over that file.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { serveStatic } from "hono/deno";
+import { answerDevToken, ConfigError, readHubConfig, readList } from "../index.ts";
+import { serve, type UserhubServer } from "./serve.ts";
+
+/** The demo page's static assets, the same files Workers static assets serve (its script is built by `deno task dev`). */
+const DEMO_ASSETS = new URL("../../worker/public/", import.meta.url).pathname;
+
+/** The demo's port when `PORT` is not set: the same as `npm start`. */
+export const DEFAULT_PORT = 8787;
+
+/** What the demo's own routes read from the environment. */
+type DemoBindings = { DEV_TOKENS?: string; JWT_SECRET?: string };
+
+/**
+ * Starts the demo with the variables in `env` (the Worker's `vars` and
+ * secrets, plus `PORT`).
+ *
+ * @throws {ConfigError} naming the variable that cannot be used.
+ *
+ * @example
+ * ```ts
+ * const demo = startDemo({ JWT_SECRET: "dev-secret", DEV_TOKENS: "on", PORT: "0" });
+ * console.log(demo.url);
+ * await demo.shutdown();
+ * ```
+ */
+export function startDemo(
+  env: Readonly<Record<string, string | undefined>>,
+  options: { onListen?: (url: string) => void } = {},
+): UserhubServer {
+  const config = readHubConfig(env);
+  const port = readPort(env.PORT);
+  const routes = new Hono<{ Bindings: DemoBindings }>();
+  routes.post("/dev/token", answerDevToken);
+  routes.get("/*", serveStatic({ root: DEMO_ASSETS }));
+  return serve<{ Bindings: DemoBindings }>({
+    secret: env.JWT_SECRET,
+    config,
+    allowedOrigins: readList(env, "ALLOWED_ORIGINS"),
+    router: { pushKey: () => env.PUSH_API_KEY },
+    routes,
+    bindings: { DEV_TOKENS: env.DEV_TOKENS, JWT_SECRET: env.JWT_SECRET },
+    port,
+    onListen: ({ hostname, port }) => options.onListen?.(`http://${hostname}:${port}`),
+  });
+}
+
+function readPort(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_PORT;
+  const port = Number(value.trim());
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError("PORT", `must be a port number (0 picks a free one), got ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+/**
+ * Bundles the demo page's script, as wrangler's `[build]` step does for `npm start`.
+ * It runs in a child Deno (`Deno.execPath()`), because inside `deno task` the
+ * name `deno` resolves to the npm package's launcher rather than this binary.
+ */
+async function buildDemoPage(): Promise<void> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write=worker/public", "--allow-env", "--allow-run", "worker/build-demo-page.mjs"],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "piped",
+  }).output();
+  if (!success) throw new Error(`building the demo page failed: ${new TextDecoder().decode(stderr).trim()}`);
+}
+
+if (import.meta.main) {
+  const env = Deno.env.toObject();
+  await buildDemoPage();
+  let demo: UserhubServer;
+  try {
+    demo = startDemo(env, {
+      onListen: (url) => {
+        console.log(`userhub on Deno: ${url} (demo page /, sockets ${url.replace(/^http/, "ws")}/ws)`);
+        console.log(`dev tokens ${env.DEV_TOKENS === "on" && env.JWT_SECRET ? "on: POST /dev/token" : "off"}`);
+        if (!env.JWT_SECRET) console.log("JWT_SECRET is not set: every upgrade will answer 500 until it is.");
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`userhub: configuration error: ${error.message}`);
+    Deno.exit(1);
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    // Close every socket with 1001 (going away) rather than dropping the connections.
+    Deno.addSignalListener(signal, () => void demo.shutdown().finally(() => Deno.exit(0)));
+  }
+}

@@ -1,0 +1,135 @@
+import {
+  type DeliveryLog,
+  fanOutApp,
+  type HubApp,
+  type HubConfig,
+  type HubHandoff,
+  type HubNamespace,
+  type Identity,
+  MemoryDeliveryLog,
+  MemoryTicketStore,
+  type PushOptions,
+  type PushResult,
+  readHubConfig,
+  retentionOf,
+} from "../index.ts";
+import { LocalHub } from "./local-hub.ts";
+
+/** Options of a {@link LocalHubNamespace}. */
+export interface LocalHubNamespaceOptions {
+  /** The hubs' configuration. Default: `readHubConfig({})`, the documented defaults. */
+  readonly config?: HubConfig;
+  /** The application every hub runs. Default {@link fanOutApp}, the demo's. */
+  readonly app?: HubApp;
+  /**
+   * Opens a user's delivery log when their hub is created. Default: a new
+   * `MemoryDeliveryLog`, which goes when the hub goes (the next hub of that
+   * user starts a new epoch). A durable log plugs in here; its `append` must
+   * settle in the order it was called, so that deliveries are sent in `seq` order.
+   */
+  readonly log?: (userId: string, config: HubConfig) => DeliveryLog;
+  /** Verifies a token sent in band (`{"type":"auth"}`), as at the upgrade. Without it such frames are refused. */
+  readonly verifyToken?: (token: string) => Promise<Identity>;
+  /** Deno's protocol-level ping timeout for dead TCP connections, in seconds. Default: Deno's (30). */
+  readonly idleTimeoutSeconds?: number;
+}
+
+/** What a namespace holds right now; all zero once every user has left. */
+export interface LocalHubStats {
+  /** Users with a live hub. */
+  readonly hubs: number;
+  /** Sockets held by those hubs, in any state. */
+  readonly sockets: number;
+  /** Pending wake-up timers: at most one per hub. */
+  readonly timers: number;
+}
+
+/**
+ * The {@link HubNamespace} of one Deno process: one {@link LocalHub} per user
+ * who has a socket open, created on that user's first connection and dropped
+ * when their last socket leaves. It is an object the application creates and
+ * owns (no module-level registry), and it only holds users who are connected.
+ *
+ * Connect tickets are kept by the namespace rather than by a hub, because a
+ * ticket is usually issued while its user has no socket yet; they are
+ * short-lived, and expired ones are swept as new ones are issued.
+ *
+ * @example
+ * ```ts
+ * import { createUserhubRouter } from "userhub";
+ * import { LocalHubNamespace } from "userhub/deno";
+ *
+ * const hubs = new LocalHubNamespace({ config: readHubConfig(Deno.env.toObject()) });
+ * const router = createUserhubRouter({ hubs: () => hubs, secret: () => Deno.env.get("JWT_SECRET") });
+ * Deno.serve((request) => router.fetch(request));
+ * ```
+ */
+export class LocalHubNamespace implements HubNamespace {
+  readonly config: HubConfig;
+  readonly #app: HubApp;
+  readonly #openLog: (userId: string, config: HubConfig) => DeliveryLog;
+  readonly #verifyToken: ((token: string) => Promise<Identity>) | undefined;
+  readonly #idleTimeoutSeconds: number | undefined;
+  readonly #tickets = new MemoryTicketStore();
+  readonly #hubs = new Map<string, LocalHub>();
+
+  constructor(options: LocalHubNamespaceOptions = {}) {
+    this.config = options.config ?? readHubConfig({});
+    this.#app = options.app ?? fanOutApp;
+    this.#openLog = options.log ?? ((_userId, config) => new MemoryDeliveryLog(retentionOf(config)));
+    this.#verifyToken = options.verifyToken;
+    this.#idleTimeoutSeconds = options.idleTimeoutSeconds;
+  }
+
+  connect(request: Request, handoff: HubHandoff): Promise<Response> {
+    return this.#hubOf(handoff.userId).connect(request, handoff);
+  }
+
+  issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+    return this.#hubOf(identity.userId).issueTicket(identity);
+  }
+
+  push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult> {
+    return this.#hubOf(userId).push(messages, options);
+  }
+
+  /** Users with a live hub. */
+  get size(): number {
+    return this.#hubs.size;
+  }
+
+  /** The live hub of `userId`, if that user is connected. */
+  hub(userId: string): LocalHub | undefined {
+    return this.#hubs.get(userId);
+  }
+
+  /** What the namespace holds right now. */
+  stats(): LocalHubStats {
+    let sockets = 0;
+    let timers = 0;
+    for (const hub of this.#hubs.values()) {
+      sockets += hub.host.socketCount;
+      if (hub.host.hasTimer) timers++;
+    }
+    return { hubs: this.#hubs.size, sockets, timers };
+  }
+
+  #hubOf(userId: string): LocalHub {
+    let hub = this.#hubs.get(userId);
+    if (!hub) {
+      hub = new LocalHub(userId, {
+        app: this.#app,
+        config: this.config,
+        log: this.#openLog(userId, this.config),
+        tickets: this.#tickets,
+        ...(this.#verifyToken ? { verifyToken: this.#verifyToken } : {}),
+        ...(this.#idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: this.#idleTimeoutSeconds }),
+        onEmpty: (empty) => {
+          if (this.#hubs.get(empty.userId) === empty) this.#hubs.delete(empty.userId);
+        },
+      });
+      this.#hubs.set(userId, hub);
+    }
+    return hub;
+  }
+}

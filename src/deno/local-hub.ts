@@ -1,0 +1,135 @@
+import {
+  type DeliveryLog,
+  Hub,
+  type HubApp,
+  type HubConfig,
+  type HubHandoff,
+  type Identity,
+  type PushOptions,
+  type PushResult,
+  type TicketStore,
+} from "../index.ts";
+import { LocalHubHost } from "./local-hub-host.ts";
+
+/** What a {@link LocalHub} is built from; the namespace supplies it. */
+export interface LocalHubOptions {
+  readonly app: HubApp;
+  readonly config: HubConfig;
+  readonly log: DeliveryLog;
+  readonly tickets: TicketStore;
+  readonly verifyToken?: (token: string) => Promise<Identity>;
+  /** Deno's protocol-level ping timeout for dead TCP connections, in seconds (`Deno.upgradeWebSocket`'s `idleTimeout`). */
+  readonly idleTimeoutSeconds?: number;
+  /** Called once, when the hub holds no socket and no request is in flight: the namespace lets it go. */
+  readonly onEmpty: (hub: LocalHub) => void;
+}
+
+/**
+ * One user's hub on Deno: the shared {@link Hub} logic over a
+ * {@link LocalHubHost}, plus what only Deno needs: upgrading the request,
+ * routing the socket's events to the hub, and telling its namespace when
+ * the user's last socket has left.
+ *
+ * Deno's socket opens only after the 101 has been returned, so the hub greets
+ * it from its `open` event.
+ */
+export class LocalHub {
+  readonly userId: string;
+  readonly host: LocalHubHost<WebSocket>;
+  readonly #hub: Hub<WebSocket>;
+  readonly #options: LocalHubOptions;
+  /** Requests awaiting the hub (admission, push, ticket): the hub must not be dropped under them. */
+  #inFlight = 0;
+  #dropped = false;
+
+  constructor(userId: string, options: LocalHubOptions) {
+    this.userId = userId;
+    this.#options = options;
+    this.host = new LocalHubHost<WebSocket>({
+      log: options.log,
+      tickets: options.tickets,
+      onWake: () => this.#settle(this.#hub.wake(), "wake"),
+    });
+    this.#hub = new Hub(this.host, options.app, options.config, options.verifyToken ? { verifyToken: options.verifyToken } : {});
+  }
+
+  /** Whether the namespace has let this hub go. */
+  get dropped(): boolean {
+    return this.#dropped;
+  }
+
+  /** Admits and upgrades a request the router handed over: 101 with a socket, or the hub's refusal (401 ticket, 429 limit). */
+  async connect(request: Request, handoff: HubHandoff): Promise<Response> {
+    // Held until the socket is accepted, so the hub cannot be dropped between admission and upgrade.
+    this.#inFlight++;
+    try {
+      const admission = await this.#hub.admit(handoff);
+      if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
+      const { socket, response } = Deno.upgradeWebSocket(request, {
+        ...(handoff.protocol ? { protocol: handoff.protocol } : {}),
+        ...(this.#options.idleTimeoutSeconds === undefined ? {} : { idleTimeout: this.#options.idleTimeoutSeconds }),
+      });
+      socket.binaryType = "arraybuffer";
+      this.host.accept(socket, this.#hub.attachmentFor(admission.identity));
+      socket.addEventListener("open", () => this.#settle(this.#hub.open(socket, handoff.resume), "open"));
+      socket.addEventListener("message", (event) => this.#settle(this.#hub.message(socket, event.data), "message"));
+      socket.addEventListener("close", (event) => this.#leave(socket, this.#hub.closed(socket, event.code, event.reason)));
+      socket.addEventListener("error", () => this.#leave(socket, this.#hub.errored(socket)));
+      return response;
+    } finally {
+      this.#inFlight--;
+      this.#dropIfEmpty();
+    }
+  }
+
+  /** Logs `messages` and sends them to every open socket of this user. */
+  async push(messages: readonly unknown[], options?: PushOptions): Promise<PushResult> {
+    try {
+      return await this.#during(() => this.#hub.push(messages, options));
+    } finally {
+      this.#dropIfEmpty();
+    }
+  }
+
+  /** Issues a single-use connect ticket for `identity`. */
+  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+    try {
+      return await this.#during(() => this.#hub.issueTicket(identity));
+    } finally {
+      this.#dropIfEmpty();
+    }
+  }
+
+  async #during<T>(run: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    try {
+      return await run();
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  /** The socket is gone: once the hub has cleaned up after it, let go of it, and of the hub if it was the last. */
+  #leave(socket: WebSocket, cleanup: Promise<void>): void {
+    cleanup.catch((error) => logFailure("close", error)).finally(() => {
+      this.host.forget(socket);
+      this.#dropIfEmpty();
+    });
+  }
+
+  #dropIfEmpty(): void {
+    if (this.#dropped || this.#inFlight > 0 || this.host.socketCount > 0) return;
+    this.#dropped = true;
+    this.host.dispose();
+    this.#options.onEmpty(this);
+  }
+
+  #settle(work: Promise<void>, event: string): void {
+    work.catch((error) => logFailure(event, error));
+  }
+}
+
+function logFailure(event: string, error: unknown): void {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(`userhub: ${event} on Deno failed: ${text.split("\n")[0]}`);
+}
