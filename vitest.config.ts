@@ -34,7 +34,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts", "test/support/**/*.test.ts", "bench/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "test/conformance/**/*.test.ts", "test/support/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
