@@ -4,12 +4,14 @@
  * only, sockets on `/ws`, and `POST /users/:userId/messages` when
  * `PUSH_API_KEY` is set. `deno task dev` runs it with `.dev.vars`, as
  * `wrangler dev` does; variables set in the environment win over that file.
+ * With `DENO_KV_PATH` set, each user's delivery log lives in Deno KV there.
  *
  * @module
  */
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
-import { answerDevToken, ConfigError, readHubConfig, readList } from "../index.ts";
+import { answerDevToken, ConfigError, readHubConfig, readList, retentionOf } from "../index.ts";
+import { KvDeliveryLog } from "./kv-delivery-log.ts";
 import { serve, type UserhubServer } from "./serve.ts";
 
 /** The demo page's static assets, the same files Workers static assets serve (its script is built by `deno task dev`). */
@@ -36,7 +38,7 @@ type DemoBindings = { DEV_TOKENS?: string; JWT_SECRET?: string };
  */
 export function startDemo(
   env: Readonly<Record<string, string | undefined>>,
-  options: { onListen?: (url: string) => void } = {},
+  options: { onListen?: (url: string) => void; kv?: Deno.Kv } = {},
 ): UserhubServer {
   const config = readHubConfig(env);
   const port = readPort(env.PORT);
@@ -46,6 +48,7 @@ export function startDemo(
   return serve<{ Bindings: DemoBindings }>({
     secret: env.JWT_SECRET,
     config,
+    ...(options.kv ? { log: (userId: string) => new KvDeliveryLog(options.kv!, userId, retentionOf(config)) } : {}),
     allowedOrigins: readList(env, "ALLOWED_ORIGINS"),
     router: { pushKey: () => env.PUSH_API_KEY },
     routes,
@@ -83,12 +86,18 @@ async function buildDemoPage(): Promise<void> {
 if (import.meta.main) {
   const env = Deno.env.toObject();
   await buildDemoPage();
+  // DENO_KV_PATH keeps each user's delivery log in Deno KV (a local file), so resume survives a restart as on Cloudflare.
+  const kvPath = env.DENO_KV_PATH;
+  if (kvPath && kvPath.includes("/")) await Deno.mkdir(kvPath.slice(0, kvPath.lastIndexOf("/")), { recursive: true });
+  const kv = kvPath ? await Deno.openKv(kvPath) : undefined;
   let demo: UserhubServer;
   try {
     demo = startDemo(env, {
+      ...(kv ? { kv } : {}),
       onListen: (url) => {
         console.log(`userhub on Deno: ${url} (demo page /, sockets ${url.replace(/^http/, "ws")}/ws)`);
         console.log(`dev tokens ${env.DEV_TOKENS === "on" && env.JWT_SECRET ? "on: POST /dev/token" : "off"}`);
+        console.log(`delivery log: ${kv ? `Deno KV at ${env.DENO_KV_PATH}` : "in memory (set DENO_KV_PATH to keep it across restarts)"}`);
         if (!env.JWT_SECRET) console.log("JWT_SECRET is not set: every upgrade will answer 500 until it is.");
       },
     });

@@ -18,3 +18,4 @@ export { LocalHubNamespace, type LocalHubNamespaceOptions, type LocalHubStats } 
 export { LocalHub, type LocalHubOptions } from "./local-hub.ts";
 export { LocalHubHost, type LocalHubHostOptions } from "./local-hub-host.ts";
 export { serve, type ServeOptions, type UserhubServer } from "./serve.ts";
+export { KvDeliveryLog, KvLogConflictError } from "./kv-delivery-log.ts";

@@ -8,7 +8,7 @@ import {
   type UserhubRouterOptions,
   verifyToken,
 } from "../index.ts";
-import { LocalHubNamespace } from "./local-hub-namespace.ts";
+import { LocalHubNamespace, type LocalHubNamespaceOptions } from "./local-hub-namespace.ts";
 
 /** Options of {@link serve}. */
 export interface ServeOptions<E extends Env = Env> {
@@ -22,6 +22,8 @@ export interface ServeOptions<E extends Env = Env> {
   readonly config?: HubConfig;
   /** The application, when `hubs` is not given. */
   readonly app?: HubApp;
+  /** Opens each user's delivery log, when `hubs` is not given. Default: in memory (e.g. `KvDeliveryLog` for a durable one). */
+  readonly log?: LocalHubNamespaceOptions["log"];
   /** Origins allowed to open sockets; empty or absent allows any. */
   readonly allowedOrigins?: readonly string[];
   /** Further options of the userhub router (e.g. its `path`). */
@@ -71,6 +73,7 @@ export function serve<E extends Env = Env>(options: ServeOptions<E>): UserhubSer
   const hubs = options.hubs ?? new LocalHubNamespace({
     ...(options.config ? { config: options.config } : {}),
     ...(options.app ? { app: options.app } : {}),
+    ...(options.log ? { log: options.log } : {}),
     ...(secret ? { verifyToken: (token: string) => verifyToken(token, { secret, algorithm }) } : {}),
   });
   const app = new Hono<E>();

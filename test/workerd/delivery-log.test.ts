@@ -1,14 +1,13 @@
-// The DeliveryLog contract, run against both logs: MemoryDeliveryLog and the
-// Durable Object's SqliteDeliveryLog (inside a real object's SQLite storage).
-// Numbering, replay and gaps, retention by count, bytes and age, and
-// idempotency keys; then what only SQLite promises: it survives a restart.
+// The DeliveryLog contract (test/contract/) run against both logs of this
+// runtime: MemoryDeliveryLog and the Durable Object's SqliteDeliveryLog (inside
+// a real object's SQLite storage); then what only SQLite promises here: it
+// survives a restart.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type DeliveryLog, MemoryDeliveryLog, payloadBytes, type RetentionPolicy } from "../../src/index.ts";
+import { type DeliveryLog, MemoryDeliveryLog, type RetentionPolicy } from "../../src/index.ts";
+import { deliveryLogContract, LOOSE_RETENTION as LOOSE } from "../contract/delivery-log-contract.ts";
 import { SqliteDeliveryLog, type UserHub } from "../../durable-objects/index.ts";
 import { hubOf } from "./hub-client.ts";
-
-const LOOSE: RetentionPolicy = { count: 1000, ageMs: 60_000, bytes: 1 << 20 };
 
 let objects = 0;
 
@@ -21,86 +20,13 @@ async function withLog(kind: "memory" | "sqlite", retention: Partial<RetentionPo
   });
 }
 
-const seqsOf = async (log: DeliveryLog, since: number) => {
-  const result = await log.since(since);
-  return result.kind === "replay" ? result.deliveries.map((d) => d.seq) : result;
-};
-
 for (const kind of ["memory", "sqlite"] as const) {
   describe(`${kind} log`, () => {
-    it("numbers deliveries from 1 with no gaps, batch by batch, keeping payload, time and sender", async () => {
-      await withLog(kind, {}, async (log) => {
-        expect(await log.latestSeq()).toBe(0);
-        expect(await log.oldestSeq()).toBe(1);
-        expect((await log.append([{ data: "a" }], 100)).seqs).toEqual([1]);
-        const batch = await log.append([{ data: { n: 2 }, from: "conn-1" }, { data: [3] }], 200);
-        expect(batch).toMatchObject({ seqs: [2, 3], duplicate: false });
-        expect(batch.deliveries).toEqual([
-          { seq: 2, at: 200, data: { n: 2 }, from: "conn-1" },
-          { seq: 3, at: 200, data: [3] },
-        ]);
-        expect(await log.latestSeq()).toBe(3);
-        expect(await log.since(1)).toEqual({ kind: "replay", deliveries: batch.deliveries });
+    for (const contractCase of deliveryLogContract) {
+      it(contractCase.name, async () => {
+        await withLog(kind, contractCase.retention, (log) => contractCase.run(log, (actual, expected, message) => expect(actual, message).toEqual(expected)));
       });
-    });
-
-    it("replays what came after a seq, nothing when up to date, and reports a gap for a future seq", async () => {
-      await withLog(kind, {}, async (log) => {
-        await log.append([1, 2, 3, 4].map((n) => ({ data: n })), 0);
-        expect(await seqsOf(log, 0)).toEqual([1, 2, 3, 4]);
-        expect(await seqsOf(log, 2)).toEqual([3, 4]);
-        expect(await seqsOf(log, 4)).toEqual([]);
-        expect(await log.since(5)).toEqual({ kind: "gap", oldest: 1, latest: 4 });
-      });
-    });
-
-    it("keeps at most `count` deliveries; an older seq becomes a gap; numbering goes on", async () => {
-      await withLog(kind, { count: 3 }, async (log) => {
-        await log.append([1, 2, 3, 4, 5].map((n) => ({ data: n })), 0);
-        await log.prune(0);
-        expect(await log.oldestSeq()).toBe(3);
-        expect(await seqsOf(log, 2)).toEqual([3, 4, 5]);
-        expect(await log.since(1)).toEqual({ kind: "gap", oldest: 3, latest: 5 });
-        expect((await log.append([{ data: 6 }], 0)).seqs).toEqual([6]);
-      });
-    });
-
-    it("keeps at most `bytes` of payload, newest first", async () => {
-      const each = payloadBytes("abcd"); // 6: the JSON string with its quotes
-      await withLog(kind, { bytes: each * 2 + 1 }, async (log) => {
-        await log.append(["abcd", "abcd", "abcd", "abcd"].map((data) => ({ data })), 0);
-        await log.prune(0);
-        expect(await seqsOf(log, 2)).toEqual([3, 4]);
-        expect(await log.oldestSeq()).toBe(3);
-      });
-    });
-
-    it("drops deliveries older than `ageMs`, and keeps the seq when nothing is left", async () => {
-      await withLog(kind, { ageMs: 1000 }, async (log) => {
-        await log.append([{ data: "old" }, { data: "old" }], 10_000);
-        await log.append([{ data: "new" }], 14_500);
-        await log.prune(15_000);
-        expect(await seqsOf(log, 2)).toEqual([3]);
-        await log.prune(20_000);
-        expect(await log.oldestSeq()).toBe(4);
-        expect(await log.latestSeq()).toBe(3);
-        expect(await log.since(3)).toEqual({ kind: "replay", deliveries: [] });
-        expect(await log.since(2)).toEqual({ kind: "gap", oldest: 4, latest: 3 });
-        expect((await log.append([{ data: "next" }], 20_000)).seqs).toEqual([4]);
-      });
-    });
-
-    it("delivers a batch with a repeated idempotency key once, and forgets the key after `ageMs`", async () => {
-      await withLog(kind, { ageMs: 1000 }, async (log) => {
-        const first = await log.append([{ data: "a" }, { data: "b" }], 0, "order-42");
-        const again = await log.append([{ data: "a" }, { data: "b" }], 500, "order-42");
-        expect(again).toEqual({ seqs: first.seqs, deliveries: [], duplicate: true });
-        expect(await log.latestSeq()).toBe(2);
-        expect((await log.append([{ data: "c" }], 500, "order-43")).seqs).toEqual([3]);
-        await log.prune(2000);
-        expect((await log.append([{ data: "a" }], 2000, "order-42")).duplicate).toBe(false);
-      });
-    });
+    }
   });
 }
 
