@@ -73,6 +73,8 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 const NO_CLOSE_FRAME = 1006;
 
 type Timer = ReturnType<typeof setTimeout>;
+/** What each of the client's timers is for. */
+type TimerName = "connect" | "retry" | "ping" | "liveness" | "refresh";
 
 /**
  * The typed listener overloads of {@link UserhubClient} (declaration merging:
@@ -175,11 +177,8 @@ export class UserhubClient extends EventTarget {
   #pendingReset: ResetFrame | null = null;
   #waitingForNetwork = false;
 
-  #connectTimer: Timer | undefined;
-  #retryTimer: Timer | undefined;
-  #pingTimer: ReturnType<typeof setInterval> | undefined;
-  #livenessTimer: Timer | undefined;
-  #refreshTimer: Timer | undefined;
+  /** Every pending timer, by what it is for; `close()` clears them all. */
+  readonly #timers: Partial<Record<TimerName, Timer>> = {};
 
   /**
    * @throws {TypeError} when `url` is not a ws/wss/http/https URL, neither
@@ -326,15 +325,15 @@ export class UserhubClient extends EventTarget {
 
   async #connect(): Promise<void> {
     const attemptId = ++this.#attemptId;
-    this.#clearConnectTimer();
+    this.#clearTimer("connect");
     // Started before the credentials are fetched: a provider that never answers must not stall the client.
-    this.#connectTimer = setTimeout(() => this.#connectTimedOut(attemptId), this.#connectTimeoutMs);
+    this.#timers.connect = setTimeout(() => this.#connectTimedOut(attemptId), this.#connectTimeoutMs);
     let protocols: [string, string];
     try {
       protocols = await this.#subprotocols();
     } catch (error) {
       if (attemptId !== this.#attemptId) return;
-      this.#clearConnectTimer();
+      this.#clearTimer("connect");
       if (error instanceof AuthRefusedError) {
         this.#fail(error);
         return;
@@ -351,7 +350,7 @@ export class UserhubClient extends EventTarget {
     } catch (error) {
       // The standard constructor throws only SyntaxError (bad URL or subprotocol) or SecurityError (a blocked port):
       // both describe this client's configuration, and the next attempt would throw the same.
-      this.#clearConnectTimer();
+      this.#clearTimer("connect");
       this.#fail(new SocketSetupError(error));
       return;
     }
@@ -400,7 +399,7 @@ export class UserhubClient extends EventTarget {
   }
 
   #connectTimedOut(attemptId: number): void {
-    this.#connectTimer = undefined;
+    delete this.#timers.connect;
     if (attemptId !== this.#attemptId || this.#isClosed()) return;
     if (this.#socket !== null) {
       this.#abandon("connect timeout: no welcome within connectTimeoutMs");
@@ -458,7 +457,7 @@ export class UserhubClient extends EventTarget {
     if (this.#welcome !== null) return; // Only a connection's first welcome counts.
     // A welcome this client cannot follow is no welcome: the connect timeout then replaces the connection.
     if (typeof welcome.connectionId !== "string" || !isSeq(welcome.seq) || typeof welcome.epoch !== "string") return;
-    this.#clearConnectTimer();
+    this.#clearTimer("connect");
     this.#welcome = welcome;
     this.#expiresAt = typeof welcome.expiresAt === "number" ? welcome.expiresAt : null;
     this.#backoff.opened();
@@ -553,7 +552,7 @@ export class UserhubClient extends EventTarget {
     const intervalMs = (welcome.heartbeat as Partial<WelcomeFrame["heartbeat"]> | undefined)?.intervalMs;
     // An interval of 0 would make a busy loop of pings; a hub that announces none gets none.
     if (typeof intervalMs === "number" && Number.isFinite(intervalMs) && intervalMs > 0) {
-      this.#pingTimer = setInterval(() => {
+      this.#timers.ping = setInterval(() => {
         if (socket === this.#socket && socket.readyState === SOCKET_OPEN) socket.send(HEARTBEAT_PING);
       }, intervalMs);
     }
@@ -565,8 +564,8 @@ export class UserhubClient extends EventTarget {
     const timeoutMs = (this.#welcome?.heartbeat as Partial<WelcomeFrame["heartbeat"]> | undefined)?.timeoutMs;
     if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) return;
     this.#clearTimer("liveness");
-    this.#livenessTimer = setTimeout(() => {
-      this.#livenessTimer = undefined;
+    this.#timers.liveness = setTimeout(() => {
+      delete this.#timers.liveness;
       this.#abandon("heartbeat timeout: nothing from the hub within heartbeat.timeoutMs");
     }, timeoutMs);
   }
@@ -578,11 +577,11 @@ export class UserhubClient extends EventTarget {
     const remaining = expiresAt - Date.now();
     const delay = Math.max(0, Math.min(remaining * REFRESH_AT_SHARE, remaining - REFRESH_MIN_LEAD_MS));
     if (delay > MAX_TIMER_DELAY_MS) {
-      this.#refreshTimer = setTimeout(() => this.#scheduleRefresh(), MAX_TIMER_DELAY_MS);
+      this.#timers.refresh = setTimeout(() => this.#scheduleRefresh(), MAX_TIMER_DELAY_MS);
       return;
     }
-    this.#refreshTimer = setTimeout(() => {
-      this.#refreshTimer = undefined;
+    this.#timers.refresh = setTimeout(() => {
+      delete this.#timers.refresh;
       void this.#refresh();
     }, delay);
   }
@@ -644,8 +643,8 @@ export class UserhubClient extends EventTarget {
       void this.#connect();
       return;
     }
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
+    this.#timers.retry = setTimeout(() => {
+      delete this.#timers.retry;
       void this.#connect();
     }, delayMs);
   }
@@ -654,7 +653,7 @@ export class UserhubClient extends EventTarget {
     if (this.#isClosed()) return;
     if (online) {
       // Back online: whatever delay was left is moot; try at once.
-      if (!this.#waitingForNetwork && this.#retryTimer === undefined) return;
+      if (!this.#waitingForNetwork && this.#timers.retry === undefined) return;
       this.#stopRetrying();
       const state = this.#state as StateChange["state"];
       this.#emit("state", state === "reconnecting" ? { state, attempt: this.#backoff.attempt, delayMs: 0 } : { state, attempt: 0 });
@@ -662,7 +661,7 @@ export class UserhubClient extends EventTarget {
       void this.#connect();
       return;
     }
-    if (this.#retryTimer === undefined) return; // Connected or connecting: the heartbeat or the close will tell.
+    if (this.#timers.retry === undefined) return; // Connected or connecting: the heartbeat or the close will tell.
     this.#stopRetrying();
     this.#waitingForNetwork = true;
     this.#emit("state", { state: this.#state as StateChange["state"], attempt: this.#backoff.attempt, offline: true });
@@ -690,7 +689,7 @@ export class UserhubClient extends EventTarget {
     this.#welcome = null;
     this.#expiresAt = null;
     this.#replayUntil = null;
-    this.#clearConnectTimer();
+    this.#clearTimer("connect");
     this.#clearTimer("ping");
     this.#clearTimer("liveness");
     this.#clearTimer("refresh");
@@ -713,33 +712,10 @@ export class UserhubClient extends EventTarget {
     this.#clearTimer("retry");
   }
 
-  #clearConnectTimer(): void {
-    this.#clearTimer("connect");
-  }
-
-  #clearTimer(which: "connect" | "retry" | "ping" | "liveness" | "refresh"): void {
-    switch (which) {
-      case "connect":
-        if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
-        this.#connectTimer = undefined;
-        return;
-      case "retry":
-        if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-        this.#retryTimer = undefined;
-        return;
-      case "ping":
-        if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
-        this.#pingTimer = undefined;
-        return;
-      case "liveness":
-        if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
-        this.#livenessTimer = undefined;
-        return;
-      case "refresh":
-        if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
-        this.#refreshTimer = undefined;
-        return;
-    }
+  #clearTimer(which: TimerName): void {
+    // clearTimeout clears an interval too: timeouts and intervals share one id space (HTML, Node, Deno).
+    clearTimeout(this.#timers[which]);
+    delete this.#timers[which];
   }
 
   /** A method, not an inline comparison: a listener may close the client during any dispatch, which narrowing cannot see. */
