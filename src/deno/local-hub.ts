@@ -65,10 +65,12 @@ export class LocalHub {
     try {
       const admission = await this.#hub.admit(handoff);
       if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
+      // The router already chose the protocol. Deno's own check splits the offer on ", " exactly and refuses
+      // `userhub.v1,bearer.<jwt>` (valid list syntax, sent by some clients), so the answer's header is set here instead.
       const { socket, response } = Deno.upgradeWebSocket(request, {
-        ...(handoff.protocol ? { protocol: handoff.protocol } : {}),
         ...(this.#options.idleTimeoutSeconds === undefined ? {} : { idleTimeout: this.#options.idleTimeoutSeconds }),
       });
+      if (handoff.protocol) response.headers.set("Sec-WebSocket-Protocol", handoff.protocol);
       socket.binaryType = "arraybuffer";
       this.host.accept(socket, this.#hub.attachmentFor(admission.identity));
       socket.addEventListener("open", () => this.#settle(this.#hub.open(socket, handoff.resume), "open"));
