@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterAll, expect, test, vi } from "vitest";
 import { type DenoDemo, startDenoDemo } from "./deno-demo.ts";
-import { processGroupAlive } from "./wrangler-dev.ts";
+import { processGroupAlive } from "./process-group.ts";
 
 let demo: DenoDemo | undefined;
 afterAll(async () => {

@@ -14,13 +14,13 @@
  * stop() signals the whole group and waits until no live member remains.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
-import { processGroupAlive } from "./wrangler-dev.ts";
+import { stopProcessGroup, trackProcessGroup } from "./process-group.ts";
 
 export interface DenoDemoOptions {
   /** Variables for the demo (the Worker's vars), over those of .dev.vars. */
@@ -107,69 +107,9 @@ export function readDevVars(): Record<string, string> {
   return vars;
 }
 
-// ---- safety net: never leave process groups behind when this process exits ----
-/** Running groups -> temp KV dir to delete with them (if any). */
-const liveGroups = new Map<number, string | undefined>();
-let safetyNetInstalled = false;
-
-function killAllGroups(): void {
-  for (const [pgid, tempDir] of liveGroups) {
-    signalGroup(pgid, "SIGKILL");
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-  }
-  liveGroups.clear();
-}
-
-function installSafetyNet(): void {
-  if (safetyNetInstalled) return;
-  safetyNetInstalled = true;
-  process.on("exit", killAllGroups);
-  // Our groups are detached, so a Ctrl-C in the terminal does not reach them.
-  // Kill them on fatal signals too; if nobody else handles the signal, restore
-  // the default behaviour (terminate) by re-raising it.
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const handler = () => {
-      killAllGroups();
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, handler);
-        process.kill(process.pid, sig);
-      }
-    };
-    process.on(sig, handler);
-  }
-}
-
-function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, sig);
-    return true;
-  } catch {
-    return false; // ESRCH: the group is gone
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!processGroupAlive(pgid)) return true;
-    await sleep(50);
-  }
-  return !processGroupAlive(pgid);
-}
-
-async function killGroup(pgid: number): Promise<void> {
-  // SIGTERM: the demo closes its sockets with 1001 and exits; SIGKILL if it does not.
-  if (signalGroup(pgid, "SIGTERM") && !(await waitGroupGone(pgid, STOP_GRACE_MS))) {
-    signalGroup(pgid, "SIGKILL");
-    if (!(await waitGroupGone(pgid, 2_000))) throw new Error(`Deno demo process group ${pgid} survived SIGKILL`);
-  }
-  liveGroups.delete(pgid);
-}
-
 export async function startDenoDemo(options: DenoDemoOptions = {}): Promise<DenoDemo> {
-  installSafetyNet();
   const timeoutMs = options.timeoutMs ?? 60_000;
   const kvDir = (options.kv ?? true) ? await mkdtemp(join(tmpdir(), "userhub-deno-kv-")) : undefined;
   const kvVars: Record<string, string> = kvDir ? { DENO_KV_PATH: join(kvDir, "userhub.kv") } : {};
@@ -205,13 +145,13 @@ export async function startDenoDemo(options: DenoDemoOptions = {}): Promise<Deno
     throw new Error(`Deno demo ${exited ?? "has no pid"}`);
   }
   const pgid = proc.pid;
-  liveGroups.set(pgid, kvDir);
+  trackProcessGroup(pgid, kvDir);
 
   let stopped = false;
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
-    await killGroup(pgid);
+    await stopProcessGroup(pgid, STOP_GRACE_MS);
     if (kvDir) await rm(kvDir, { recursive: true, force: true });
   }
 

@@ -1,7 +1,8 @@
 // Self-test for the wrangler dev harness: start, answer HTTP, restart on the
 // same port, stop, and leave no process of the group (wrangler + workerd) behind.
 import { afterAll, expect, test, vi } from "vitest";
-import { processGroupAlive, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { processGroupAlive } from "./process-group.ts";
+import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
 
 let dev: WranglerDev | undefined;
 afterAll(async () => {

@@ -9,16 +9,16 @@
  * Observed tree (wrangler 4.164): wrangler.js -> node cli.js -> esbuild +
  * 2x workerd, all in the same group. wrangler exits without reaping its
  * children, so they briefly linger as zombies re-parented to PID 1; stop()
- * therefore waits until no *live* member is left (see processGroupAlive).
+ * therefore waits until no *live* member is left (see process-group.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { freePort } from "./free-port.ts";
+import { stopProcessGroup, trackProcessGroup } from "./process-group.ts";
 
 export interface WranglerDevOptions {
   /** Extra `--var KEY:VALUE` bindings. */
@@ -54,93 +54,9 @@ const WRANGLER_JS = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler
 const STOP_GRACE_MS = 5_000;
 const MAX_OUTPUT_CHARS = 1_000_000;
 
-// ---- safety net: never leave process groups behind when this process exits ----
-/** Running groups -> temp persist dir to delete with them (if we created it). */
-const liveGroups = new Map<number, string | undefined>();
-let safetyNetInstalled = false;
-
-function killAllGroups(): void {
-  for (const [pgid, tempDir] of liveGroups) {
-    signalGroup(pgid, "SIGKILL");
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-  }
-  liveGroups.clear();
-}
-
-function installSafetyNet(): void {
-  if (safetyNetInstalled) return;
-  safetyNetInstalled = true;
-  process.on("exit", killAllGroups);
-  // Our groups are detached, so a Ctrl-C in the terminal does not reach them.
-  // Kill them on fatal signals too; if nobody else handles the signal, restore
-  // the default behaviour (terminate) by re-raising it.
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const handler = () => {
-      killAllGroups();
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, handler);
-        process.kill(process.pid, sig);
-      }
-    };
-    process.on(sig, handler);
-  }
-}
-
-function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, sig);
-    return true;
-  } catch {
-    return false; // ESRCH: group is gone (EPERM cannot happen for our own children)
-  }
-}
-
-/**
- * Is any non-zombie process of the group still alive? kill(-pgid, 0) alone also
- * succeeds for zombies, which may linger if PID 1 of a container does not reap
- * orphans, so on Linux we look at /proc for the real state.
- */
-export function processGroupAlive(pgid: number): boolean {
-  if (!signalGroup(pgid, 0)) return false;
-  if (process.platform !== "linux") return true;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // process vanished meanwhile
-    }
-    // Format: "pid (comm) state ppid pgrp ..."; comm may contain spaces/parens.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
-  }
-  return false;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!processGroupAlive(pgid)) return true;
-    await sleep(50);
-  }
-  return !processGroupAlive(pgid);
-}
-
-async function killGroup(pgid: number): Promise<void> {
-  if (signalGroup(pgid, "SIGTERM") && !(await waitGroupGone(pgid, STOP_GRACE_MS))) {
-    signalGroup(pgid, "SIGKILL");
-    if (!(await waitGroupGone(pgid, 2_000))) {
-      throw new Error(`wrangler dev process group ${pgid} survived SIGKILL`);
-    }
-  }
-  liveGroups.delete(pgid);
-}
-
 export async function startWranglerDev(options: WranglerDevOptions = {}): Promise<WranglerDev> {
-  installSafetyNet();
   const cwd = options.cwd ?? REPO_ROOT;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const ownsPersistDir = options.persistTo === undefined;
@@ -203,7 +119,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
       throw new Error(`wrangler dev ${exited ?? "has no pid"}`);
     }
     pgid = proc.pid;
-    liveGroups.set(pgid, ownsPersistDir ? persistTo : undefined);
+    trackProcessGroup(pgid, ownsPersistDir ? persistTo : undefined);
     stopped = false;
 
     // Ready = the server answers HTTP at all (any status code).
@@ -231,7 +147,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   async function stopProcesses(): Promise<void> {
     if (stopped) return;
     stopped = true;
-    await killGroup(pgid);
+    await stopProcessGroup(pgid, STOP_GRACE_MS);
   }
 
   async function stop(): Promise<void> {
