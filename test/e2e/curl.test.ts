@@ -96,6 +96,8 @@ test("the README's TOKEN= and curl upgrade lines get 101 and alice's welcome fra
   expect(afterHeaders).toContain('"userId":"alice"');
   expect(afterHeaders).toMatch(/"connections":1\b/);
   expect(afterHeaders).toMatch(/"seq":0\b/);
+  // The demo Worker's defaults (README, "Configuration"): this server runs without overrides.
+  expect(afterHeaders).toContain('"heartbeat":{"intervalMs":30000,"timeoutMs":75000}');
 });
 
 test("the README's plain curl -i <url>/ws gets 426 and a body that prints the README's curl line", async () => {
