@@ -1,0 +1,62 @@
+// Token lifetime end to end against a real `wrangler dev`: the hub closes a
+// socket whose token expired with 4001 (on the same alarm as heartbeats), and
+// the client keeps its connection past the first token's expiry by refreshing
+// in band before it.
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import WebSocket from "ws";
+import { UserhubClient } from "../../src/client/mod.ts";
+import { issueToken } from "../../src/index.ts";
+import { readDevVars } from "../support/deno-demo.ts";
+import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
+
+const SECRET = readDevVars().JWT_SECRET!;
+
+let dev: WranglerDev;
+beforeAll(async () => {
+  dev = await startWranglerDev();
+});
+afterAll(async () => {
+  await dev?.stop();
+});
+
+test("a socket whose token expires is closed with 4001 at the token's exp", async () => {
+  const token = await issueToken("short-lived", { secret: SECRET, ttlSeconds: 4 });
+  const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number;
+  const socket = new WebSocket(`${dev.wsUrl}/ws`, { headers: { Authorization: `Bearer ${token}` }, closeTimeout: 1000 } as WebSocket.ClientOptions);
+  const frames: string[] = [];
+  socket.on("message", (data) => frames.push(String(data)));
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
+    socket.on("close", (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })),
+  );
+  await vi.waitFor(() => expect(frames.length).toBeGreaterThan(0), { timeout: 10_000 });
+  expect(JSON.parse(frames[0]!)).toMatchObject({ type: "welcome", expiresAt: exp * 1000 });
+  socket.send("ping"); // a frame from the client, so the close reaches it at once
+  const close = await closed;
+  expect(close).toMatchObject({ code: 4001, reason: "token expired" });
+  expect(close.at).toBeGreaterThanOrEqual(exp * 1000 - 100);
+}, 30_000);
+
+test("the client refreshes its token in band before it expires and keeps the same connection", async () => {
+  let issued = 0;
+  const client = new UserhubClient({
+    url: `${dev.wsUrl}/ws`,
+    token: () => {
+      issued++;
+      return issueToken("refresher", { secret: SECRET, ttlSeconds: 6 });
+    },
+  });
+  const closes: number[] = [];
+  client.addEventListener("close", ({ detail }) => closes.push(detail.code));
+  try {
+    await vi.waitFor(() => expect(client.state).toBe("open"), { timeout: 10_000 });
+    const connectionId = client.connectionId;
+    // Past the first token's expiry (6 s) and more: still the same socket, refreshed in band.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    expect(client.state).toBe("open");
+    expect(client.connectionId).toBe(connectionId);
+    expect(closes).toEqual([]);
+    expect(issued).toBeGreaterThanOrEqual(2);
+  } finally {
+    client.close();
+  }
+}, 30_000);
