@@ -714,7 +714,8 @@ export class UserhubClient extends EventTarget {
 
   #clearTimer(which: TimerName): void {
     // clearTimeout clears an interval too: timeouts and intervals share one id space (HTML, Node, Deno).
-    clearTimeout(this.#timers[which]);
+    const timer = this.#timers[which];
+    if (timer !== undefined) clearTimeout(timer);
     delete this.#timers[which];
   }
 
