@@ -81,7 +81,7 @@ describe("subprotocolsFor", () => {
 describe("socketUrl and connectUrl", () => {
   it("accepts ws/wss, turns http(s) into ws(s), refuses the rest", () => {
     expect(socketUrl("wss://h.example/ws").href).toBe("wss://h.example/ws");
-    expect(socketUrl("http://127.0.0.1:8787/ws").href).toBe("ws://127.0.0.1:8787/ws");
+    expect(socketUrl("http://hub.example:8787/ws").href).toBe("ws://hub.example:8787/ws");
     expect(() => socketUrl("ftp://h.example/ws")).toThrow(TypeError);
     expect(() => socketUrl("wss://h.example/ws#x")).toThrow(TypeError);
     expect(() => socketUrl("/ws")).toThrow(TypeError); // no page to resolve against under Node
