@@ -8,6 +8,7 @@ import {
   type ErrorFrame,
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
+  type HeartbeatSettings,
   type MessageFrame,
   type ResetFrame,
   type WelcomeFrame,
@@ -25,8 +26,11 @@ import {
   ServerError,
   SocketSetupError,
 } from "./errors.ts";
+import { HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { globalNetworkEvents, type NetworkEvents, NetworkStatus } from "./network-status.ts";
+import { isSeq, ResumeTracker } from "./resume-tracker.ts";
 import { SendQueue, type SendQueueOptions } from "./send-queue.ts";
+import { TokenRefreshTimer } from "./token-refresh-timer.ts";
 
 /** Options of a {@link UserhubClient}. Give `token`, `ticket`, or both. */
 export interface UserhubClientOptions {
@@ -62,19 +66,12 @@ export interface UserhubClientOptions {
 /** The default of {@link UserhubClientOptions.connectTimeoutMs}. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-/** The in-band refresh goes out after this share of the time left on the token… */
-const REFRESH_AT_SHARE = 0.8;
-/** …and at least this long before it expires, so the answer can come back before the hub's 4001. */
-const REFRESH_MIN_LEAD_MS = 1_000;
-/** setTimeout fires at once for delays above 2^31 − 1 ms (about 24.8 days); longer waits are taken in steps. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
-
 /** The close code a WebSocket reports when the connection ended without a close frame (RFC 6455 §7.1.5); never sent. */
 const NO_CLOSE_FRAME = 1006;
 
 type Timer = ReturnType<typeof setTimeout>;
-/** What each of the client's timers is for. */
-type TimerName = "connect" | "retry" | "ping" | "liveness" | "refresh";
+/** What each of the client's own timers is for (the heartbeat's and the token refresh's are theirs). */
+type TimerName = "connect" | "retry";
 
 /**
  * The typed listener overloads of {@link UserhubClient} (declaration merging:
@@ -160,6 +157,10 @@ export class UserhubClient extends EventTarget {
   readonly #backoff: Backoff;
   readonly #queue: SendQueue;
   readonly #network: NetworkStatus;
+  readonly #resume: ResumeTracker;
+  readonly #heartbeat: HeartbeatMonitor;
+  /** Null without a `token` provider: there is nothing to refresh in band with. */
+  readonly #tokenRefresh: TokenRefreshTimer | null;
 
   #state: ConnectionState = "connecting";
   /** Bumped by every attempt and by close(): async work that finds another value belongs to an attempt that was given up. */
@@ -168,16 +169,9 @@ export class UserhubClient extends EventTarget {
   #detachSocket: (() => void) | null = null;
   /** The current connection's welcome; null until it arrives. */
   #welcome: WelcomeFrame | null = null;
-  #expiresAt: number | null = null;
-  /** While the hub replays what this client missed, the `seq` that ends the replay; queued sends wait for it. */
-  #replayUntil: number | null = null;
-  #lastSeq: number | null;
-  #epoch: string | null;
-  /** A welcome announced a new epoch: the "reset" to dispatch if the hub's own reset frame does not follow. */
-  #pendingReset: ResetFrame | null = null;
   #waitingForNetwork = false;
 
-  /** Every pending timer, by what it is for; `close()` clears them all. */
+  /** Every pending timer of the client's own, by what it is for; `close()` clears them all (and stops the heartbeat and the refresh). */
   readonly #timers: Partial<Record<TimerName, Timer>> = {};
 
   /**
@@ -204,12 +198,12 @@ export class UserhubClient extends EventTarget {
     this.#WebSocket = WebSocketClass as ClientWebSocketConstructor;
     this.#backoff = new Backoff(options.backoff);
     this.#queue = new SendQueue(options.queue);
-    const resumeFrom = options.resumeFrom;
-    if (resumeFrom !== undefined && (!isSeq(resumeFrom.seq) || typeof resumeFrom.epoch !== "string" || resumeFrom.epoch.length === 0)) {
-      throw new TypeError("userhub client: resumeFrom needs a seq (a whole number >= 0) and the epoch it came with");
-    }
-    this.#lastSeq = options.resumeFrom?.seq ?? null;
-    this.#epoch = options.resumeFrom?.epoch ?? null;
+    this.#resume = new ResumeTracker(options.resumeFrom);
+    this.#heartbeat = new HeartbeatMonitor({
+      ping: () => this.#ping(),
+      timedOut: () => this.#abandon("heartbeat timeout: nothing from the hub within heartbeat.timeoutMs"),
+    });
+    this.#tokenRefresh = this.#token === undefined ? null : new TokenRefreshTimer(() => void this.#refresh());
     this.#network = new NetworkStatus(options.network === undefined ? globalNetworkEvents() : options.network, (online) =>
       this.#networkChanged(online),
     );
@@ -229,12 +223,12 @@ export class UserhubClient extends EventTarget {
 
   /** The highest `seq` seen (or taken from the first welcome), or null before any. Persist it with {@link epoch} to resume after a reload. */
   get lastSeq(): number | null {
-    return this.#lastSeq;
+    return this.#resume.lastSeq;
   }
 
   /** The epoch of the delivery log `lastSeq` belongs to, or null before the first welcome. */
   get epoch(): string | null {
-    return this.#epoch;
+    return this.#resume.epoch;
   }
 
   /** Frames waiting in the offline queue. */
@@ -302,7 +296,7 @@ export class UserhubClient extends EventTarget {
     this.#stopRetrying();
     this.#network.stop();
     this.#queue.clear();
-    this.#pendingReset = null;
+    this.#resume.discardPendingReset();
     const hadSocket = this.#socket !== null;
     this.#dropSocket({ code: CloseCode.Normal, reason });
     if (hadSocket) this.#emit("close", { code: CloseCode.Normal, reason, wasClean: false, byClient: true });
@@ -343,10 +337,9 @@ export class UserhubClient extends EventTarget {
       return;
     }
     if (attemptId !== this.#attemptId) return;
-    const resume = this.#lastSeq !== null && this.#epoch !== null ? { seq: this.#lastSeq, epoch: this.#epoch } : null;
     let socket: ClientWebSocket;
     try {
-      socket = new this.#WebSocket(connectUrl(this.#baseUrl, resume), protocols);
+      socket = new this.#WebSocket(connectUrl(this.#baseUrl, this.#resume.resumePoint), protocols);
     } catch (error) {
       // The standard constructor throws only SyntaxError (bad URL or subprotocol) or SecurityError (a blocked port):
       // both describe this client's configuration, and the next attempt would throw the same.
@@ -416,7 +409,7 @@ export class UserhubClient extends EventTarget {
   #received(socket: ClientWebSocket, data: unknown): void {
     if (socket !== this.#socket) return;
     // Any frame at all, pong included, proves the connection alive.
-    this.#armLiveness();
+    this.#heartbeat.alive();
     if (typeof data !== "string" || data === HEARTBEAT_PONG) return;
     let frame: unknown;
     try {
@@ -426,10 +419,8 @@ export class UserhubClient extends EventTarget {
     }
     if (typeof frame !== "object" || frame === null || typeof (frame as { type?: unknown }).type !== "string") return;
     const typed = frame as AppFrame;
-    if (this.#pendingReset !== null && typed.type !== "reset") {
-      this.#emitPendingReset();
-      if (socket !== this.#socket) return;
-    }
+    // A new-epoch welcome owes a "reset" before any other frame, unless that frame is the hub's own reset.
+    if (typed.type !== "reset" && this.#emitPendingReset() && socket !== this.#socket) return;
     switch (typed.type) {
       case "welcome":
         this.#welcomed(socket, typed as unknown as WelcomeFrame);
@@ -459,55 +450,31 @@ export class UserhubClient extends EventTarget {
     if (typeof welcome.connectionId !== "string" || !isSeq(welcome.seq) || typeof welcome.epoch !== "string") return;
     this.#clearTimer("connect");
     this.#welcome = welcome;
-    this.#expiresAt = typeof welcome.expiresAt === "number" ? welcome.expiresAt : null;
     this.#backoff.opened();
-    if (this.#lastSeq === null || this.#epoch === null) {
-      // A fresh start: what came before this welcome is the application's to fetch; deliveries from here on are ours.
-      this.#lastSeq = welcome.seq;
-      this.#epoch = welcome.epoch;
-      this.#replayUntil = null;
-    } else if (welcome.epoch !== this.#epoch) {
-      // The log this client followed is gone. Tracking restarts now, so no new delivery is mistaken for a duplicate.
-      // The hub follows such a welcome with its own reset frame, which is what "reset" carries; this one
-      // (oldest = latest + 1: nothing before the welcome will come) stands in only if it does not.
-      this.#lastSeq = welcome.seq;
-      this.#epoch = welcome.epoch;
-      this.#replayUntil = null;
-      this.#pendingReset = { type: "reset", epoch: welcome.epoch, oldest: welcome.seq + 1, latest: welcome.seq };
-    } else {
-      this.#replayUntil = welcome.seq > this.#lastSeq ? welcome.seq : null;
-    }
+    this.#resume.welcomed(welcome);
     this.#state = "open";
     this.#emit("state", { state: "open" });
     if (socket !== this.#socket) return;
     this.#emit("welcome", welcome);
     if (socket !== this.#socket) return;
-    this.#startHeartbeat(socket, welcome);
-    this.#scheduleRefresh();
+    // The hub's settings are not trusted to be well-formed: the monitor checks them.
+    this.#heartbeat.start(welcome.heartbeat as Partial<HeartbeatSettings> | undefined);
+    this.#tokenRefresh?.start(typeof welcome.expiresAt === "number" ? welcome.expiresAt : null);
     this.#flush();
   }
 
   #delivered(socket: ClientWebSocket, message: MessageFrame): void {
-    if (!isSeq(message.seq)) return;
     // At-least-once over a reconnect: a seq already seen is a duplicate, and the application gets each delivery once.
-    if (this.#lastSeq !== null && message.seq <= this.#lastSeq) return;
-    this.#lastSeq = message.seq;
+    if (!isSeq(message.seq) || !this.#resume.accept(message.seq)) return;
     const detail = { seq: message.seq, data: message.data, at: message.at, ...(message.from !== undefined ? { from: message.from } : {}) };
     this.#emit("message", detail);
     if (socket !== this.#socket) return;
-    if (this.#replayUntil !== null && message.seq >= this.#replayUntil) {
-      this.#replayUntil = null;
-      this.#flush();
-    }
+    if (this.#resume.finishReplayAt(message.seq)) this.#flush();
   }
 
   #reset(socket: ClientWebSocket, reset: ResetFrame): void {
     if (!isSeq(reset.latest) || typeof reset.epoch !== "string") return;
-    this.#pendingReset = null;
-    this.#epoch = reset.epoch;
-    this.#lastSeq = reset.latest;
-    // A reset replaces the replay: nothing more is coming before live deliveries.
-    this.#replayUntil = null;
+    this.#resume.reset(reset);
     this.#emit("reset", reset);
     if (socket !== this.#socket) return;
     this.#flush();
@@ -515,24 +482,24 @@ export class UserhubClient extends EventTarget {
 
   #reauthorized(answer: AuthFrame): void {
     if (answer.expiresAt !== null && typeof answer.expiresAt !== "number") return;
-    const previous = this.#expiresAt;
-    this.#expiresAt = answer.expiresAt;
-    // A provider that handed back the same (cached) token would otherwise be asked again and again as expiry nears.
-    if (answer.expiresAt === null || previous === null || answer.expiresAt > previous) this.#scheduleRefresh();
-    else this.#clearTimer("refresh");
+    // Before the welcome there is no refresh schedule to move: the welcome's own expiresAt starts it.
+    if (this.#welcome === null) return;
+    this.#tokenRefresh?.refreshed(answer.expiresAt);
   }
 
-  #emitPendingReset(): void {
-    const reset = this.#pendingReset;
-    this.#pendingReset = null;
-    if (reset !== null) this.#emit("reset", reset);
+  /** Dispatches the "reset" a new-epoch welcome left owed, if any; true when it did. */
+  #emitPendingReset(): boolean {
+    const reset = this.#resume.takePendingReset();
+    if (reset === null) return false;
+    this.#emit("reset", reset);
+    return true;
   }
 
   // ---- sending ----
 
   /** Whether queued and new frames may go out: welcomed, the replay is in, the socket is open. */
   #flushing(): boolean {
-    return this.#welcome !== null && this.#replayUntil === null && this.#socket?.readyState === SOCKET_OPEN;
+    return this.#welcome !== null && !this.#resume.replaying && this.#socket?.readyState === SOCKET_OPEN;
   }
 
   #flush(): void {
@@ -548,42 +515,9 @@ export class UserhubClient extends EventTarget {
 
   // ---- keeping the connection honest ----
 
-  #startHeartbeat(socket: ClientWebSocket, welcome: WelcomeFrame): void {
-    const intervalMs = (welcome.heartbeat as Partial<WelcomeFrame["heartbeat"]> | undefined)?.intervalMs;
-    // An interval of 0 would make a busy loop of pings; a hub that announces none gets none.
-    if (typeof intervalMs === "number" && Number.isFinite(intervalMs) && intervalMs > 0) {
-      this.#timers.ping = setInterval(() => {
-        if (socket === this.#socket && socket.readyState === SOCKET_OPEN) socket.send(HEARTBEAT_PING);
-      }, intervalMs);
-    }
-    this.#armLiveness();
-  }
-
-  /** (Re)starts the half-open detector: nothing within `timeoutMs` of the last frame means the connection is dead. */
-  #armLiveness(): void {
-    const timeoutMs = (this.#welcome?.heartbeat as Partial<WelcomeFrame["heartbeat"]> | undefined)?.timeoutMs;
-    if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) return;
-    this.#clearTimer("liveness");
-    this.#timers.liveness = setTimeout(() => {
-      delete this.#timers.liveness;
-      this.#abandon("heartbeat timeout: nothing from the hub within heartbeat.timeoutMs");
-    }, timeoutMs);
-  }
-
-  #scheduleRefresh(): void {
-    this.#clearTimer("refresh");
-    const expiresAt = this.#expiresAt;
-    if (this.#token === undefined || expiresAt === null || this.#welcome === null) return;
-    const remaining = expiresAt - Date.now();
-    const delay = Math.max(0, Math.min(remaining * REFRESH_AT_SHARE, remaining - REFRESH_MIN_LEAD_MS));
-    if (delay > MAX_TIMER_DELAY_MS) {
-      this.#timers.refresh = setTimeout(() => this.#scheduleRefresh(), MAX_TIMER_DELAY_MS);
-      return;
-    }
-    this.#timers.refresh = setTimeout(() => {
-      delete this.#timers.refresh;
-      void this.#refresh();
-    }, delay);
+  #ping(): void {
+    const socket = this.#socket;
+    if (socket !== null && socket.readyState === SOCKET_OPEN) socket.send(HEARTBEAT_PING);
   }
 
   async #refresh(): Promise<void> {
@@ -674,7 +608,7 @@ export class UserhubClient extends EventTarget {
     this.#stopRetrying();
     this.#network.stop();
     this.#queue.clear();
-    this.#pendingReset = null;
+    this.#resume.discardPendingReset();
     this.#dropSocket({ code: CloseCode.Normal, reason: "client closed" });
     this.#emit("error", error);
     this.#emit("state", { state: "closed" });
@@ -687,12 +621,10 @@ export class UserhubClient extends EventTarget {
     this.#detachSocket = null;
     this.#socket = null;
     this.#welcome = null;
-    this.#expiresAt = null;
-    this.#replayUntil = null;
+    this.#resume.connectionLost();
     this.#clearTimer("connect");
-    this.#clearTimer("ping");
-    this.#clearTimer("liveness");
-    this.#clearTimer("refresh");
+    this.#heartbeat.stop();
+    this.#tokenRefresh?.stop();
     if (socket !== null && closeWith !== null) {
       try {
         socket.close(closeWith.code, closeWith.reason);
@@ -713,7 +645,7 @@ export class UserhubClient extends EventTarget {
   }
 
   #clearTimer(which: TimerName): void {
-    // clearTimeout clears an interval too: timeouts and intervals share one id space (HTML, Node, Deno).
+    // Guarded: the Workers typing of clearTimeout does not accept undefined.
     const timer = this.#timers[which];
     if (timer !== undefined) clearTimeout(timer);
     delete this.#timers[which];
@@ -727,11 +659,6 @@ export class UserhubClient extends EventTarget {
   #emit<K extends keyof UserhubClientEventMap>(type: K, detail: UserhubClientEventMap[K]["detail"]): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
-}
-
-/** A sequence number as the hub sends it: a whole number >= 0. */
-function isSeq(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 function describe(error: unknown): string {
