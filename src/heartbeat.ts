@@ -36,14 +36,22 @@ export function staleReason(liveness: Liveness, timeoutMs: number, now: number):
 }
 
 /**
- * The moment the hub must next wake: the earliest heartbeat deadline or
- * credential expiry over all sockets, or null when there are none (no alarm
- * is set for an empty hub).
+ * The moment the hub must next wake: the earliest heartbeat deadline plus
+ * `graceMs`, or credential expiry (exact), over all sockets; null when there
+ * are none (no alarm is set for an empty hub).
+ *
+ * The hub passes one ping interval as the grace. Every live socket pinged
+ * within the last interval, so a wake that finds them all alive sets the next
+ * one at least a full timeout away: a hub whose sockets ping wakes at most
+ * once per timeout period, and a silent socket is closed between one timeout
+ * and one timeout plus one interval after its last sign of life. Without the
+ * grace, each wake would land up to an interval short of a period, and pinging
+ * sockets would cost up to timeout / (timeout − interval) wakes a period.
  */
-export function nextWake(sockets: Iterable<Liveness>, timeoutMs: number): number | null {
+export function nextWake(sockets: Iterable<Liveness>, timeoutMs: number, graceMs = 0): number | null {
   let earliest: number | null = null;
   for (const liveness of sockets) {
-    let at = heartbeatDeadline(liveness, timeoutMs);
+    let at = heartbeatDeadline(liveness, timeoutMs) + graceMs;
     if (liveness.expiresAt !== null && liveness.expiresAt < at) at = liveness.expiresAt;
     if (earliest === null || at < earliest) earliest = at;
   }

@@ -363,7 +363,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   async #reschedule(): Promise<void> {
     const sockets = this.#liveSockets().map((socket) => this.#liveness(socket, this.#attachment(socket)!));
-    await this.#host.scheduleWake(nextWake(sockets, this.#config.heartbeat.timeoutMs));
+    await this.#host.scheduleWake(nextWake(sockets, this.#config.heartbeat.timeoutMs, this.#config.heartbeat.intervalMs));
   }
 
   #connection(socket: S, attachment: ConnectionAttachment): Connection {

@@ -47,6 +47,24 @@ describe("sqlite log across restarts", () => {
     expect(second).toEqual({ epoch: first.epoch, latest: 3, oldest: 3, next: [4] });
   });
 
+  it("prunes in batches: a count bound may be passed by 1/16 before the log is cut back to it", async () => {
+    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 32 });
+      const add = (n: number) => log.append(Array.from({ length: n }, (_, i) => ({ data: i })), 0);
+      add(34);
+      log.prune(0);
+      expect(log.oldestSeq()).toBe(1); // 34 kept: within 32 + 2
+      add(1);
+      log.prune(0);
+      expect(log.oldestSeq()).toBe(4); // 35 > 34: back to the latest 32
+      expect(log.entries().map((d) => d.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 4));
+      // A rebuilt log reads the bytes and seq it left, and goes on from there.
+      const rebuilt = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 32 });
+      expect([rebuilt.latestSeq(), rebuilt.oldestSeq()]).toEqual([35, 4]);
+      expect(rebuilt.append([{ data: "next" }], 0).seqs).toEqual([36]);
+    });
+  });
+
   it("gives a memory log a new epoch per instance: a restart of it is a reset, and says so", () => {
     expect(new MemoryDeliveryLog().epoch()).not.toBe(new MemoryDeliveryLog().epoch());
   });

@@ -80,6 +80,25 @@ describe("nextWake", () => {
     expect(nextWake(sockets, TIMEOUT)).toBe(T0 + 1500);
   });
 
+  it("adds the grace to heartbeat deadlines but never to a credential expiry", () => {
+    expect(nextWake([liveness()], TIMEOUT, 1000)).toBe(T0 + TIMEOUT + 1000);
+    expect(nextWake([liveness({ expiresAt: T0 + TIMEOUT + 500 })], TIMEOUT, 1000)).toBe(T0 + TIMEOUT + 500);
+  });
+
+  it("with a grace of one interval, wakes at most once per timeout while every socket pings each interval", () => {
+    const interval = 1000;
+    // Three sockets pinging every interval, out of phase; each wake finds them all alive and sets the next.
+    const phases = [0, 333, 700];
+    let wake = nextWake(phases.map((p) => liveness({ lastAutoResponseAt: T0 + p })), TIMEOUT, interval)!;
+    for (let i = 0; i < 20; i++) {
+      const lastPings = phases.map((p) => T0 + p + Math.floor((wake - T0 - p) / interval) * interval);
+      for (const at of lastPings) expect(staleReason(liveness({ lastAutoResponseAt: at }), TIMEOUT, wake)).toBeNull();
+      const next = nextWake(lastPings.map((at) => liveness({ lastAutoResponseAt: at })), TIMEOUT, interval)!;
+      expect(next - wake).toBeGreaterThanOrEqual(TIMEOUT);
+      wake = next;
+    }
+  });
+
   it("accepts any iterable (a generator)", () => {
     function* sockets(): Generator<Liveness> {
       yield liveness({ lastMessageAt: T0 + 100 });

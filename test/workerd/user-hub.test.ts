@@ -9,6 +9,8 @@ import type { UserHub } from "../../durable-objects/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
 
 const TIMEOUT_MS = 3000;
+/** The alarm's grace past a heartbeat deadline: one ping interval (see nextWake). */
+const INTERVAL_MS = 1000;
 
 /** Each test gets users of its own, so no hub state leaks between tests. */
 let users = 0;
@@ -252,12 +254,12 @@ describe("hibernation", () => {
 });
 
 describe("heartbeat alarm", () => {
-  it("is set for the earliest heartbeat deadline while sockets are open, and cleared when the last one leaves", async () => {
+  it("is set for the earliest heartbeat deadline (plus one ping interval of grace) while sockets are open, and cleared when the last one leaves", async () => {
     const alice = user("alice");
     const client = await connect(alice);
     const state = await hubState(alice);
     const { connectedAt } = state.sockets[0]!.attachment;
-    expect(state.alarm).toBe(connectedAt + TIMEOUT_MS);
+    expect(state.alarm).toBe(connectedAt + TIMEOUT_MS + INTERVAL_MS);
     client.socket.close(1000);
     await vi.waitFor(async () => expect((await hubState(alice)).alarm).toBeNull());
   });
@@ -279,7 +281,7 @@ describe("heartbeat alarm", () => {
     );
     // The next wake is the earliest remaining deadline: the pinging socket's last pong plus the timeout.
     const pingedAt = after.sockets.find((s) => s.attachment.connectionId === pinging.welcome.connectionId)!.autoResponseAt!;
-    expect(after.alarm).toBe(pingedAt + TIMEOUT_MS);
+    expect(after.alarm).toBe(pingedAt + TIMEOUT_MS + INTERVAL_MS);
     pinging.sendJson({ type: "send", data: "alive" });
     expect(await pinging.next()).toMatchObject({ type: "message", data: "alive" });
     for (const c of [pinging, fresh]) c.socket.close(1000);
