@@ -1,0 +1,299 @@
+/**
+ * One benchmark run, start to finish:
+ *
+ * 1. bundle every workerd target's Worker;
+ * 2. (optionally) compare ways of driving workerd, on the floor;
+ * 3. start every target's server once, side by side, and run rounds of echo
+ *    (per connection count), fan-out and push, each round visiting the
+ *    targets in a rotated order, so that drift on this shared machine hits
+ *    them all alike; medians over rounds are what count;
+ * 4. idle memory, one target at a time, each on a fresh server;
+ * 5. wakes, every hibernating or Durable Object target at once, each on a
+ *    fresh server with a short heartbeat;
+ * 6. medians, ratios to the floor, goals, and the cost model.
+ *
+ * Every server is its own process group, stopped before this returns (or
+ * killed by the safety net if the process dies); temporary directories go
+ * with them.
+ */
+import { loadavg, tmpdir } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { BenchOptions, BenchResults } from "./bench-results.ts";
+import { DEFAULT_SCENARIO, monthlyCost } from "./cost-model.ts";
+import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
+import { checkGoals } from "./goals.ts";
+import { describeMachine } from "./machine-description.ts";
+import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
+import { storageRoot } from "./storage-root.ts";
+import { ratiosToFloor, summarize } from "./summarize-rounds.ts";
+import { bundleTargets, startTarget } from "./target-launcher.ts";
+import { removeOnExit, type TargetServer } from "./target-server.ts";
+import { type Target, TARGETS, type TargetName } from "./targets.ts";
+import { closeSockets, openSockets } from "./bench-socket.ts";
+import { compareDrivingMethods } from "./workloads/driving-methods.ts";
+import { runColdWakes } from "./workloads/cold-wakes.ts";
+import { type EchoSample, runEcho } from "./workloads/echo.ts";
+import { type HotPathProfile, profileHotPath } from "./workloads/hot-path-profile.ts";
+import { type FanOutSample, runFanOut } from "./workloads/fan-out.ts";
+import { runIdleMemory } from "./workloads/idle-memory.ts";
+import { type PushSample, runPush } from "./workloads/push.ts";
+import { countersBetween, type HubCounters, readCounters, runWakes } from "./workloads/wakes.ts";
+
+export interface RunIo {
+  /** One line of progress. */
+  readonly progress: (line: string) => void;
+  /** The command line, for the record. */
+  readonly command: string;
+}
+
+export interface RunOutcome {
+  readonly results: BenchResults;
+  /** Every process group the run started (all stopped by now). */
+  readonly processGroups: readonly number[];
+}
+
+export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOutcome> {
+  if (!options.targets.includes("floor")) throw new Error("the floor must be among the targets: every ratio is to it");
+  const startedAt = new Date();
+  const loadAverageStart = loadavg();
+  const clock = () => {
+    const s = Math.round((Date.now() - startedAt.getTime()) / 1000);
+    return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  };
+  const progress = (line: string) => io.progress(`[${clock()}] ${line}`);
+  const targets = options.targets.map((name) => TARGETS[name]);
+  const root = storageRoot(options.storage);
+  const bundleDir = await mkdtemp(join(tmpdir(), "userhub-bench-bundles-"));
+  const forgetBundleDir = removeOnExit(bundleDir);
+  const live = new Set<TargetServer>();
+  const processGroups: number[] = [];
+  const start = async (target: Target, profile: "throughput" | "idle" | "heartbeat") => {
+    const server = await startTarget(target, profile, options.heartbeat, bundles, root);
+    live.add(server);
+    processGroups.push(server.pgid);
+    return server;
+  };
+  const stop = async (server: TargetServer) => {
+    await server.stop();
+    live.delete(server);
+  };
+  let bundles: Awaited<ReturnType<typeof bundleTargets>> = new Map();
+  const samples: BenchResults["samples"] = { echo: {}, fanOut: {}, push: {}, idle: {}, wakes: {}, coldWakes: {}, reconnects: {} };
+
+  try {
+    progress(`bundling ${targets.filter((t) => t.entry).length} Workers; storage under ${root}; load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`);
+    bundles = await bundleTargets(targets, bundleDir);
+
+    let comparison = null;
+    if (options.drivingMethods) {
+      comparison = await compareDrivingMethods(TARGETS.floor, options.targets.includes("userhub") ? TARGETS.userhub : undefined, bundles, {
+        connections: [1, 10],
+        rounds: 2,
+        warmupMs: Math.min(options.warmupMs, 300),
+        durationMs: options.drivingMs,
+        heartbeat: options.heartbeat,
+        progress,
+      });
+    }
+
+    progress(`starting ${targets.length} servers side by side`);
+    const servers = new Map<TargetName, TargetServer>();
+    for (const [i, server] of (await Promise.all(targets.map((target) => start(target, "throughput")))).entries()) servers.set(targets[i]!.name, server);
+
+    type Workload = { name: string; run: (target: Target, server: TargetServer, round: number) => Promise<string> };
+    const workloads: Workload[] = [
+      ...options.echoConnections.map(
+        (connections): Workload => ({
+          name: `echo ×${connections}`,
+          run: async (target, server, round) => {
+            const sample = await runEcho(server, target, {
+              connections,
+              warmupMs: options.warmupMs,
+              durationMs: options.durationMs,
+              userPrefix: `echo${connections}-r${round}`,
+            });
+            ((samples.echo[target.name] ??= {})[String(connections)] ??= [] as EchoSample[]).push(sample);
+            return `${fmt(sample.perSecond)}/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${fmt(sample.cpuMsPer1k)} CPU ms/1k`;
+          },
+        }),
+      ),
+      {
+        name: `fan-out ×${options.fanOutSockets}`,
+        run: async (target, server, round) => {
+          const sample = await runFanOut(server, target, {
+            sockets: options.fanOutSockets,
+            warmupMs: options.warmupMs,
+            durationMs: options.durationMs,
+            user: `fan-r${round}`,
+          });
+          ((samples.fanOut[target.name] ??= []) as FanOutSample[]).push(sample);
+          return `p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${fmt(sample.deliveriesPerSecond)} deliveries/s`;
+        },
+      },
+      {
+        name: `push ×${options.pushConcurrency}`,
+        run: async (target, server, round) => {
+          const sample = await runPush(server, target, {
+            concurrency: options.pushConcurrency,
+            devices: options.pushDevices,
+            warmupMs: options.warmupMs,
+            durationMs: options.durationMs,
+            user: `push-r${round}`,
+          });
+          ((samples.push[target.name] ??= []) as PushSample[]).push(sample);
+          return `${fmt(sample.perSecond)}/s, p50 ${sample.p50Ms.toFixed(2)} ms, ${fmt(sample.cpuMsPer1k)} CPU ms/1k`;
+        },
+      },
+    ];
+
+    for (let round = 0; round < options.rounds; round++) {
+      for (const [index, workload] of workloads.entries()) {
+        // Rotate the order per round and workload: no target always runs first or right after another's load.
+        const shift = (round + index) % targets.length;
+        const order = [...targets.slice(shift), ...targets.slice(0, shift)];
+        for (const target of order) {
+          const line = await workload.run(target, servers.get(target.name)!, round);
+          progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${target.name}: ${line}`);
+        }
+      }
+    }
+    for (const server of servers.values()) await stop(server);
+
+    // Memory: one target at a time, nothing else running; the floor + log variant is the floor here.
+    for (const target of targets.filter((t) => t.role !== "attribution")) {
+      const server = await start(target, "idle");
+      try {
+        const sample = await runIdleMemory(server, target, {
+          sockets: options.idleSockets,
+          devices: options.idleDevices,
+          settleMs: options.idleSettleMs,
+          userPrefix: "idle",
+        });
+        // Rows per connection: reconnect (and close) sockets of hubs that exist already, as a device does each day.
+        let counters: HubCounters | undefined;
+        if (target.kind === "edge") {
+          const again = Array.from({ length: Math.min(100, options.idleSockets) }, (_, i) => `idle-${Math.floor(i / options.idleDevices)}`);
+          const reconnectBefore = await readCounters(server.url);
+          await closeSockets(await openSockets(server.url, target, again));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const delta = countersBetween(reconnectBefore, await readCounters(server.url));
+          counters = delta;
+          samples.reconnects[target.name] = again.length;
+        }
+        samples.idle[target.name] = counters ? { ...sample, counters } : sample;
+        progress(
+          `idle memory · ${target.name}: ${(sample.bytesPerConnection / 1024).toFixed(1)} KB per connection (${options.idleSockets} sockets), ${sample.cpuMsPerConnect.toFixed(2)} CPU ms per connect`,
+        );
+        // Cold wakes on the same fresh server: only hubs that hibernate can be found cold.
+        if (target.kind === "edge" && target.hibernates) {
+          const cold = await runColdWakes(server, target, {
+            hubs: options.coldHubs,
+            warmIterations: options.coldWarmIterations,
+            iterations: options.coldIterations,
+            logFill: options.coldLogFill,
+            userPrefix: "cold",
+          });
+          samples.coldWakes[target.name] = cold;
+          progress(
+            `cold wakes · ${target.name}: a message to a hibernated hub costs ${cold.cold.cpuMsPerMessage.toFixed(2)} CPU ms, ${fmt(cold.cold.rowsReadPerMessage)} rows read, ${cold.cold.rowsWrittenPerMessage.toFixed(1)} written (in memory: ${cold.warm.cpuMsPerMessage.toFixed(2)} ms, ${fmt(cold.warm.rowsReadPerMessage)} read, ${cold.warm.rowsWrittenPerMessage.toFixed(1)} written)`,
+          );
+        }
+      } finally {
+        await stop(server);
+      }
+    }
+
+    // Wakes: every edge target at once (they only wait), each on its own server.
+    const waking = targets.filter((t) => t.kind === "edge" && t.role !== "attribution");
+    progress(`wakes · ${waking.map((t) => t.name).join(", ")} at once: ${options.wakesHubs} hubs × ${options.wakesDevices} sockets, ping every ${options.heartbeat.intervalMs} ms, timeout ${options.heartbeat.timeoutMs} ms, ${options.wakesMs} ms + ${options.wakesEmptyMs} ms empty`);
+    await Promise.all(
+      waking.map(async (target) => {
+        const server = await start(target, "heartbeat");
+        try {
+          const sample = await runWakes(server, target, {
+            hubs: options.wakesHubs,
+            devices: options.wakesDevices,
+            heartbeat: options.heartbeat,
+            durationMs: options.wakesMs,
+            emptyMs: options.wakesEmptyMs,
+            userPrefix: "wakes",
+            logFill: options.coldLogFill,
+            // Alarms come at least (timeout − interval) apart; evicting a little more often makes every alarm find its hub cold.
+            ...(target.hibernates ? { evictEveryMs: Math.max(200, options.heartbeat.timeoutMs - options.heartbeat.intervalMs - 100) } : {}),
+          });
+          samples.wakes[target.name] = sample;
+          progress(
+            `wakes · ${target.name}: ${fmt(sample.wakesPerConnectionHour)} per connection-hour, ${sample.wakesPerPing.toFixed(2)} per ping, ${sample.alarmsPerHubPerTimeout.toFixed(2)} alarms per hub per timeout (${sample.steady.constructed} of them cold), ${sample.empty.alarm} alarms with no sockets`,
+          );
+        } finally {
+          await stop(server);
+        }
+      }),
+    );
+
+    // Where userhub's time goes, on a server of its own with the profiler attached.
+    let profile: HotPathProfile | null = null;
+    if (options.profileMs > 0 && options.targets.includes("userhub")) {
+      const server = await startTarget(TARGETS.userhub, "throughput", options.heartbeat, bundles, root, { inspect: true });
+      live.add(server);
+      processGroups.push(server.pgid);
+      try {
+        profile = await profileHotPath(server, TARGETS.userhub, { connections: 10, warmupMs: options.warmupMs, durationMs: options.profileMs, top: 18 });
+        progress(`hot path · userhub: ${profile.samples} samples; most self time in ${profile.bySelf.slice(0, 4).map((e) => `${e.name} ${e.selfPercent.toFixed(0)}%`).join(", ")}`);
+      } finally {
+        await stop(server);
+      }
+    }
+
+    const summary = summarize(samples, options, options.targets);
+    const ratios = ratiosToFloor(summary, samples, options);
+    const goals = checkGoals(summary, ratios, options, profile);
+    const costInputs = costInputsFor(targets, summary, options);
+    const finishedAt = new Date();
+    const results: BenchResults = {
+      schema: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+      command: io.command,
+      machine: await describeMachine(loadAverageStart),
+      options,
+      driving: {
+        chosen: "Miniflare (wrangler's own copy and workerd), each client connected to the Worker's own socket (unsafeDirectSockets); `ws` client, TCP_NODELAY; storage in memory",
+        why: [
+          "wrangler dev, as `npm start` runs it, streams a trace of every event to its local observability collector and wraps every SQLite Durable Object class for its local explorer; that, not the runtime, is where its Worker's workerd spends most of its CPU per message.",
+          "With those two off, wrangler dev still puts a dev proxy (a second workerd) in front: one more hop and process per frame.",
+          "Miniflare's entry socket adds an entry worker in the Worker's workerd; the Worker's own socket is the runtime alone.",
+          "The `ws` client costs the least CPU per frame on this 2-core machine, where client and server share the cores; it sets TCP_NODELAY (Nagle's algorithm off), and so does workerd's side.",
+          "Durable Object storage lives in /dev/shm so a durable write costs what the runtime does, not this VM's fsync (production makes writes durable by replication, not a local fsync).",
+        ],
+        storageRoot: root,
+        comparison,
+      },
+      targets: targets.map((t) => ({ name: t.name, label: t.label, role: t.role, kind: t.kind, hibernates: t.hibernates })),
+      samples,
+      summary,
+      ratios,
+      goals,
+      profile,
+      cost: {
+        scenario: DEFAULT_SCENARIO,
+        sources: [PRICE_SOURCES.durableObjects, PRICE_SOURCES.workers],
+        rules: BILLING_RULES,
+        inputs: costInputs,
+        targets: costInputs.map((input) => monthlyCost(input)),
+        whatIf: userhubWhatIf(costInputs, summary),
+      },
+    };
+    return { results, processGroups };
+  } finally {
+    await Promise.allSettled([...live].map((server) => server.stop()));
+    await rm(bundleDir, { recursive: true, force: true });
+    forgetBundleDir();
+  }
+}
+
+function fmt(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
+}

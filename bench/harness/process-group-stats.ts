@@ -1,0 +1,100 @@
+/**
+ * What the kernel says a process group costs: its live members, their CPU
+ * time (utime + stime from /proc/<pid>/stat) and their resident memory
+ * (VmRSS from /proc/<pid>/status). Every server the bench runs leads its own
+ * process group, so "the server's processes" is exactly one group: workerd
+ * and the Node process that started it, or the Node `ws` server.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+
+/** Clock ticks per second of utime/stime (USER_HZ); 100 on Linux, asked once. */
+const TICKS_PER_SECOND = readTicksPerSecond();
+
+function readTicksPerSecond(): number {
+  try {
+    const value = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+    return Number.isFinite(value) && value > 0 ? value : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** One member of a group as /proc shows it. */
+export interface ProcessSample {
+  readonly pid: number;
+  /** The executable's name (`comm`), e.g. `workerd` or `node`. */
+  readonly name: string;
+  /** utime + stime, in milliseconds. */
+  readonly cpuMs: number;
+  /** Resident set size, in bytes. */
+  readonly rssBytes: number;
+}
+
+/** The live (not zombie) members of process group `pgid`, with their CPU and memory. */
+export function sampleGroup(pgid: number): ProcessSample[] {
+  const samples: ProcessSample[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp ... utime(14) stime(15)"; comm may hold spaces and parentheses.
+    const close = stat.lastIndexOf(")");
+    const fields = stat.slice(close + 2).split(" ");
+    if (Number(fields[2]) !== pgid || fields[0] === "Z" || fields[0] === "X") continue;
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    samples.push({
+      pid: Number(entry),
+      name: stat.slice(stat.indexOf("(") + 1, close),
+      cpuMs: (ticks * 1000) / TICKS_PER_SECOND,
+      rssBytes: readRss(entry),
+    });
+  }
+  return samples;
+}
+
+function readRss(pid: string): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A group's totals at one moment. */
+export interface GroupUsage {
+  readonly cpuMs: number;
+  readonly rssBytes: number;
+  /** Per process, for the record (`name:pid` → CPU ms). */
+  readonly perProcess: Readonly<Record<string, number>>;
+}
+
+export function groupUsage(pgid: number): GroupUsage {
+  const samples = sampleGroup(pgid);
+  return {
+    cpuMs: samples.reduce((sum, s) => sum + s.cpuMs, 0),
+    rssBytes: samples.reduce((sum, s) => sum + s.rssBytes, 0),
+    perProcess: Object.fromEntries(samples.map((s) => [`${s.name}:${s.pid}`, s.cpuMs])),
+  };
+}
+
+/** CPU ms each process spent between two samples of the same group (processes that ended are dropped). */
+export function cpuBetween(before: GroupUsage, after: GroupUsage): Record<string, number> {
+  return Object.fromEntries(Object.entries(after.perProcess).map(([key, ms]) => [key, ms - (before.perProcess[key] ?? 0)]));
+}
+
+/** Whether any live member of `pgid` is left. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  // kill(…, 0) also succeeds for zombies, which linger when PID 1 does not reap them.
+  return sampleGroup(pgid).length > 0;
+}

@@ -1,0 +1,188 @@
+/**
+ * The servers a run compares, and how a client speaks to each. Every target
+ * does the same work: a socket joins its user's hub, a client frame goes to
+ * every socket of that user (one socket: an echo), `ping` is answered `pong`,
+ * and a server push writes one durable row and then reaches every socket of
+ * the user. Only what each needs to be addressed differs (a path, userhub's
+ * JWT), and what its answer looks like.
+ */
+import { fileURLToPath } from "node:url";
+import { sign } from "hono/jwt";
+
+export type TargetName = "userhub" | "floor" | "floor-log" | "partyserver" | "hono-do" | "node-ws";
+
+/** The server configuration a phase needs. */
+export type ServerProfile =
+  /** Production defaults: echo, fan-out, push and CPU. */
+  | "throughput"
+  /** Production defaults, fresh: memory of idle sockets. */
+  | "idle"
+  /** A short heartbeat, so wakes can be counted in seconds. */
+  | "heartbeat";
+
+export interface HeartbeatSettings {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  /** What the report calls it. */
+  readonly label: string;
+  /**
+   * `subject`: what is measured (userhub); `floor`: what ratios are taken to;
+   * `peer`: what people use instead; `attribution`: a variant of the floor
+   * that tells where a difference comes from (not a goal, not in the cost model).
+   */
+  readonly role: "subject" | "floor" | "peer" | "attribution";
+  /** `edge`: a Worker and Durable Objects under workerd; `vm`: a Node process. */
+  readonly kind: "edge" | "vm";
+  /** Whether idle sockets let its hub sleep (the Hibernation API). */
+  readonly hibernates: boolean;
+  /** The Worker's source (workerd targets), bundled by the bench. */
+  readonly entry?: string;
+  /** Durable Object bindings → class names (workerd targets). */
+  readonly durableObjects?: Readonly<Record<string, string>>;
+  bindings?(profile: ServerProfile, heartbeat: HeartbeatSettings): Record<string, string>;
+  /** Where a socket of `user` connects, and the headers it needs. */
+  socketRequest(user: string): Promise<{ path: string; headers?: Record<string, string> }>;
+  /** The server greets each socket first (userhub's `welcome`); the client waits for it. */
+  readonly greets: boolean;
+  /** Whether a text frame from the server is a delivery (not a greeting, presence or pong). */
+  isDelivery(text: string): boolean;
+  /** A server push of message number `n` to `user`: the same JSON body `{"data":n}` for every target. */
+  pushRequest(user: string, n: number): { path: string; headers: Record<string, string>; body: string };
+  /** A push of `count` messages at once, for targets whose hub keeps a log it reads on waking (to fill it). */
+  batchPushRequest?(user: string, count: number): { path: string; headers: Record<string, string>; body: string };
+}
+
+/** The Workers' compatibility date: the demo Worker's. */
+export const COMPATIBILITY_DATE = "2026-10-01";
+/** Known to the bench only; the bench's userhub Worker verifies with it. */
+const JWT_SECRET = "userhub-bench-secret";
+const PUSH_API_KEY = "userhub-bench-push-key";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const isNotPong = (text: string) => text !== "pong";
+const tokens = new Map<string, string>();
+
+async function tokenFor(user: string): Promise<string> {
+  let token = tokens.get(user);
+  if (!token) {
+    const now = Math.floor(Date.now() / 1000);
+    token = await sign({ sub: user, iat: now, exp: now + 6 * 3600 }, JWT_SECRET, "HS256");
+    tokens.set(user, token);
+  }
+  return token;
+}
+
+export const TARGETS: Readonly<Record<TargetName, Target>> = {
+  userhub: {
+    name: "userhub",
+    label: "userhub (demo Worker)",
+    role: "subject",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/userhub/worker.js"),
+    durableObjects: { USER_HUB: "UserHub" },
+    bindings: (profile, heartbeat) => ({
+      JWT_SECRET,
+      PUSH_API_KEY,
+      DEV_TOKENS: "off",
+      ALLOWED_ORIGINS: "",
+      // Fan-out puts 100 sockets on one user; the default limit is 32.
+      MAX_CONNECTIONS_PER_USER: "256",
+      ...(profile === "heartbeat"
+        ? { HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs), HEARTBEAT_TIMEOUT_MS: String(heartbeat.timeoutMs) }
+        : {}),
+    }),
+    async socketRequest(user) {
+      return { path: "/ws", headers: { Authorization: `Bearer ${await tokenFor(user)}` } };
+    },
+    greets: true,
+    // JSON.stringify keeps the frame's field order, and a delivery's first field is its type.
+    isDelivery: (text) => text.startsWith('{"type":"message"'),
+    pushRequest: (user, n) => ({
+      path: `/users/${encodeURIComponent(user)}/messages`,
+      headers: { Authorization: `Bearer ${PUSH_API_KEY}`, "Content-Type": "application/json" },
+      body: `{"data":${n}}`,
+    }),
+    // Payloads of the cost scenario's size (200 bytes), so a filled log weighs what it would.
+    batchPushRequest: (user, count) => ({
+      path: `/users/${encodeURIComponent(user)}/messages`,
+      headers: { Authorization: `Bearer ${PUSH_API_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ messages: Array.from({ length: count }, (_, i) => ({ text: `filler ${i} `.padEnd(190, ".") })) }),
+    }),
+  },
+  floor: {
+    name: "floor",
+    label: "floor (hand-written hibernating DO)",
+    role: "floor",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/floor/worker.js"),
+    durableObjects: { FLOOR_HUB: "FloorHub" },
+    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
+    greets: false,
+    isDelivery: isNotPong,
+    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+  },
+  "floor-log": {
+    name: "floor-log",
+    label: "floor + one SQLite row per message",
+    role: "attribution",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/floor/worker.js"),
+    durableObjects: { FLOOR_HUB: "FloorHub" },
+    bindings: () => ({ LOG_EVERY_MESSAGE: "on" }),
+    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
+    greets: false,
+    isDelivery: isNotPong,
+    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+  },
+  partyserver: {
+    name: "partyserver",
+    label: "partyserver (hibernate: true)",
+    role: "peer",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/partyserver/worker.js"),
+    durableObjects: { PartyHub: "PartyHub" },
+    socketRequest: async (user) => ({ path: `/parties/party-hub/${encodeURIComponent(user)}` }),
+    greets: false,
+    isDelivery: isNotPong,
+    pushRequest: (user, n) => ({ path: `/parties/party-hub/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+  },
+  "hono-do": {
+    name: "hono-do",
+    label: "Hono upgradeWebSocket in a DO (no hibernation)",
+    role: "peer",
+    kind: "edge",
+    hibernates: false,
+    entry: here("../targets/hono-do/worker.js"),
+    durableObjects: { HONO_HUB: "HonoHub" },
+    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
+    greets: false,
+    isDelivery: isNotPong,
+    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+  },
+  "node-ws": {
+    name: "node-ws",
+    label: "Node ws server (a VM)",
+    role: "peer",
+    kind: "vm",
+    hibernates: false,
+    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
+    greets: false,
+    isDelivery: isNotPong,
+    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+  },
+};
+
+export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];
+
+/** The frame every client sends: userhub's `send`, which the other targets pass on as it is. */
+export function clientFrame(n: number): string {
+  return `{"type":"send","data":${n}}`;
+}

@@ -1,0 +1,72 @@
+// The platform floor: the least code a hibernating Durable Object hub can be.
+// One object per user (`/ws/<user>`), sockets accepted with the Hibernation
+// API, heartbeats answered by the runtime, and every text frame sent to every
+// socket of the user (with one socket, an echo). No auth, no parsing.
+// `POST /push/<user>` is the same work as userhub's push minus the framework:
+// one SQLite row written, then the text sent to every socket of the user.
+// With LOG_EVERY_MESSAGE = "on" (the "floor + log" target), every frame is
+// also written as one SQLite row before it is sent, like userhub's delivery
+// log: it tells the cost of durability apart from the cost of a framework.
+import { DurableObject } from "cloudflare:workers";
+import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
+
+export class FloorHub extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    wakes.constructed++;
+    countStorage(ctx.storage, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, data TEXT NOT NULL)");
+  }
+
+  async fetch() {
+    wakes.fetch++;
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  push(text) {
+    wakes.rpc++;
+    this.ctx.storage.sql.exec("INSERT INTO log (at, data) VALUES (?, ?)", Date.now(), text);
+    let delivered = 0;
+    for (const socket of this.ctx.getWebSockets()) {
+      socket.send(text);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  webSocketMessage(_ws, message) {
+    wakes.message++;
+    if (this.env.LOG_EVERY_MESSAGE === "on") this.ctx.storage.sql.exec("INSERT INTO log (at, data) VALUES (?, ?)", Date.now(), message);
+    for (const socket of this.ctx.getWebSockets()) socket.send(message);
+  }
+
+  webSocketClose(ws, code, reason) {
+    wakes.close++;
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // The runtime already answered the close.
+    }
+  }
+
+  webSocketError() {
+    wakes.error++;
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === WAKES_PATH) return answerWakes();
+    if (request.method === "POST" && url.pathname.startsWith("/push/")) {
+      const delivered = await env.FLOOR_HUB.getByName(url.pathname.slice(6)).push(await request.text());
+      return Response.json({ delivered });
+    }
+    const user = url.pathname.startsWith("/ws/") ? url.pathname.slice(4) : "";
+    if (!user || request.headers.get("Upgrade") !== "websocket") return new Response("GET /ws/<user> with Upgrade: websocket\n", { status: 426 });
+    return env.FLOOR_HUB.getByName(user).fetch(request);
+  },
+};
