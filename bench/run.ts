@@ -8,10 +8,13 @@
  *   npm run bench -- --targets userhub,floor --no-driving
  *   npm run bench -- --storage disk       Durable Object storage on disk instead of /dev/shm
  *   npm run bench -- --smoke --out /tmp/x the smoke-test sizes (writes nothing unless --out is given)
+ *   npm run bench -- --render             rewrite latest.md and chart.svg from latest.json (no run)
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { BenchOptions } from "./harness/bench-results.ts";
+import type { BenchOptions, BenchResults } from "./harness/bench-results.ts";
 import { FULL, SMOKE } from "./harness/bench-presets.ts";
 import { runBench } from "./harness/bench-run.ts";
 import { writeResults } from "./harness/results-files.ts";
@@ -27,8 +30,17 @@ const { values } = parseArgs({
     "no-driving": { type: "boolean", default: false },
     storage: { type: "string" },
     out: { type: "string" },
+    render: { type: "boolean", default: false },
   },
 });
+
+if (values.render) {
+  // Only the report's text and chart change: the numbers are the stored run's.
+  const dir = values.out ?? fileURLToPath(new URL("./results/", import.meta.url));
+  const stored = JSON.parse(await readFile(join(dir, "latest.json"), "utf8")) as BenchResults;
+  for (const file of await writeResults(stored, dir)) console.log(`wrote ${file}`);
+  process.exit(0);
+}
 
 const base = values.smoke ? SMOKE : FULL;
 const targets = values.targets ? (values.targets.split(",").map((t) => t.trim()) as TargetName[]) : base.targets;

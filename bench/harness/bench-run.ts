@@ -6,11 +6,13 @@
  * 3. start every target's server once, side by side, and run rounds of echo
  *    (per connection count), fan-out and push, each round visiting the
  *    targets in a rotated order, so that drift on this shared machine hits
- *    them all alike; medians over rounds are what count;
- * 4. idle memory, one target at a time, each on a fresh server;
- * 5. wakes, every hibernating or Durable Object target at once, each on a
- *    fresh server with a short heartbeat;
- * 6. medians, ratios to the floor, goals, and the cost model.
+ *    them all alike; ratios to the floor are taken per round, then medians;
+ * 4. idle memory, one target at a time, each on a fresh server, and on the
+ *    same server the cost of a message to a hub in memory and to a hibernated one;
+ * 5. wakes, every Durable Object target at once, each on a fresh server with
+ *    a short heartbeat, hibernating hubs evicted between their alarms;
+ * 6. where userhub's time goes (V8's profiler, on a server of its own);
+ * 7. medians, ratios to the floor, goals, and the cost model.
  *
  * Every server is its own process group, stopped before this returns (or
  * killed by the safety net if the process dies); temporary directories go
@@ -23,7 +25,7 @@ import type { BenchOptions, BenchResults } from "./bench-results.ts";
 import { DEFAULT_SCENARIO, monthlyCost } from "./cost-model.ts";
 import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
 import { checkGoals } from "./goals.ts";
-import { describeMachine } from "./machine-description.ts";
+import { describeMachine, measuredCommit } from "./machine-description.ts";
 import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
 import { storageRoot } from "./storage-root.ts";
 import { ratiosToFloor, summarize } from "./summarize-rounds.ts";
@@ -57,6 +59,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
   if (!options.targets.includes("floor")) throw new Error("the floor must be among the targets: every ratio is to it");
   const startedAt = new Date();
   const loadAverageStart = loadavg();
+  const commit = measuredCommit();
   const clock = () => {
     const s = Math.round((Date.now() - startedAt.getTime()) / 1000);
     return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
@@ -257,7 +260,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       finishedAt: finishedAt.toISOString(),
       wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
       command: io.command,
-      machine: await describeMachine(loadAverageStart),
+      machine: await describeMachine(loadAverageStart, commit),
       options,
       driving: {
         chosen: "Miniflare (wrangler's own copy and workerd), each client connected to the Worker's own socket (unsafeDirectSockets); `ws` client, TCP_NODELAY; storage in memory",

@@ -8,7 +8,19 @@ import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem } from "node:os";
 import type { BenchResults } from "./bench-results.ts";
 
-export async function describeMachine(loadAverageStart: number[]): Promise<BenchResults["machine"]> {
+/** The userhub commit in the working tree, and whether src/, durable-objects/ or worker/ differ from it. Read when a run starts (the bundles are built then). */
+export function measuredCommit(): string {
+  try {
+    const root = new URL("../../", import.meta.url).pathname;
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "durable-objects", "worker"], { cwd: root, encoding: "utf8" }).trim();
+    return dirty ? `${commit} (with uncommitted changes to src/, durable-objects/ or worker/)` : commit;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
+
+export async function describeMachine(loadAverageStart: number[], commit: string): Promise<BenchResults["machine"]> {
   const require = createRequire(import.meta.url);
   // Some packages (hono) do not export their package.json: read it from node_modules directly.
   const version = async (path: string) => {
@@ -27,16 +39,6 @@ export async function describeMachine(loadAverageStart: number[]): Promise<Bench
     }
   };
   const cpuList = cpus();
-  // The code measured: the commit, and whether the tree differed from it.
-  let commit = "unknown";
-  try {
-    const root = new URL("../../", import.meta.url).pathname;
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "durable-objects", "worker"], { cwd: root, encoding: "utf8" }).trim();
-    if (dirty) commit += " (with uncommitted changes to src/, durable-objects/ or worker/)";
-  } catch {
-    // not a git checkout
-  }
   return {
     commit,
     cpus: cpuList.length,

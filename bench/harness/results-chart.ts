@@ -45,7 +45,7 @@ export function renderChart(results: BenchResults): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="15" font-weight="600">userhub and its peers against the platform floor (same run, medians of ${results.options.rounds} rounds)</text>`,
-    `<text x="12" y="40" fill="#495057">Each bar: the target's standing relative to the hand-written hibernating Durable Object; right of the line is better (times, CPU and memory inverted); log scale.</text>`,
+    `<text x="12" y="40" fill="#495057">Each target relative to the hand-written hibernating Durable Object; right is better (times, CPU, memory inverted); log scale.</text>`,
     `<text x="12" y="56" fill="#495057">${escapeXml(results.startedAt.slice(0, 10))}, ${results.machine.cpus} cores, workerd ${escapeXml(results.machine.workerd)}, driven on the Worker's own socket; bench/results/latest.md has the numbers.</text>`,
   );
   for (let exp = minLog; exp <= maxLog; exp++) {
