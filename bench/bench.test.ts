@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SMOKE } from "./harness/bench-presets.ts";
 import { runBench } from "./harness/bench-run.ts";
-import { groupAlive } from "./harness/process-group-stats.ts";
+import { processGroupAlive } from "../test/support/process-group.ts";
 import { writeResults } from "./harness/results-files.ts";
 import { storageRoot } from "./harness/storage-root.ts";
 
@@ -64,7 +64,7 @@ describe("bench harness, smoke run", () => {
 
     // Every server's process group is gone, and so is every directory the run made.
     expect(processGroups.length).toBeGreaterThanOrEqual(6);
-    for (const pgid of processGroups) expect(groupAlive(pgid), `process group ${pgid}`).toBe(false);
+    for (const pgid of processGroups) expect(processGroupAlive(pgid), `process group ${pgid}`).toBe(false);
     const left = [...(await benchDirs())].filter((dir) => !dirsBefore.has(dir));
     expect(left).toEqual([]);
   });

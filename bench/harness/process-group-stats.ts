@@ -87,14 +87,3 @@ export function groupUsage(pgid: number): GroupUsage {
 export function cpuBetween(before: GroupUsage, after: GroupUsage): Record<string, number> {
   return Object.fromEntries(Object.entries(after.perProcess).map(([key, ms]) => [key, ms - (before.perProcess[key] ?? 0)]));
 }
-
-/** Whether any live member of `pgid` is left. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  // kill(…, 0) also succeeds for zombies, which linger when PID 1 does not reap them.
-  return sampleGroup(pgid).length > 0;
-}

@@ -10,7 +10,8 @@ import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { freePort } from "../../test/support/free-port.ts";
-import { groupAlive, groupUsage, type GroupUsage } from "./process-group-stats.ts";
+import { removeOnExit, stopProcessGroup, trackProcessGroup } from "../../test/support/process-group.ts";
+import { groupUsage, type GroupUsage } from "./process-group-stats.ts";
 import type { EvictCommand, HostReady, HostSpec } from "./target-host.ts";
 
 export interface TargetServer {
@@ -38,66 +39,11 @@ const WRANGLER_JS = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrang
 const MAX_OUTPUT = 64 * 1024;
 const STOP_GRACE_MS = 5_000;
 
-/** Running groups → the directory to remove with each. */
-const running = new Map<number, string | undefined>();
-/** Other directories of a run (its bundles), removed by the safety net too. */
-const runDirs = new Set<string>();
-let safetyNet = false;
-
-/** Has the safety net remove `dir` if the bench dies; call the returned function once it is removed normally. */
-export function removeOnExit(dir: string): () => void {
-  installSafetyNet();
-  runDirs.add(dir);
-  return () => runDirs.delete(dir);
-}
-
-function installSafetyNet(): void {
-  if (safetyNet) return;
-  safetyNet = true;
-  const killAll = () => {
-    for (const [pgid, dir] of running) {
-      signal(pgid, "SIGKILL");
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-    running.clear();
-    for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
-    runDirs.clear();
-  };
-  process.on("exit", killAll);
-  // The groups are detached, so Ctrl-C does not reach them: kill them, then die of the signal as usual.
-  for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const handler = () => {
-      killAll();
-      if (process.listenerCount(name) === 1) {
-        process.removeListener(name, handler);
-        process.kill(process.pid, name);
-      }
-    };
-    process.on(name, handler);
-  }
-}
-
-function signal(pgid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, name);
-  } catch {
-    // already gone
-  }
-}
+export { removeOnExit };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitGone(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!groupAlive(pgid)) return true;
-    await sleep(50);
-  }
-  return !groupAlive(pgid);
-}
-
 function spawnGroup(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): { child: ChildProcess; output: () => string } {
-  installSafetyNet();
   const child = spawn(command, args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env, ...(cwd ? { cwd } : {}) });
   let out = "";
   const append = (chunk: string) => {
@@ -123,7 +69,7 @@ function serverOf(
     throw new Error(`${label}: cannot evict Durable Objects`);
   },
 ): TargetServer {
-  running.set(pgid, dir);
+  trackProcessGroup(pgid, dir);
   let stopped: Promise<void> | null = null;
   return {
     label,
@@ -135,12 +81,7 @@ function serverOf(
     evict,
     stop() {
       stopped ??= (async () => {
-        signal(pgid, "SIGTERM");
-        if (!(await waitGone(pgid, STOP_GRACE_MS))) {
-          signal(pgid, "SIGKILL");
-          if (!(await waitGone(pgid, 2_000))) throw new Error(`${label}: process group ${pgid} survived SIGKILL`);
-        }
-        running.delete(pgid);
+        await stopProcessGroup(pgid, STOP_GRACE_MS);
         if (dir) rmSync(dir, { recursive: true, force: true });
       })();
       return stopped;

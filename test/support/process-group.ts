@@ -10,6 +10,8 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 
 /** Running groups -> a temp dir to delete with them, if any. */
 const liveGroups = new Map<number, string | undefined>();
+/** Other directories a run made (e.g. bundles), deleted by the safety net too. */
+const runDirs = new Set<string>();
 let safetyNetInstalled = false;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,6 +64,13 @@ export function trackProcessGroup(pgid: number, tempDir?: string): void {
   liveGroups.set(pgid, tempDir);
 }
 
+/** Has the safety net delete `dir` if the process dies; call the returned function once it was deleted normally. */
+export function removeOnExit(dir: string): () => void {
+  installSafetyNet();
+  runDirs.add(dir);
+  return () => runDirs.delete(dir);
+}
+
 /**
  * Stops a group: SIGTERM (servers close their sockets and exit), then SIGKILL
  * after `graceMs`; resolves once no live member remains, and stops tracking it.
@@ -82,6 +91,8 @@ function killAllGroups(): void {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }
   liveGroups.clear();
+  for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
+  runDirs.clear();
 }
 
 function installSafetyNet(): void {
