@@ -1,4 +1,4 @@
-import { type AppendResult, type Delivery, type DeliveryLog, type NewDelivery, payloadBytes, type ReplayResult, type RetentionPolicy } from "../src/index.ts";
+import { type AppendResult, type Delivery, type DeliveryLog, jsonBytes, type NewDelivery, type ReplayResult, type RetentionPolicy } from "../src/index.ts";
 
 /**
  * How far past a retention bound the log may grow before it is pruned back to
@@ -74,8 +74,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
     const deliveries: Delivery[] = [];
     for (const entry of entries) {
       const seq = this.#latest + 1;
-      const bytes = payloadBytes(entry.data);
-      this.#sql.exec("INSERT INTO userhub_log (seq, at, sender, data, bytes) VALUES (?, ?, ?, ?, ?)", seq, at, entry.from ?? null, JSON.stringify(entry.data ?? null), bytes);
+      const json = JSON.stringify(entry.data ?? null);
+      const bytes = jsonBytes(json);
+      this.#sql.exec("INSERT INTO userhub_log (seq, at, sender, data, bytes) VALUES (?, ?, ?, ?, ?)", seq, at, entry.from ?? null, json, bytes);
       this.#latest = seq;
       this.#bytes += bytes;
       deliveries.push({ seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) });

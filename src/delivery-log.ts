@@ -151,5 +151,10 @@ const encoder = new TextEncoder();
 
 /** The bytes a payload counts against retention: its JSON. */
 export function payloadBytes(data: unknown): number {
-  return encoder.encode(JSON.stringify(data ?? null)).byteLength;
+  return jsonBytes(JSON.stringify(data ?? null));
+}
+
+/** {@link payloadBytes} of a payload whose JSON the caller already has (a log that stores it), without stringifying it again. */
+export function jsonBytes(json: string): number {
+  return encoder.encode(json).byteLength;
 }

@@ -52,6 +52,7 @@ export {
   type DeliveryLog,
   MemoryDeliveryLog,
   type NewDelivery,
+  jsonBytes,
   payloadBytes,
   type ReplayResult,
   type RetentionPolicy,

@@ -3,8 +3,8 @@ import {
   DEFAULT_RETENTION,
   type Delivery,
   type DeliveryLog,
+  jsonBytes,
   type NewDelivery,
-  payloadBytes,
   type ReplayResult,
   type RetentionPolicy,
 } from "../index.ts";
@@ -101,7 +101,7 @@ export class KvDeliveryLog implements DeliveryLog {
       let bytes = 0;
       for (const delivery of deliveries) {
         const json = JSON.stringify(delivery.data ?? null);
-        const size = payloadBytes(delivery.data);
+        const size = jsonBytes(json);
         bytes += size;
         const parts = Math.max(1, Math.ceil(json.length / PART_CHARS));
         const head: Head = { at, from: delivery.from ?? null, bytes: size, parts, json: json.slice(0, PART_CHARS) };
