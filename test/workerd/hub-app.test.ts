@@ -13,6 +13,7 @@ import {
   type HubApp,
   type HubHost,
   MemoryDeliveryLog,
+  MemoryRevocationWatermarks,
   MemoryTicketStore,
   readHubConfig,
   retentionOf,
@@ -25,6 +26,7 @@ class TestHost implements HubHost<WebSocket> {
   readonly wakes: (number | null)[] = [];
   readonly log = new MemoryDeliveryLog(retentionOf(DEFAULT_CONFIG));
   readonly tickets = new MemoryTicketStore();
+  readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
   clock = 1_000_000;
   now = () => this.clock;
   openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
