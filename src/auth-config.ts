@@ -1,13 +1,17 @@
 import { type AuthOptions, JWT_ALGORITHMS, type JwtAlgorithm } from "./auth.ts";
 import { ConfigError, readList } from "./config.ts";
 
+/** The lowest `JWKS_UNKNOWN_KID_REFETCH_MS`: below it, made-up kids could make every upgrade a fetch. */
+export const MIN_UNKNOWN_KID_REFETCH_MS = 1000;
+
 /** A claim name: what `JWT_USER_CLAIM` may be. */
 const CLAIM_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
 
 /**
  * Reads how tokens are verified from string variables (Worker `vars` and
  * secrets, Deno's environment): `JWT_SECRET`, `JWKS_URL`, `JWT_ALGORITHMS`,
- * `JWT_ISSUER`, `JWT_AUDIENCE` (comma lists) and `JWT_USER_CLAIM`. Having
+ * `JWT_ISSUER`, `JWT_AUDIENCE` (comma lists), `JWT_USER_CLAIM` and
+ * `JWKS_UNKNOWN_KID_REFETCH_MS`. Having
  * neither a secret nor a key set is not an error here: each upgrade then
  * answers 500 naming both, as the README says.
  *
@@ -32,6 +36,14 @@ export function readAuthOptions(vars: Readonly<Record<string, unknown>>): AuthOp
   }
   const userClaim = typeof vars.JWT_USER_CLAIM === "string" ? vars.JWT_USER_CLAIM.trim() : "";
   if (userClaim !== "" && !CLAIM_NAME.test(userClaim)) throw new ConfigError("JWT_USER_CLAIM", `${JSON.stringify(userClaim)} is not a claim name`);
+  const refetch = vars.JWKS_UNKNOWN_KID_REFETCH_MS;
+  let jwksUnknownKidRefetchMs: number | undefined;
+  if (refetch !== undefined && refetch !== null && refetch !== "") {
+    jwksUnknownKidRefetchMs = /^\d+$/.test(String(refetch).trim()) ? Number(String(refetch).trim()) : Number.NaN;
+    if (!Number.isSafeInteger(jwksUnknownKidRefetchMs) || jwksUnknownKidRefetchMs < MIN_UNKNOWN_KID_REFETCH_MS) {
+      throw new ConfigError("JWKS_UNKNOWN_KID_REFETCH_MS", `must be a whole number of milliseconds, at least ${MIN_UNKNOWN_KID_REFETCH_MS}, got ${JSON.stringify(refetch)}`);
+    }
+  }
   const issuer = readList(vars, "JWT_ISSUER");
   const audience = readList(vars, "JWT_AUDIENCE");
   return {
@@ -41,6 +53,7 @@ export function readAuthOptions(vars: Readonly<Record<string, unknown>>): AuthOp
     ...(issuer.length === 0 ? {} : { issuer }),
     ...(audience.length === 0 ? {} : { audience }),
     ...(userClaim === "" ? {} : { userClaim }),
+    ...(jwksUnknownKidRefetchMs === undefined ? {} : { jwksUnknownKidRefetchMs }),
   };
 }
 

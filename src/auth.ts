@@ -49,6 +49,8 @@ export interface AuthOptions {
   secret?: string | undefined;
   /** The provider's key set URL (`JWKS_URL`), fetched and cached per isolate (see {@link sharedKeySet}). */
   jwksUrl?: string | undefined;
+  /** How often a token naming an unknown `kid` may refetch the key set at `jwksUrl` (`JWKS_UNKNOWN_KID_REFETCH_MS`). Default 30 s. */
+  jwksUnknownKidRefetchMs?: number | undefined;
   /** A key set of your own, instead of `jwksUrl` (tests inject a clock and a fetch). */
   keySet?: JwksKeySet | undefined;
   /**
@@ -181,7 +183,11 @@ export function selectProtocol(offered: readonly string[]): string | null | unde
  */
 export async function verifyToken(token: string, options: AuthOptions): Promise<Identity> {
   const secret = options.secret || undefined;
-  const keySet = options.keySet ?? (options.jwksUrl ? sharedKeySet(options.jwksUrl) : undefined);
+  const keySet =
+    options.keySet ??
+    (options.jwksUrl
+      ? sharedKeySet(options.jwksUrl, options.jwksUnknownKidRefetchMs === undefined ? {} : { unknownKidRefetchMs: options.jwksUnknownKidRefetchMs })
+      : undefined);
   if (secret === undefined && keySet === undefined) {
     throw new ConfigError("JWT_SECRET", "is not set and neither is JWKS_URL; set one or both (`wrangler secret put JWT_SECRET`, or the JWKS_URL variable)");
   }

@@ -221,12 +221,13 @@ const MAX_SHARED_KEY_SETS = 16;
  * const keys = sharedKeySet(env.JWKS_URL);
  * ```
  */
-export function sharedKeySet(url: string): JwksKeySet {
-  let keySet = sharedKeySets.get(url);
+export function sharedKeySet(url: string, options: { unknownKidRefetchMs?: number } = {}): JwksKeySet {
+  const name = `${options.unknownKidRefetchMs ?? UNKNOWN_KID_REFETCH_MS} ${url}`;
+  let keySet = sharedKeySets.get(name);
   if (!keySet) {
     if (sharedKeySets.size >= MAX_SHARED_KEY_SETS) sharedKeySets.delete(sharedKeySets.keys().next().value!);
-    keySet = new JwksKeySet(url);
-    sharedKeySets.set(url, keySet);
+    keySet = new JwksKeySet(url, options.unknownKidRefetchMs === undefined ? {} : { unknownKidRefetchMs: options.unknownKidRefetchMs });
+    sharedKeySets.set(name, keySet);
   }
   return keySet;
 }

@@ -9,20 +9,21 @@
 export type AsymmetricAlgorithm = "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "ES512" | "EdDSA";
 
 /** The WebCrypto parameters of each algorithm: to generate a key, and to sign with it. */
-const PARAMETERS: Record<AsymmetricAlgorithm, { generate: RsaHashedKeyGenParams | EcKeyGenParams | { name: string }; sign: AlgorithmIdentifier | RsaPssParams | EcdsaParams }> = {
+type Parameters = { name: string; [field: string]: unknown };
+const PARAMETERS: Record<AsymmetricAlgorithm, { generate: Parameters; sign: Parameters }> = {
   RS256: { generate: rsa("RSASSA-PKCS1-v1_5", "SHA-256"), sign: { name: "RSASSA-PKCS1-v1_5" } },
   RS384: { generate: rsa("RSASSA-PKCS1-v1_5", "SHA-384"), sign: { name: "RSASSA-PKCS1-v1_5" } },
   RS512: { generate: rsa("RSASSA-PKCS1-v1_5", "SHA-512"), sign: { name: "RSASSA-PKCS1-v1_5" } },
-  PS256: { generate: rsa("RSA-PSS", "SHA-256"), sign: { name: "RSA-PSS", saltLength: 32 } as RsaPssParams },
-  PS384: { generate: rsa("RSA-PSS", "SHA-384"), sign: { name: "RSA-PSS", saltLength: 48 } as RsaPssParams },
-  PS512: { generate: rsa("RSA-PSS", "SHA-512"), sign: { name: "RSA-PSS", saltLength: 64 } as RsaPssParams },
-  ES256: { generate: { name: "ECDSA", namedCurve: "P-256" }, sign: { name: "ECDSA", hash: "SHA-256" } as EcdsaParams },
-  ES384: { generate: { name: "ECDSA", namedCurve: "P-384" }, sign: { name: "ECDSA", hash: "SHA-384" } as EcdsaParams },
-  ES512: { generate: { name: "ECDSA", namedCurve: "P-521" }, sign: { name: "ECDSA", hash: "SHA-512" } as EcdsaParams },
+  PS256: { generate: rsa("RSA-PSS", "SHA-256"), sign: { name: "RSA-PSS", saltLength: 32 } },
+  PS384: { generate: rsa("RSA-PSS", "SHA-384"), sign: { name: "RSA-PSS", saltLength: 48 } },
+  PS512: { generate: rsa("RSA-PSS", "SHA-512"), sign: { name: "RSA-PSS", saltLength: 64 } },
+  ES256: { generate: { name: "ECDSA", namedCurve: "P-256" }, sign: { name: "ECDSA", hash: "SHA-256" } },
+  ES384: { generate: { name: "ECDSA", namedCurve: "P-384" }, sign: { name: "ECDSA", hash: "SHA-384" } },
+  ES512: { generate: { name: "ECDSA", namedCurve: "P-521" }, sign: { name: "ECDSA", hash: "SHA-512" } },
   EdDSA: { generate: { name: "Ed25519" }, sign: { name: "Ed25519" } },
 };
 
-function rsa(name: string, hash: string): RsaHashedKeyGenParams {
+function rsa(name: string, hash: string): Parameters {
   return { name, hash, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) };
 }
 

@@ -17,7 +17,7 @@ const URL_ = "https://idp.test/.well-known/jwks.json";
 
 /** A provider whose answers the test controls; it counts requests and can hold them. */
 class Provider {
-  keys: JsonWebKey[] = [rsaKey("k1")];
+  keys: Record<string, unknown>[] = [rsaKey("k1")];
   cacheControl: string | null = null;
   down = false;
   requests = 0;
@@ -40,7 +40,7 @@ class Provider {
   }
 }
 
-function rsaKey(kid: string): JsonWebKey & { kid: string } {
+function rsaKey(kid: string): Record<string, unknown> {
   return { kty: "RSA", kid, alg: "RS256", use: "sig", n: "sXch", e: "AQAB" };
 }
 
