@@ -108,10 +108,11 @@ export class AuthError extends Error {
 /** The challenge for a request that carried no credentials at all (RFC 6750 §3.1). */
 export const MISSING_CREDENTIALS_CHALLENGE = 'Bearer realm="userhub"';
 
-const USER_ID = /^[A-Za-z0-9._@:+-]{1,128}$/;
+const USER_ID = /^[A-Za-z0-9._@:+|-]{1,128}$/;
 
 /**
- * Whether `userId` may name a user: 1–128 characters from `A-Z a-z 0-9 . _ @ : + -`.
+ * Whether `userId` may name a user: 1–128 characters from `A-Z a-z 0-9 . _ @ : + - |`
+ * (`|` because Auth0's `sub` is `provider|id`).
  * The id becomes a Durable Object name and a socket tag, so it is kept short and plain.
  */
 export function isValidUserId(userId: unknown): userId is string {

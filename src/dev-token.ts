@@ -29,7 +29,7 @@ export async function answerDevToken(
   }
   const userId = (body as { userId?: unknown } | null)?.userId;
   if (!isValidUserId(userId)) {
-    return c.json({ error: "userId must be 1-128 characters from A-Z a-z 0-9 . _ @ : + -" }, HttpStatus.BadRequest);
+    return c.json({ error: "userId must be 1-128 characters from A-Z a-z 0-9 . _ @ : + - |" }, HttpStatus.BadRequest);
   }
   // The configured issuer and audience go into the token, so the demo keeps working with them set.
   const vars = c.env as Readonly<Record<string, unknown>>;

@@ -276,6 +276,7 @@ describe("isValidUserId", () => {
     ["a".repeat(128), true],
     ["Alice.Smith_01@example.com", true],
     ["tenant:user+tag-1", true],
+    ["auth0|65f2a1b3c4d5e6f708192a3b", true],
     ["", false],
     ["a".repeat(129), false],
     ["alice smith", false],
