@@ -20,6 +20,7 @@ import {
   type ResetFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
+import { KeySetUnavailableError } from "./jwks-key-set.ts";
 import { isRevoked } from "./revocation.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
 
@@ -316,7 +317,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     try {
       identity = await this.#options.verifyToken(frame.token);
     } catch (error) {
-      await refuse(error instanceof AuthError ? error.reason : "token refused");
+      if (error instanceof KeySetUnavailableError) await refuse("the identity provider's key set is unreachable; try again shortly");
+      else await refuse(error instanceof AuthError ? error.reason : "token refused");
       return;
     }
     if (identity.userId !== attachment.userId) {
