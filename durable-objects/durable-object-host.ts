@@ -1,20 +1,23 @@
-import type { ConnectionAttachment, DeliveryLog, HubHost, TicketStore } from "../src/index.ts";
+import type { ConnectionAttachment, DeliveryLog, HubHost, RevocationWatermark, TicketStore } from "../src/index.ts";
 
 /**
  * The hub's {@link HubHost} over `DurableObjectState`: the Hibernation API's
  * socket list and attachments, the runtime's heartbeat auto-response
- * timestamps, the object's single alarm, and its SQLite log and tickets. It is a separate
+ * timestamps, the object's single alarm, and its SQLite log, tickets and
+ * revocation watermark. It is a separate
  * object, not methods of `UserHub`, so none of it is reachable over RPC.
  */
 export class DurableObjectHost implements HubHost<WebSocket> {
   readonly #ctx: DurableObjectState;
   readonly log: DeliveryLog;
   readonly tickets: TicketStore;
+  readonly revocation: RevocationWatermark;
 
-  constructor(ctx: DurableObjectState, log: DeliveryLog, tickets: TicketStore) {
+  constructor(ctx: DurableObjectState, log: DeliveryLog, tickets: TicketStore, revocation: RevocationWatermark) {
     this.#ctx = ctx;
     this.log = log;
     this.tickets = tickets;
+    this.revocation = revocation;
   }
 
   now(): number {

@@ -19,11 +19,15 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
       return await hubOf(handoff.userId).fetch(handoffRequest(handoff));
     },
     async issueTicket(identity) {
-      return await hubOf(identity.userId).issueTicket(identity);
+      const result = await hubOf(identity.userId).issueTicket(identity);
+      return "refused" in result ? { refused: result.refused } : { ticket: result.ticket, expiresAt: result.expiresAt };
     },
     async push(userId, messages, options = {}) {
       const result = await hubOf(userId).push([...messages], options);
       return { seqs: [...result.seqs], delivered: result.delivered, duplicate: result.duplicate };
+    },
+    async disconnect(userId, options = {}) {
+      return { closed: (await hubOf(userId).disconnect(options)).closed };
     },
   };
 }

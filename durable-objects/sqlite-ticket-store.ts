@@ -11,31 +11,41 @@ export class SqliteTicketStore implements TicketStore {
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL, token_issued_at INTEGER, session_id TEXT)",
     );
+    // A table made before tickets kept the token's iat and sid gets the two columns (tickets live seconds; none is lost).
+    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('userhub_tickets')").toArray().map((c) => c.name);
+    if (!columns.includes("token_issued_at")) sql.exec("ALTER TABLE userhub_tickets ADD COLUMN token_issued_at INTEGER");
+    if (!columns.includes("session_id")) sql.exec("ALTER TABLE userhub_tickets ADD COLUMN session_id TEXT");
   }
 
   issue(identity: Identity, now: number, ttlMs: number): string {
     this.#sql.exec("DELETE FROM userhub_tickets WHERE expires_at <= ?", now);
     const ticket = newTicket(identity.userId);
     this.#sql.exec(
-      "INSERT INTO userhub_tickets (ticket, user_id, token_expires_at, expires_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO userhub_tickets (ticket, user_id, token_expires_at, expires_at, token_issued_at, session_id) VALUES (?, ?, ?, ?, ?, ?)",
       ticket,
       identity.userId,
       identity.expiresAt,
       now + ttlMs,
+      identity.issuedAt ?? null,
+      identity.sessionId ?? null,
     );
     return ticket;
   }
 
   redeem(ticket: string, now: number): Identity | null {
     const row = this.#sql
-      .exec<{ user_id: string; token_expires_at: number | null; expires_at: number }>(
-        "DELETE FROM userhub_tickets WHERE ticket = ? RETURNING user_id, token_expires_at, expires_at",
+      .exec<{ user_id: string; token_expires_at: number | null; expires_at: number; token_issued_at: number | null; session_id: string | null }>(
+        "DELETE FROM userhub_tickets WHERE ticket = ? RETURNING user_id, token_expires_at, expires_at, token_issued_at, session_id",
         ticket,
       )
       .toArray()[0];
     if (!row || row.expires_at <= now) return null;
-    return { userId: row.user_id, expiresAt: row.token_expires_at };
+    return { userId: row.user_id, expiresAt: row.token_expires_at, issuedAt: row.token_issued_at, sessionId: row.session_id };
+  }
+
+  revokeAll(): void {
+    this.#sql.exec("DELETE FROM userhub_tickets");
   }
 }

@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  type AuthOptions,
   ConfigError,
+  type DisconnectOptions,
+  type DisconnectResult,
   fanOutApp,
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
@@ -11,19 +14,27 @@ import {
   type Identity,
   type PushOptions,
   type PushResult,
+  readAuthOptions,
   readHubConfig,
   retentionOf,
+  type TicketResult,
   verifyToken,
 } from "../src/index.ts";
 import { DurableObjectHost } from "./durable-object-host.ts";
 import { readHandoff } from "./handoff.ts";
 import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
+import { SqliteRevocationWatermark } from "./sqlite-revocation-watermark.ts";
 import { SqliteTicketStore } from "./sqlite-ticket-store.ts";
 
 /** The variables a `UserHub` reads (all optional strings; see the README's configuration table). */
 export interface UserHubEnv {
-  /** Verifies in-band `auth` frames exactly as the router verifies upgrades. */
+  /** These verify in-band `auth` frames exactly as the router verifies upgrades (see `readAuthOptions`). */
   JWT_SECRET?: string;
+  JWKS_URL?: string;
+  JWT_ALGORITHMS?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  JWT_USER_CLAIM?: string;
   HEARTBEAT_INTERVAL_MS?: string;
   HEARTBEAT_TIMEOUT_MS?: string;
   MAX_MESSAGE_BYTES?: string;
@@ -78,11 +89,26 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     if (!this.#hub) {
       const config = this.config;
       const sql = this.ctx.storage.sql;
-      const host = new DurableObjectHost(this.ctx, new SqliteDeliveryLog(sql, retentionOf(config)), new SqliteTicketStore(sql));
-      const secret = this.env.JWT_SECRET;
-      this.#hub = new Hub(host, this.app, config, secret ? { verifyToken: (token) => verifyToken(token, { secret }) } : {});
+      const host = new DurableObjectHost(
+        this.ctx,
+        new SqliteDeliveryLog(sql, retentionOf(config)),
+        new SqliteTicketStore(sql),
+        new SqliteRevocationWatermark(sql),
+      );
+      const auth = this.auth;
+      this.#hub = new Hub(host, this.app, config, auth.secret || auth.jwksUrl || auth.keySet ? { verifyToken: (token) => verifyToken(token, auth) } : {});
     }
     return this.#hub;
+  }
+
+  /**
+   * How in-band `auth` frames are verified: by default the same variables
+   * the router reads (`JWT_SECRET`, `JWKS_URL`, `JWT_ALGORITHMS`,
+   * `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_USER_CLAIM`). Override it when your
+   * router is given options in code rather than variables.
+   */
+  protected get auth(): AuthOptions {
+    return readAuthOptions(this.env as Readonly<Record<string, unknown>>);
   }
 
   /** This hub's configuration, read from `env`. */
@@ -98,9 +124,25 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     return await this.hub.push(messages, options);
   }
 
-  /** Issues a single-use connect ticket for a caller the router verified. */
-  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  /** Issues a single-use connect ticket for a caller the router verified, unless this hub revoked that token. */
+  async issueTicket(identity: Identity): Promise<TicketResult> {
     return await this.hub.issueTicket(identity);
+  }
+
+  /**
+   * Throws the user out: closes their sockets (all, one connection, or one
+   * session's) with 4003, drops their unredeemed tickets, and with
+   * `revokeTokensIssuedBefore` (epoch seconds) keeps a watermark that
+   * refuses older tokens from then on.
+   *
+   * @example
+   * ```ts
+   * // "log out everywhere", from any Worker with the binding:
+   * await env.USER_HUB.get(env.USER_HUB.idFromName("alice")).disconnect({ revokeTokensIssuedBefore: Math.floor(Date.now() / 1000) });
+   * ```
+   */
+  async disconnect(options: DisconnectOptions = {}): Promise<DisconnectResult> {
+    return await this.hub.disconnect(options);
   }
 
   /** Accepts a socket handed over by the router (see `durableObjectHubs`). */

@@ -29,6 +29,8 @@ export const CloseCode = {
   TokenExpired: 4001,
   /** The client read too slowly: more than the send queue's bound was waiting for it. */
   SlowConsumer: 4002,
+  /** A server disconnected this user (`POST /users/:userId/disconnect`): signed out, revoked. Do not reconnect with the same credentials. */
+  Revoked: 4003,
 } as const;
 
 /** One of the values of {@link CloseCode}. */
@@ -44,6 +46,7 @@ export const CloseReason: Readonly<Record<number, string>> = {
   [CloseCode.HeartbeatTimeout]: "heartbeat timeout",
   [CloseCode.TokenExpired]: "token expired",
   [CloseCode.SlowConsumer]: "slow consumer",
+  [CloseCode.Revoked]: "revoked",
 };
 
 /**

@@ -23,8 +23,10 @@ export const HttpStatus = {
   UpgradeRequired: 426,
   /** The user already has `MAX_CONNECTIONS_PER_USER` open sockets. */
   TooManyRequests: 429,
-  /** The deployment is misconfigured (e.g. `JWT_SECRET` is not set). */
+  /** The deployment is misconfigured (e.g. neither `JWT_SECRET` nor `JWKS_URL` is set). */
   InternalServerError: 500,
+  /** The identity provider's key set (`JWKS_URL`) was never reachable: the token may be fine, so this is not a 401. Try again. */
+  ServiceUnavailable: 503,
 } as const;
 
 /** One of the values of {@link HttpStatus}. */

@@ -1,5 +1,6 @@
 import type { DeliveryLog } from "./delivery-log.ts";
 import type { WritableSocket } from "./sender.ts";
+import type { RevocationWatermark } from "./revocation.ts";
 import type { TicketStore } from "./ticket.ts";
 
 /**
@@ -16,6 +17,10 @@ export interface ConnectionAttachment {
   lastMessageAt: number;
   /** When the socket's token expires (epoch ms), or null. */
   expiresAt: number | null;
+  /** When the socket's token was issued (epoch ms, `iat`), or null: compared with the revocation watermark. */
+  issuedAt?: number | null;
+  /** The socket's token's session (`sid`), or null: what a disconnect by session matches. */
+  sessionId?: string | null;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }
@@ -41,4 +46,6 @@ export interface HubHost<S extends WritableSocket = WritableSocket> {
   readonly log: DeliveryLog;
   /** This user's unredeemed connect tickets. */
   readonly tickets: TicketStore;
+  /** This user's revocation watermark (tokens issued before it are refused). */
+  readonly revocation: RevocationWatermark;
 }

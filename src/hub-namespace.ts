@@ -37,6 +37,35 @@ export interface PushOptions {
   readonly idempotencyKey?: string;
 }
 
+/** A ticket for one upgrade, or why the hub will not issue one (the caller's token was revoked). */
+export type TicketResult = { readonly ticket: string; readonly expiresAt: number } | { readonly refused: string };
+
+/**
+ * What to close when a server disconnects a user (`POST /users/:userId/disconnect`).
+ * With neither `connectionId` nor `sessionId`, every socket of the user.
+ */
+export interface DisconnectOptions {
+  /** Only the socket with this connection id (the welcome's `connectionId`). */
+  readonly connectionId?: string;
+  /** Only the sockets whose token carried this `sid`. */
+  readonly sessionId?: string;
+  /** The close reason the sockets get (at most 123 UTF-8 bytes). Default "revoked". */
+  readonly reason?: string;
+  /**
+   * Epoch seconds: from now on the hub refuses every token of this user
+   * issued (`iat`) before it, at the upgrade and in band (401 "token
+   * revoked"), and closes the sockets opened with such tokens. Kept durably;
+   * it only ever moves forward.
+   */
+  readonly revokeTokensIssuedBefore?: number;
+}
+
+/** What a disconnect did. */
+export interface DisconnectResult {
+  /** Sockets closed with 4003. */
+  readonly closed: number;
+}
+
 /**
  * Where each user's hub lives: one Durable Object per user on Cloudflare,
  * one in-process hub per live user on Deno. The router depends only on this.
@@ -48,8 +77,10 @@ export interface HubNamespace {
    * unknown, used or expired; 429 when the user has too many sockets.
    */
   connect(request: Request, handoff: HubHandoff): Promise<Response>;
-  /** Issues a single-use connect ticket for a verified caller. */
-  issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }>;
+  /** Issues a single-use connect ticket for a verified caller, unless the user's hub has revoked that token. */
+  issueTicket(identity: Identity): Promise<TicketResult>;
   /** Logs `messages` for `userId` and sends them to every open socket of that user. */
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult>;
+  /** Closes `userId`'s sockets with 4003, drops their unredeemed tickets, and may keep a revocation watermark. */
+  disconnect(userId: string, options?: DisconnectOptions): Promise<DisconnectResult>;
 }

@@ -5,7 +5,7 @@ import type { Delivery, NewDelivery } from "./delivery-log.ts";
 import { type Liveness, nextWake, staleReason } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-import type { HubHandoff, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
+import type { DisconnectOptions, DisconnectResult, HubHandoff, PushOptions, PushResult, ResumePoint, TicketResult } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
 import {
   type AuthFrame,
@@ -20,6 +20,8 @@ import {
   type ResetFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
+import { KeySetUnavailableError } from "./jwks-key-set.ts";
+import { isRevoked } from "./revocation.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
 
 /** Options of a {@link Hub} beyond its configuration. */
@@ -93,6 +95,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       }
       identity = redeemed;
     }
+    if (isRevoked(identity!.issuedAt, await this.#host.revocation.read())) return revokedAdmission();
     if (!this.canAdmit()) {
       return {
         ok: false,
@@ -103,8 +106,9 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     return { ok: true, identity: identity! };
   }
 
-  /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`. */
-  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`, unless its token is revoked. */
+  async issueTicket(identity: Identity): Promise<TicketResult> {
+    if (isRevoked(identity.issuedAt, await this.#host.revocation.read())) return { refused: REVOKED };
     const now = this.#host.now();
     const ticket = await this.#host.tickets.issue(identity, now, this.#config.ticketTtlMs);
     return { ticket, expiresAt: now + this.#config.ticketTtlMs };
@@ -119,6 +123,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       connectedAt: now,
       lastMessageAt: now,
       expiresAt: identity.expiresAt,
+      issuedAt: identity.issuedAt ?? null,
+      sessionId: identity.sessionId ?? null,
     };
   }
 
@@ -246,6 +252,31 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     return { delivery: deliveries[0]!, delivered };
   }
 
+  /**
+   * A server throws the user out: raises the revocation watermark first (so
+   * no upgrade racing this call gets in with an old token), drops the user's
+   * unredeemed tickets, then closes with 4003 every socket that matches
+   * (all, the one connection, or the session's) and every socket whose token
+   * the watermark revokes.
+   */
+  async disconnect(options: DisconnectOptions = {}): Promise<DisconnectResult> {
+    if (options.revokeTokensIssuedBefore !== undefined) await this.#host.revocation.raise(options.revokeTokensIssuedBefore * 1000);
+    await this.#host.tickets.revokeAll();
+    const watermark = await this.#host.revocation.read();
+    const reason = closeReason(options.reason ?? CloseReason[CloseCode.Revoked]!);
+    let closed = 0;
+    for (const socket of this.#liveSockets()) {
+      const attachment = this.#attachment(socket)!;
+      const selected =
+        (options.connectionId === undefined || attachment.connectionId === options.connectionId) &&
+        (options.sessionId === undefined || attachment.sessionId === options.sessionId);
+      if (!selected && !isRevoked(attachment.issuedAt, watermark)) continue;
+      await this.#end(socket, attachment, CloseCode.Revoked, reason);
+      closed++;
+    }
+    return { closed };
+  }
+
   async #deliver(entries: readonly NewDelivery[], idempotencyKey?: string) {
     const now = this.#host.now();
     const appended = await this.#host.log.append(entries, now, idempotencyKey);
@@ -286,16 +317,23 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     try {
       identity = await this.#options.verifyToken(frame.token);
     } catch (error) {
-      await refuse(error instanceof AuthError ? error.reason : "token refused");
+      if (error instanceof KeySetUnavailableError) await refuse("the identity provider's key set is unreachable; try again shortly");
+      else await refuse(error instanceof AuthError ? error.reason : "token refused");
       return;
     }
     if (identity.userId !== attachment.userId) {
       await refuse("token is for another user");
       return;
     }
+    if (isRevoked(identity.issuedAt, await this.#host.revocation.read())) {
+      await refuse(REVOKED);
+      return;
+    }
     const current = this.#attachment(socket);
     if (!current || current.closing) return;
     current.expiresAt = identity.expiresAt;
+    current.issuedAt = identity.issuedAt ?? null;
+    current.sessionId = identity.sessionId ?? null;
     this.#host.writeAttachment(socket, current);
     const answer: AuthFrame = { type: "auth", expiresAt: identity.expiresAt };
     await sender.send(JSON.stringify(answer));
@@ -337,8 +375,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   /** The hub ends a socket: close frame first (nothing is written after it), then cleanup. */
-  async #end(socket: S, attachment: ConnectionAttachment, code: CloseCode): Promise<void> {
-    const reason = CloseReason[code] ?? "";
+  async #end(socket: S, attachment: ConnectionAttachment, code: CloseCode, reason = CloseReason[code] ?? ""): Promise<void> {
     this.#markClosing(socket, attachment);
     this.#sender(socket).abort(code, reason);
     await this.#cleanup(socket, attachment, code, reason, true);
@@ -398,6 +435,30 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       logFailure(hook, error);
     }
   }
+}
+
+/** `reason` cut to the 123 UTF-8 bytes a close frame can carry, never inside a character. */
+function closeReason(reason: string): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(reason).byteLength <= 123) return reason;
+  let cut = "";
+  for (const character of reason) {
+    if (encoder.encode(cut + character).byteLength > 123) break;
+    cut += character;
+  }
+  return cut;
+}
+
+/** Why a revoked token is refused, at the upgrade, in band and for a ticket. */
+const REVOKED = "token revoked";
+
+function revokedAdmission(): Admission {
+  return {
+    ok: false,
+    status: HttpStatus.Unauthorized,
+    message: `401 Unauthorized: ${REVOKED}; sign in again for a new token.\n`,
+    headers: { "WWW-Authenticate": `Bearer realm="userhub", error="invalid_token", error_description="${REVOKED}"` },
+  };
 }
 
 function messageText(delivery: Delivery): string {

@@ -11,6 +11,10 @@ export { curlUpgradeLine, tokenList, UpgradeError, type UpgradeRequest, validate
 export {
   AuthError,
   type AuthOptions,
+  DEFAULT_KEY_SET_ALGORITHMS,
+  DEFAULT_SECRET_ALGORITHMS,
+  isHmacAlgorithm,
+  JWT_ALGORITHMS,
   type Credentials,
   findCredentials,
   type Identity,
@@ -21,6 +25,21 @@ export {
   selectProtocol,
   verifyToken,
 } from "./auth.ts";
+export { readAuthOptions } from "./auth-config.ts";
+export {
+  DEFAULT_KEY_SET_MAX_AGE_MS,
+  FAILED_FETCH_RETRY_MS,
+  JwksKeySet,
+  type JwksKeySetOptions,
+  KEY_SET_FETCH_TIMEOUT_MS,
+  KeySetUnavailableError,
+  MAX_KEY_SET_MAX_AGE_MS,
+  MIN_KEY_SET_MAX_AGE_MS,
+  type PublicJwk,
+  sharedKeySet,
+  UNKNOWN_KID_REFETCH_MS,
+} from "./jwks-key-set.ts";
+export { isRevoked, MemoryRevocationWatermarks, type RevocationWatermark } from "./revocation.ts";
 export {
   BEARER_PROTOCOL_PREFIX,
   PROTOCOL,
@@ -61,7 +80,17 @@ export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, 
 export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext, type PresenceFrame } from "./hub-app.ts";
 export { type Admission, Hub, type HubOptions } from "./hub.ts";
-export type { HubHandoff, HubNamespace, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
+export type {
+  DisconnectOptions,
+  DisconnectResult,
+  HubHandoff,
+  HubNamespace,
+  PushOptions,
+  PushResult,
+  ResumePoint,
+  TicketResult,
+} from "./hub-namespace.ts";
 export { answerError, createUserhubRouter, type UserhubRouterOptions } from "./router.ts";
 export { answerDevToken } from "./dev-token.ts";
-export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions } from "./push-route.ts";
+export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
+export { disconnectRoute, MAX_CLOSE_REASON_BYTES, readDisconnectOptions } from "./disconnect-route.ts";

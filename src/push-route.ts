@@ -1,6 +1,6 @@
 import type { Context, Env } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { findCredentials, isValidUserId, MISSING_CREDENTIALS_CHALLENGE, verifyToken } from "./auth.ts";
+import { type AuthOptions, findCredentials, isValidUserId, MISSING_CREDENTIALS_CHALLENGE, verifyToken } from "./auth.ts";
 import type { HubNamespace } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
 
@@ -14,8 +14,32 @@ export interface PushRouteOptions<E extends Env> {
   hubs: (c: Context<E>) => HubNamespace;
   /** The server credential that may push (e.g. `PUSH_API_KEY`). Unset: the endpoint answers 404. */
   pushKey: (c: Context<E>) => string | undefined;
-  /** The user-token secret, only to tell a user's token (403) from a wrong key (401). */
-  secret: (c: Context<E>) => string | undefined;
+  /** How user tokens are verified, only to tell a user's token (403) from a wrong key (401). */
+  auth: (c: Context<E>) => AuthOptions;
+}
+
+/**
+ * Checks that a request carries the server key (`Authorization: Bearer
+ * <PUSH_API_KEY>`), as every server-only route needs.
+ *
+ * @returns null when it does, or the answer: 404 when no key is set, 401 for
+ * a wrong key, 403 for a user's token.
+ */
+export async function refuseUnlessServerKey<E extends Env>(c: Context<E>, options: PushRouteOptions<E>): Promise<Response | null> {
+  const key = options.pushKey(c);
+  if (!key) return c.text("404 Not Found: pushing and disconnecting over HTTP are off; set PUSH_API_KEY to turn them on.\n", HttpStatus.NotFound);
+  const credentials = findCredentials(c.req.raw.headers);
+  if (credentials === null || credentials.carrier !== "authorization") {
+    return c.text('401 Unauthorized: send the server push key as "Authorization: Bearer <PUSH_API_KEY>".\n', HttpStatus.Unauthorized, {
+      "WWW-Authenticate": MISSING_CREDENTIALS_CHALLENGE,
+    });
+  }
+  if (await timingSafeEqual(credentials.token, key)) return null;
+  const isUserToken = await verifyToken(credentials.token, options.auth(c)).then(() => true, () => false);
+  if (isUserToken) return c.text("403 Forbidden: a user's token cannot push or disconnect; use the server push key.\n", HttpStatus.Forbidden);
+  return c.text("401 Unauthorized: wrong push key.\n", HttpStatus.Unauthorized, {
+    "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="wrong push key"',
+  });
 }
 
 /**
@@ -25,22 +49,8 @@ export interface PushRouteOptions<E extends Env> {
  */
 export function pushRoute<E extends Env>(options: PushRouteOptions<E>): (c: Context<E>) => Promise<Response> {
   return async (c: Context<E>): Promise<Response> => {
-    const key = options.pushKey(c);
-    if (!key) return c.text("404 Not Found: pushing over HTTP is off; set PUSH_API_KEY to turn it on.\n", HttpStatus.NotFound);
-    const credentials = findCredentials(c.req.raw.headers);
-    if (credentials === null || credentials.carrier !== "authorization") {
-      return c.text('401 Unauthorized: send the server push key as "Authorization: Bearer <PUSH_API_KEY>".\n', HttpStatus.Unauthorized, {
-        "WWW-Authenticate": MISSING_CREDENTIALS_CHALLENGE,
-      });
-    }
-    if (!(await timingSafeEqual(credentials.token, key))) {
-      const secret = options.secret(c);
-      const isUserToken = secret ? await verifyToken(credentials.token, { secret }).then(() => true, () => false) : false;
-      if (isUserToken) return c.text("403 Forbidden: a user's token cannot push; use the server push key.\n", HttpStatus.Forbidden);
-      return c.text("401 Unauthorized: wrong push key.\n", HttpStatus.Unauthorized, {
-        "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="wrong push key"',
-      });
-    }
+    const refused = await refuseUnlessServerKey(c, options);
+    if (refused) return refused;
     const userId = c.req.param("userId");
     if (!isValidUserId(userId)) return c.text("400 Bad Request: not a valid user id.\n", HttpStatus.BadRequest);
     const idempotencyKey = c.req.header("Idempotency-Key");

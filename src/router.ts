@@ -1,6 +1,8 @@
 import { type Context, type Env, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AuthError, findCredentials, type JwtAlgorithm, MISSING_CREDENTIALS_CHALLENGE, selectProtocol, verifyToken } from "./auth.ts";
+import { AuthError, type AuthOptions, findCredentials, type Identity, type JwtAlgorithm, MISSING_CREDENTIALS_CHALLENGE, selectProtocol, verifyToken } from "./auth.ts";
+import { disconnectRoute } from "./disconnect-route.ts";
+import { KeySetUnavailableError } from "./jwks-key-set.ts";
 import { ConfigError } from "./config.ts";
 import type { HubNamespace, ResumePoint } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
@@ -13,10 +15,16 @@ import { UpgradeError, validateUpgrade } from "./validate-upgrade.ts";
 export interface UserhubRouterOptions<E extends Env> {
   /** Where users' hubs live (e.g. `durableObjectHubs(c.env.USER_HUB)`). */
   hubs: (c: Context<E>) => HubNamespace;
-  /** The JWT secret. A missing secret answers 500 and names the variable, never 401. */
-  secret: (c: Context<E>) => string | undefined;
-  /** The one JWT algorithm accepted. Default `HS256`. */
+  /** The JWT secret for HMAC tokens. With neither a secret nor a key set, upgrades answer 500 naming both, never 401. */
+  secret?: (c: Context<E>) => string | undefined;
+  /** The one JWT algorithm accepted with `secret`. Default `HS256`. */
   algorithm?: JwtAlgorithm;
+  /**
+   * How tokens are verified, in full: secret, key set (`jwksUrl`),
+   * algorithms, issuer, audience, user claim. Its fields win over `secret`
+   * and `algorithm`. `readAuthOptions(c.env)` reads them from the variables.
+   */
+  auth?: (c: Context<E>) => AuthOptions;
   /** Origins allowed to connect (exact `scheme://host[:port]`); empty or absent allows any. Requests without `Origin` (not from a browser) are allowed. */
   allowedOrigins?: (c: Context<E>) => readonly string[];
   /** The server credential for `POST /users/:userId/messages`; absent or empty turns that endpoint off (404). */
@@ -31,7 +39,8 @@ export interface UserhubRouterOptions<E extends Env> {
  *   caller's JWT (or passes a ticket to the user's hub to redeem), and hands
  *   the socket to that user's hub; `?since=<seq>&epoch=<epoch>` resumes;
  * - `POST /ws/ticket`: trades a verified token for a single-use connect ticket;
- * - `POST /users/:userId/messages`: a server pushes to a user (when `pushKey` is set).
+ * - `POST /users/:userId/messages`: a server pushes to a user (when `pushKey` is set);
+ * - `POST /users/:userId/disconnect`: a server closes a user's sockets with 4003 and may revoke their older tokens (when `pushKey` is set).
  * Every refusal is an HTTP answer that names the problem, before any hub is touched.
  *
  * @example
@@ -53,11 +62,20 @@ export interface UserhubRouterOptions<E extends Env> {
 export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterOptions<E>): Hono<E> {
   const app = new Hono<E>();
   const path = options.path ?? "/ws";
-  const algorithm = options.algorithm ?? "HS256";
-  const requireSecret = (c: Context<E>): string => {
-    const secret = options.secret(c);
-    if (!secret) throw new ConfigError("JWT_SECRET", "is not set; set it with `wrangler secret put JWT_SECRET`");
-    return secret;
+  const authOf = (c: Context<E>): AuthOptions => ({
+    secret: options.secret?.(c),
+    ...(options.algorithm ? { algorithm: options.algorithm } : {}),
+    ...options.auth?.(c),
+  });
+  /** The caller's identity, or the answer that refuses it (401, or 503 when the key set was never reachable). */
+  const identify = async (c: Context<E>, token: string): Promise<Identity | Response> => {
+    try {
+      return await verifyToken(token, authOf(c));
+    } catch (error) {
+      if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
+      if (error instanceof KeySetUnavailableError) return c.text(`${error.message}\n`, error.status, { "Retry-After": "5" });
+      throw error;
+    }
   };
   const originRefusal = (c: Context<E>): Response | null => {
     const origin = c.req.header("Origin");
@@ -75,13 +93,11 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
         "WWW-Authenticate": MISSING_CREDENTIALS_CHALLENGE,
       });
     }
-    try {
-      const identity = await verifyToken(credentials.token, { secret: requireSecret(c), algorithm });
-      return c.json(await options.hubs(c).issueTicket(identity));
-    } catch (error) {
-      if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
-      throw error;
-    }
+    const identity = await identify(c, credentials.token);
+    if (identity instanceof Response) return identity;
+    const issued = await options.hubs(c).issueTicket(identity);
+    if ("refused" in issued) return c.text(`401 Unauthorized: ${issued.refused}.\n`, HttpStatus.Unauthorized, { "WWW-Authenticate": challenge(issued.refused) });
+    return c.json(issued);
   });
 
   app.all(path, async (c) => {
@@ -117,21 +133,22 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
       }
       return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, ticket: credentials.ticket });
     }
-    try {
-      const identity = await verifyToken(credentials.token, { secret: requireSecret(c), algorithm });
-      return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, identity });
-    } catch (error) {
-      if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
-      throw error;
-    }
+    const identity = await identify(c, credentials.token);
+    if (identity instanceof Response) return identity;
+    return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, identity });
   });
 
   if (options.pushKey) {
     const pushKey = options.pushKey;
-    app.post("/users/:userId/messages", pushRoute<E>({ hubs: options.hubs, pushKey, secret: options.secret }));
+    app.post("/users/:userId/messages", pushRoute<E>({ hubs: options.hubs, pushKey, auth: authOf }));
+    app.post("/users/:userId/disconnect", disconnectRoute<E>({ hubs: options.hubs, pushKey, auth: authOf }));
   }
   app.onError(answerError);
   return app;
+}
+
+function challenge(reason: string): string {
+  return `Bearer realm="userhub", error="invalid_token", error_description="${reason}"`;
 }
 
 /** The resume point a client asked for with `?since=<seq>&epoch=<epoch>`, null for none, or what is wrong with it. */
@@ -147,6 +164,7 @@ function readResume(since: string | undefined, epoch: string | undefined): Resum
  * problem, or says only "internal error"; one log line, never a stack trace.
  */
 export function answerError(error: Error, c: Context): Response {
+  if (error instanceof KeySetUnavailableError) return c.text(`${error.message}\n`, error.status, { "Retry-After": "5" });
   if (error instanceof ConfigError) {
     console.error(`userhub: configuration error: ${error.message}`);
     return c.text(`500 Internal Server Error: server misconfigured: ${error.message}.\n`, HttpStatus.InternalServerError);

@@ -14,6 +14,8 @@ export interface TicketStore {
   issue(identity: Identity, now: number, ttlMs: number): string | Promise<string>;
   /** Consumes `ticket` atomically: the identity it was issued for, or null if unknown, used or expired. */
   redeem(ticket: string, now: number): Identity | null | Promise<Identity | null>;
+  /** Drops every unredeemed ticket of this store's user (a disconnect does, so a ticket cannot outlive it). */
+  revokeAll(): void | Promise<void>;
 }
 
 /** A new ticket for `userId`: the user id (base64url, so the router can route it) and 128 random bits. */
@@ -59,6 +61,25 @@ export class MemoryTicketStore implements TicketStore {
     const entry = this.#tickets.get(ticket);
     this.#tickets.delete(ticket);
     return entry && entry.expiresAt > now ? entry.identity : null;
+  }
+
+  /** Drops every ticket this store holds. */
+  revokeAll(): void {
+    this.#tickets.clear();
+  }
+
+  /** Drops the tickets of `userId` only, for a store that several users share. */
+  revokeUser(userId: string): void {
+    for (const [key, entry] of this.#tickets) if (entry.identity.userId === userId) this.#tickets.delete(key);
+  }
+
+  /** A view of this store for one user of several: `revokeAll` drops only that user's tickets. */
+  forUser(userId: string): TicketStore {
+    return {
+      issue: (identity, now, ttlMs) => this.issue(identity, now, ttlMs),
+      redeem: (ticket, now) => this.redeem(ticket, now),
+      revokeAll: () => this.revokeUser(userId),
+    };
   }
 
   /** Tickets not yet redeemed or swept (expired ones go on the next issue). */

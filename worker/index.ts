@@ -4,7 +4,7 @@
  * served before this code runs. It is also the model of a deployer's own Worker.
  */
 import { Hono } from "hono";
-import { answerDevToken, answerError, createUserhubRouter, readList } from "../src/index.ts";
+import { answerDevToken, answerError, createUserhubRouter, readAuthOptions, readList } from "../src/index.ts";
 import { durableObjectHubs, UserHub, type UserHubEnv } from "../durable-objects/index.ts";
 
 export { UserHub };
@@ -12,7 +12,7 @@ export { UserHub };
 /** The demo Worker's bindings (see wrangler.toml and .dev.vars). */
 export interface DemoEnv extends UserHubEnv {
   USER_HUB: DurableObjectNamespace<UserHub>;
-  /** The HS256 secret for JWTs; `wrangler secret put JWT_SECRET` when deployed. */
+  /** The HS256 secret for JWTs; `wrangler secret put JWT_SECRET` when deployed. (`JWKS_URL` and the other `JWT_*` variables come with `UserHubEnv`.) */
   JWT_SECRET?: string;
   /** Comma-separated origins allowed to open sockets; empty allows any. */
   ALLOWED_ORIGINS?: string;
@@ -29,7 +29,7 @@ app.route(
   "/",
   createUserhubRouter<{ Bindings: DemoEnv }>({
     hubs: (c) => durableObjectHubs(c.env.USER_HUB),
-    secret: (c) => c.env.JWT_SECRET,
+    auth: (c) => readAuthOptions(c.env as unknown as Record<string, unknown>),
     allowedOrigins: (c) => readList(c.env as unknown as Record<string, unknown>, "ALLOWED_ORIGINS"),
     pushKey: (c) => c.env.PUSH_API_KEY,
   }),

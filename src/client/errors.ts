@@ -120,6 +120,32 @@ export class PolicyViolationError extends UserhubClientError {
 }
 
 /**
+ * Terminal: a server disconnected this user (close 4003: signed out
+ * everywhere, session revoked). The client does not reconnect; sign the
+ * user in again and start a new client.
+ *
+ * @example
+ * ```ts
+ * client.addEventListener("error", ({ detail }) => {
+ *   if (detail instanceof RevokedError) showSignIn(detail.reason);
+ * });
+ * ```
+ */
+export class RevokedError extends UserhubClientError {
+  override readonly name = "RevokedError";
+  /** The close code (4003). */
+  readonly code: number;
+  /** The close reason the server gave. */
+  readonly reason: string;
+
+  constructor(code: number, reason: string) {
+    super(`a server disconnected this user (${code}${reason ? `: ${reason}` : ""}); not reconnecting`);
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/**
  * An `error` frame from the hub: it refused one frame this client sent; the
  * connection stays up. `code` is one of `ErrorCode` (e.g. `invalid_frame`,
  * `auth_failed`).

@@ -32,6 +32,7 @@ export {
   ClientClosedError,
   CredentialsError,
   PolicyViolationError,
+  RevokedError,
   QueueFullError,
   type QueueLimit,
   ServerError,

@@ -23,6 +23,7 @@ import {
   ClientClosedError,
   CredentialsError,
   PolicyViolationError,
+  RevokedError,
   ServerError,
   SocketSetupError,
 } from "./errors.ts";
@@ -105,6 +106,7 @@ export interface UserhubClient {
  *   While the browser is offline it waits for `online` instead, then
  *   connects at once.
  * - **Stops for good** on close 1008 ({@link PolicyViolationError}), on
+ *   close 4003 (a server disconnected the user: {@link RevokedError}), on
  *   refused credentials ({@link AuthRefusedError}) and when `new WebSocket`
  *   itself throws ({@link SocketSetupError}): "error", then state "closed". A browser cannot see the HTTP status of a refused upgrade (a
  *   401 looks like any failed connection: close 1006 before open), so in
@@ -554,6 +556,10 @@ export class UserhubClient extends EventTarget {
     if (this.#isClosed()) return; // A "close" listener called close().
     if (closed.code === CloseCode.PolicyViolation && !closed.byClient) {
       this.#fail(new PolicyViolationError(closed.code, closed.reason));
+      return;
+    }
+    if (closed.code === CloseCode.Revoked && !closed.byClient) {
+      this.#fail(new RevokedError(closed.code, closed.reason));
       return;
     }
     this.#retry(closed.code === CloseCode.TokenExpired && !closed.byClient ? "now" : "backoff");

@@ -10,7 +10,7 @@
  */
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
-import { answerDevToken, ConfigError, readHubConfig, readList, retentionOf } from "../index.ts";
+import { answerDevToken, ConfigError, readAuthOptions, readHubConfig, readList, retentionOf } from "../index.ts";
 import { KvDeliveryLog } from "./kv-delivery-log.ts";
 import { serve, type UserhubServer } from "./serve.ts";
 
@@ -21,7 +21,7 @@ const DEMO_ASSETS = new URL("../../worker/public/", import.meta.url).pathname;
 export const DEFAULT_PORT = 8787;
 
 /** What the demo's own routes read from the environment. */
-type DemoBindings = { DEV_TOKENS?: string; JWT_SECRET?: string };
+type DemoBindings = { DEV_TOKENS?: string; JWT_SECRET?: string; JWT_ISSUER?: string; JWT_AUDIENCE?: string; JWT_USER_CLAIM?: string };
 
 /**
  * Starts the demo with the variables in `env` (the Worker's `vars` and
@@ -41,18 +41,25 @@ export function startDemo(
   options: { onListen?: (url: string) => void; kv?: Deno.Kv } = {},
 ): UserhubServer {
   const config = readHubConfig(env);
+  const auth = readAuthOptions(env);
   const port = readPort(env.PORT);
   const routes = new Hono<{ Bindings: DemoBindings }>();
   routes.post("/dev/token", answerDevToken);
   routes.get("/*", serveStatic({ root: DEMO_ASSETS }));
   return serve<{ Bindings: DemoBindings }>({
-    secret: env.JWT_SECRET,
+    auth,
     config,
     ...(options.kv ? { log: (userId: string) => new KvDeliveryLog(options.kv!, userId, retentionOf(config)) } : {}),
     allowedOrigins: readList(env, "ALLOWED_ORIGINS"),
     router: { pushKey: () => env.PUSH_API_KEY },
     routes,
-    bindings: { DEV_TOKENS: env.DEV_TOKENS, JWT_SECRET: env.JWT_SECRET },
+    bindings: {
+      DEV_TOKENS: env.DEV_TOKENS,
+      JWT_SECRET: env.JWT_SECRET,
+      JWT_ISSUER: env.JWT_ISSUER,
+      JWT_AUDIENCE: env.JWT_AUDIENCE,
+      JWT_USER_CLAIM: env.JWT_USER_CLAIM,
+    },
     port,
     onListen: ({ hostname, port }) => options.onListen?.(`http://${hostname}:${port}`),
   });
@@ -98,7 +105,8 @@ if (import.meta.main) {
         console.log(`userhub on Deno: ${url} (demo page /, sockets ${url.replace(/^http/, "ws")}/ws)`);
         console.log(`dev tokens ${env.DEV_TOKENS === "on" && env.JWT_SECRET ? "on: POST /dev/token" : "off"}`);
         console.log(`delivery log: ${kv ? `Deno KV at ${env.DENO_KV_PATH}` : "in memory (set DENO_KV_PATH to keep it across restarts)"}`);
-        if (!env.JWT_SECRET) console.log("JWT_SECRET is not set: every upgrade will answer 500 until it is.");
+        if (!env.JWT_SECRET && !env.JWKS_URL) console.log("neither JWT_SECRET nor JWKS_URL is set: every upgrade will answer 500 until one is.");
+        if (env.JWKS_URL) console.log("tokens are also verified against the key set at JWKS_URL");
       },
     });
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { ConnectionAttachment, DeliveryLog, HubHost, TicketStore, WritableSocket } from "../index.ts";
+import { type ConnectionAttachment, type DeliveryLog, type HubHost, MemoryRevocationWatermarks, type RevocationWatermark, type TicketStore, type WritableSocket } from "../index.ts";
 
 /** Options of a {@link LocalHubHost}. */
 export interface LocalHubHostOptions {
@@ -6,6 +6,8 @@ export interface LocalHubHostOptions {
   readonly log: DeliveryLog;
   /** Where connect tickets wait to be redeemed. */
   readonly tickets: TicketStore;
+  /** The user's revocation watermark. Default: one of this host's own, in memory (it goes with the host). */
+  readonly revocation?: RevocationWatermark;
   /** Called when the scheduled wake-up is due: the host's twin of a Durable Object's `alarm()`. */
   readonly onWake: () => void;
   /** The clock, epoch milliseconds. Default `Date.now`. */
@@ -39,6 +41,7 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHost<S> {
   readonly log: DeliveryLog;
   readonly tickets: TicketStore;
+  readonly revocation: RevocationWatermark;
   readonly #sockets = new Set<S>();
   readonly #attachments = new WeakMap<S, ConnectionAttachment>();
   readonly #onWake: () => void;
@@ -50,6 +53,7 @@ export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHo
   constructor(options: LocalHubHostOptions) {
     this.log = options.log;
     this.tickets = options.tickets;
+    this.revocation = options.revocation ?? new MemoryRevocationWatermarks().forUser("");
     this.#onWake = options.onWake;
     this.#now = options.now ?? Date.now;
   }

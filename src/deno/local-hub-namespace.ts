@@ -1,5 +1,7 @@
 import {
   type DeliveryLog,
+  type DisconnectOptions,
+  type DisconnectResult,
   fanOutApp,
   type HubApp,
   type HubConfig,
@@ -7,11 +9,13 @@ import {
   type HubNamespace,
   type Identity,
   MemoryDeliveryLog,
+  MemoryRevocationWatermarks,
   MemoryTicketStore,
   type PushOptions,
   type PushResult,
   readHubConfig,
   retentionOf,
+  type TicketResult,
 } from "../index.ts";
 import { LocalHub } from "./local-hub.ts";
 
@@ -71,6 +75,8 @@ export class LocalHubNamespace implements HubNamespace {
   readonly #verifyToken: ((token: string) => Promise<Identity>) | undefined;
   readonly #idleTimeoutSeconds: number | undefined;
   readonly #tickets = new MemoryTicketStore();
+  /** Revocation watermarks outlive a user's hub (it goes with their last socket), so the namespace keeps them, like tickets. */
+  readonly #watermarks = new MemoryRevocationWatermarks();
   readonly #hubs = new Map<string, LocalHub>();
 
   constructor(options: LocalHubNamespaceOptions = {}) {
@@ -85,8 +91,22 @@ export class LocalHubNamespace implements HubNamespace {
     return this.#hubOf(handoff.userId).connect(request, handoff);
   }
 
-  issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  issueTicket(identity: Identity): Promise<TicketResult> {
     return this.#hubOf(identity.userId).issueTicket(identity);
+  }
+
+  /**
+   * Closes `userId`'s sockets with 4003, drops their unredeemed tickets, and
+   * with `revokeTokensIssuedBefore` keeps a watermark (for as long as this
+   * namespace lives) that refuses their older tokens.
+   *
+   * @example
+   * ```ts
+   * await hubs.disconnect("alice", { revokeTokensIssuedBefore: Math.floor(Date.now() / 1000) });
+   * ```
+   */
+  disconnect(userId: string, options?: DisconnectOptions): Promise<DisconnectResult> {
+    return this.#hubOf(userId).disconnect(options);
   }
 
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult> {
@@ -121,7 +141,8 @@ export class LocalHubNamespace implements HubNamespace {
         app: this.#app,
         config: this.config,
         log: this.#openLog(userId, this.config),
-        tickets: this.#tickets,
+        tickets: this.#tickets.forUser(userId),
+        revocation: this.#watermarks.forUser(userId),
         ...(this.#verifyToken ? { verifyToken: this.#verifyToken } : {}),
         ...(this.#idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: this.#idleTimeoutSeconds }),
         onEmpty: (empty) => {

@@ -1,5 +1,7 @@
 import {
   type DeliveryLog,
+  type DisconnectOptions,
+  type DisconnectResult,
   Hub,
   type HubApp,
   type HubConfig,
@@ -7,6 +9,8 @@ import {
   type Identity,
   type PushOptions,
   type PushResult,
+  type RevocationWatermark,
+  type TicketResult,
   type TicketStore,
 } from "../index.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
@@ -17,6 +21,8 @@ export interface LocalHubOptions {
   readonly config: HubConfig;
   readonly log: DeliveryLog;
   readonly tickets: TicketStore;
+  /** The user's revocation watermark, which outlives this hub (the namespace keeps it). */
+  readonly revocation?: RevocationWatermark;
   readonly verifyToken?: (token: string) => Promise<Identity>;
   /** Deno's protocol-level ping timeout for dead TCP connections, in seconds (`Deno.upgradeWebSocket`'s `idleTimeout`). */
   readonly idleTimeoutSeconds?: number;
@@ -48,6 +54,7 @@ export class LocalHub {
     this.host = new LocalHubHost<WebSocket>({
       log: options.log,
       tickets: options.tickets,
+      ...(options.revocation ? { revocation: options.revocation } : {}),
       onWake: () => this.#settle(this.#hub.wake(), "wake"),
     });
     this.#hub = new Hub(this.host, options.app, options.config, options.verifyToken ? { verifyToken: options.verifyToken } : {});
@@ -93,8 +100,17 @@ export class LocalHub {
     }
   }
 
-  /** Issues a single-use connect ticket for `identity`. */
-  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  /** Closes this user's sockets with 4003 (all, one connection or one session's) and may raise the revocation watermark. */
+  async disconnect(options?: DisconnectOptions): Promise<DisconnectResult> {
+    try {
+      return await this.#during(() => this.#hub.disconnect(options));
+    } finally {
+      this.#dropIfEmpty();
+    }
+  }
+
+  /** Issues a single-use connect ticket for `identity`, unless its token is revoked. */
+  async issueTicket(identity: Identity): Promise<TicketResult> {
     try {
       return await this.#during(() => this.#hub.issueTicket(identity));
     } finally {

@@ -1,6 +1,7 @@
 import { type Env, Hono } from "hono";
 import {
   answerError,
+  type AuthOptions,
   createUserhubRouter,
   type HubApp,
   type HubConfig,
@@ -12,10 +13,16 @@ import { LocalHubNamespace, type LocalHubNamespaceOptions } from "./local-hub-na
 
 /** Options of {@link serve}. */
 export interface ServeOptions<E extends Env = Env> {
-  /** The JWT secret. When it is missing, upgrades answer 500 naming `JWT_SECRET`, as on Cloudflare. */
-  readonly secret: string | undefined;
-  /** The one JWT algorithm accepted. Default `HS256`. */
+  /** The JWT secret for HMAC tokens. With neither it nor a key set (`auth.jwksUrl`), upgrades answer 500 naming both, as on Cloudflare. */
+  readonly secret?: string | undefined;
+  /** The one JWT algorithm accepted with `secret`. Default `HS256`. */
   readonly algorithm?: JwtAlgorithm;
+  /**
+   * How tokens are verified, in full (key set, algorithms, issuer, audience,
+   * user claim; `readAuthOptions(Deno.env.toObject())` reads the variables).
+   * Its fields win over `secret` and `algorithm`. Used at the upgrade and for in-band `auth` frames.
+   */
+  readonly auth?: AuthOptions;
   /** Where users' hubs live. Default: a new {@link LocalHubNamespace} with `config` and `app`, which verifies in-band tokens with `secret`. */
   readonly hubs?: LocalHubNamespace;
   /** The hubs' configuration, when `hubs` is not given. */
@@ -27,7 +34,7 @@ export interface ServeOptions<E extends Env = Env> {
   /** Origins allowed to open sockets; empty or absent allows any. */
   readonly allowedOrigins?: readonly string[];
   /** Further options of the userhub router (e.g. its `path`). */
-  readonly router?: Omit<UserhubRouterOptions<E>, "hubs" | "secret" | "allowedOrigins">;
+  readonly router?: Omit<UserhubRouterOptions<E>, "hubs" | "secret" | "algorithm" | "auth" | "allowedOrigins">;
   /** Your own routes (a page, a token endpoint), served beside userhub's. */
   readonly routes?: Hono<E>;
   /** What your routes see as `c.env`. */
@@ -68,13 +75,17 @@ export interface UserhubServer {
  * ```
  */
 export function serve<E extends Env = Env>(options: ServeOptions<E>): UserhubServer {
-  const secret = options.secret;
-  const algorithm = options.algorithm ?? "HS256";
+  const auth: AuthOptions = {
+    secret: options.secret,
+    ...(options.algorithm ? { algorithm: options.algorithm } : {}),
+    ...options.auth,
+  };
+  const canVerify = Boolean(auth.secret || auth.jwksUrl || auth.keySet);
   const hubs = options.hubs ?? new LocalHubNamespace({
     ...(options.config ? { config: options.config } : {}),
     ...(options.app ? { app: options.app } : {}),
     ...(options.log ? { log: options.log } : {}),
-    ...(secret ? { verifyToken: (token: string) => verifyToken(token, { secret, algorithm }) } : {}),
+    ...(canVerify ? { verifyToken: (token: string) => verifyToken(token, auth) } : {}),
   });
   const app = new Hono<E>();
   if (options.routes) app.route("/", options.routes);
@@ -82,9 +93,8 @@ export function serve<E extends Env = Env>(options: ServeOptions<E>): UserhubSer
     "/",
     createUserhubRouter<E>({
       ...options.router,
-      algorithm,
       hubs: () => hubs,
-      secret: () => secret,
+      auth: () => auth,
       allowedOrigins: () => options.allowedOrigins ?? [],
     }),
   );

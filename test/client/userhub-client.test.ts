@@ -5,6 +5,7 @@ import {
   type ClientWebSocketConstructor,
   CredentialsError,
   PolicyViolationError,
+  RevokedError,
   QueueFullError,
   ServerError,
   SocketSetupError,
@@ -228,6 +229,20 @@ describe("UserhubClient: terminal refusals", () => {
     expect(events.errors[0]).toBeInstanceOf(PolicyViolationError);
     expect(events.errors[0]).toMatchObject({ code: 1008, reason: "banned" });
     expect(events.events.slice(-3)).toEqual(["close:1008", "error:PolicyViolationError", "state:closed"]);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(ScriptedWebSocket.instances).toHaveLength(1);
+    expect(() => client.send("x")).toThrow(ClientClosedError);
+  });
+
+  it("does not retry after close 4003 (disconnected by a server): RevokedError, then state closed, no timer left", async () => {
+    const { client, socket, events } = await openClient();
+    socket.serverClose(4003, "signed out everywhere");
+    expect(client.state).toBe("closed");
+    expect(events.errors).toHaveLength(1);
+    expect(events.errors[0]).toBeInstanceOf(RevokedError);
+    expect(events.errors[0]).toMatchObject({ code: 4003, reason: "signed out everywhere" });
+    expect(events.events.slice(-3)).toEqual(["close:4003", "error:RevokedError", "state:closed"]);
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(120_000);
     expect(ScriptedWebSocket.instances).toHaveLength(1);

@@ -13,6 +13,8 @@ import {
   type HubApp,
   type HubHost,
   MemoryDeliveryLog,
+  KeySetUnavailableError,
+  MemoryRevocationWatermarks,
   MemoryTicketStore,
   readHubConfig,
   retentionOf,
@@ -25,6 +27,7 @@ class TestHost implements HubHost<WebSocket> {
   readonly wakes: (number | null)[] = [];
   readonly log = new MemoryDeliveryLog(retentionOf(DEFAULT_CONFIG));
   readonly tickets = new MemoryTicketStore();
+  readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
   clock = 1_000_000;
   now = () => this.clock;
   openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
@@ -188,5 +191,21 @@ describe("application hooks", () => {
     expect(b.frames.slice(1)).toEqual([expect.objectContaining({ type: "message", seq: 2 })]);
     a.client.close(1000);
     b.client.close(1000);
+  });
+});
+
+describe("in-band auth with a key set", () => {
+  it("answers auth_failed naming the key set when it is unreachable, and keeps the socket", async () => {
+    const host = new TestHost();
+    const verifyToken = async (): Promise<never> => {
+      throw new KeySetUnavailableError();
+    };
+    const hub = new Hub<WebSocket>(host, {}, config, { verifyToken });
+    const alice = await open(hub, host);
+    await hub.message(alice.server, JSON.stringify({ type: "auth", token: "x.y.z" }));
+    await vi.waitFor(() =>
+      expect(alice.frames).toContainEqual({ type: "error", code: "auth_failed", message: "the identity provider's key set is unreachable; try again shortly" }),
+    );
+    expect(alice.server.readyState).toBe(WebSocket.OPEN);
   });
 });

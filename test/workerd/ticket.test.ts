@@ -109,3 +109,21 @@ describe("MemoryTicketStore", () => {
     expect(DEFAULT_TICKET_TTL_MS).toBe(30_000);
   });
 });
+
+describe("MemoryTicketStore revocation", () => {
+  it("revokeAll drops every ticket; a user's view drops only that user's", () => {
+    const store = new MemoryTicketStore();
+    const now = 1_000;
+    const alice = store.forUser("alice");
+    const a1 = alice.issue({ userId: "alice", expiresAt: null }, now, 30_000) as string;
+    const a2 = store.issue({ userId: "alice", expiresAt: null }, now, 30_000);
+    const b1 = store.issue({ userId: "bob", expiresAt: null }, now, 30_000);
+    alice.revokeAll();
+    expect(store.redeem(a1, now)).toBeNull();
+    expect(store.redeem(a2, now)).toBeNull();
+    expect(store.redeem(b1, now)).toEqual({ userId: "bob", expiresAt: null });
+    store.issue({ userId: "carol", expiresAt: null }, now, 30_000);
+    store.revokeAll();
+    expect(store.size).toBe(0);
+  });
+});

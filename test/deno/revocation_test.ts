@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { LocalHubNamespace } from "../../src/deno/mod.ts";
+
+// On Deno a user's hub goes with their last socket, so the revocation
+// watermark lives in the namespace: it must outlive the hub that set it.
+Deno.test("a disconnect's watermark outlives the user's hub and refuses older tokens' tickets; other users are untouched", async () => {
+  const hubs = new LocalHubNamespace();
+  const watermark = 1_900_000_000;
+  assert.deepEqual(await hubs.disconnect("alice", { revokeTokensIssuedBefore: watermark }), { closed: 0 });
+  // No socket and no request in flight: the hub that kept the watermark is gone.
+  assert.equal(hubs.size, 0);
+  const old = await hubs.issueTicket({ userId: "alice", expiresAt: null, issuedAt: (watermark - 1) * 1000 });
+  assert.deepEqual(old, { refused: "token revoked" });
+  const noIat = await hubs.issueTicket({ userId: "alice", expiresAt: null });
+  assert.deepEqual(noIat, { refused: "token revoked" });
+  const fresh = await hubs.issueTicket({ userId: "alice", expiresAt: null, issuedAt: watermark * 1000 });
+  assert.ok("ticket" in fresh, JSON.stringify(fresh));
+  const bob = await hubs.issueTicket({ userId: "bob", expiresAt: null, issuedAt: (watermark - 1000) * 1000 });
+  assert.ok("ticket" in bob, JSON.stringify(bob));
+  // An earlier watermark does not move it back.
+  await hubs.disconnect("alice", { revokeTokensIssuedBefore: watermark - 100 });
+  assert.deepEqual(await hubs.issueTicket({ userId: "alice", expiresAt: null, issuedAt: (watermark - 50) * 1000 }), { refused: "token revoked" });
+  assert.deepEqual(hubs.stats(), { hubs: 0, sockets: 0, timers: 0 });
+});
