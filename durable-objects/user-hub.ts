@@ -10,6 +10,7 @@ import {
   type HubConfig,
   type Identity,
   type PushOptions,
+  type TicketGrant,
   type PushResult,
   readHubConfig,
   retentionOf,
@@ -99,7 +100,7 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
   }
 
   /** Issues a single-use connect ticket for a caller the router verified. */
-  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  async issueTicket(identity: Identity): Promise<TicketGrant> {
     return await this.hub.issueTicket(identity);
   }
 
@@ -120,7 +121,7 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     const admission = await hub.admit(handoff);
     if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const attachment = hub.attachmentFor(admission.identity);
+    const attachment = hub.attachmentFor(admission.identity, { acks: handoff.acks === true });
     this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
     server.serializeAttachment(attachment);
     await hub.open(server, handoff.resume);

@@ -16,6 +16,8 @@ export interface ConnectionAttachment {
   lastMessageAt: number;
   /** When the socket's token expires (epoch ms), or null. */
   expiresAt: number | null;
+  /** The client said it acknowledges deliveries (`?ack=1`): its unacknowledged bytes are bounded by `maxUnackedBytes`. */
+  acks?: true;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }

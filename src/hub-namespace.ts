@@ -1,4 +1,5 @@
 import type { Identity } from "./auth.ts";
+import type { TicketGrant } from "./hub.ts";
 
 /** Where a reconnecting client left off: the last `seq` it saw, and the epoch it saw it in. */
 export interface ResumePoint {
@@ -19,6 +20,8 @@ export type HubHandoff = {
   readonly protocol: string | null;
   /** Set when the client asked to resume. */
   readonly resume: ResumePoint | null;
+  /** The client said it acknowledges deliveries (`?ack=1`), so the hub bounds what it leaves unacknowledged. */
+  readonly acks?: boolean;
 } & ({ readonly identity: Identity; readonly ticket?: undefined } | { readonly ticket: string; readonly identity?: undefined });
 
 /** What a push did. */
@@ -48,8 +51,8 @@ export interface HubNamespace {
    * unknown, used or expired; 429 when the user has too many sockets.
    */
   connect(request: Request, handoff: HubHandoff): Promise<Response>;
-  /** Issues a single-use connect ticket for a verified caller. */
-  issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }>;
+  /** Issues a single-use connect ticket for a verified caller, or says how long to wait when the user got too many. */
+  issueTicket(identity: Identity): Promise<TicketGrant>;
   /** Logs `messages` for `userId` and sends them to every open socket of that user. */
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult>;
 }

@@ -23,7 +23,20 @@ export interface UserhubRouterOptions<E extends Env> {
   pushKey?: (c: Context<E>) => string | undefined;
   /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
   path?: string;
+  /**
+   * A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml) counting each user's upgrade attempts
+   * at the edge, before any hub is reached; past it, 429. Absent: only the hubs' own limits apply.
+   */
+  upgradeLimiter?: (c: Context<E>) => EdgeRateLimiter | undefined;
 }
+
+/** The part of a Workers Rate Limiting binding the router uses. */
+export interface EdgeRateLimiter {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
+/** The `Retry-After` of an edge refusal: the binding says only "no", and its period is at most 60 s. */
+const EDGE_RETRY_AFTER_SECONDS = 60;
 
 /**
  * A Hono app with userhub's routes:
@@ -77,7 +90,12 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     }
     try {
       const identity = await verifyToken(credentials.token, { secret: requireSecret(c), algorithm });
-      return c.json(await options.hubs(c).issueTicket(identity));
+      const grant = await options.hubs(c).issueTicket(identity);
+      if ("retryAfterMs" in grant) {
+        const seconds = Math.ceil(grant.retryAfterMs / 1000);
+        return c.text(`429 Too Many Requests: too many tickets for this user; retry in ${seconds} s.\n`, HttpStatus.TooManyRequests, { "Retry-After": String(seconds) });
+      }
+      return c.json(grant);
     } catch (error) {
       if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
       throw error;
@@ -100,6 +118,14 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     }
     const resume = readResume(c.req.query("since"), c.req.query("epoch"));
     if (typeof resume === "string") return c.text(`400 Bad Request: ${resume}.\n`, HttpStatus.BadRequest);
+    const acks = c.req.query("ack") === "1";
+    const edgeRefusal = async (userId: string): Promise<Response | null> => {
+      const limiter = options.upgradeLimiter?.(c);
+      if (!limiter || (await limiter.limit({ key: `upgrade:${userId}` })).success) return null;
+      return c.text("429 Too Many Requests: too many connection attempts for this user; retry later.\n", HttpStatus.TooManyRequests, {
+        "Retry-After": String(EDGE_RETRY_AFTER_SECONDS),
+      });
+    };
     const credentials = findCredentials(c.req.raw.headers);
     if (credentials === null) {
       return c.text(
@@ -115,11 +141,15 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
           "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="malformed ticket"',
         });
       }
-      return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, ticket: credentials.ticket });
+      const limited = await edgeRefusal(userId);
+      if (limited) return limited;
+      return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, acks, ticket: credentials.ticket });
     }
     try {
       const identity = await verifyToken(credentials.token, { secret: requireSecret(c), algorithm });
-      return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, identity });
+      const limited = await edgeRefusal(identity.userId);
+      if (limited) return limited;
+      return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, acks, identity });
     } catch (error) {
       if (error instanceof AuthError) return c.text(`${error.message}\n`, error.status, { "WWW-Authenticate": error.challenge });
       throw error;

@@ -11,6 +11,7 @@ import {
   type PushOptions,
   type PushResult,
   readHubConfig,
+  type TicketGrant,
   retentionOf,
 } from "../index.ts";
 import { LocalHub } from "./local-hub.ts";
@@ -85,7 +86,7 @@ export class LocalHubNamespace implements HubNamespace {
     return this.#hubOf(handoff.userId).connect(request, handoff);
   }
 
-  issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  issueTicket(identity: Identity): Promise<TicketGrant> {
     return this.#hubOf(identity.userId).issueTicket(identity);
   }
 

@@ -7,9 +7,11 @@ import {
   type Identity,
   type PushOptions,
   type PushResult,
+  type TicketGrant,
   type TicketStore,
 } from "../index.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
+import { SocketInbox } from "./socket-inbox.ts";
 
 /** What a {@link LocalHub} is built from; the namespace supplies it. */
 export interface LocalHubOptions {
@@ -72,9 +74,15 @@ export class LocalHub {
       });
       if (handoff.protocol) response.headers.set("Sec-WebSocket-Protocol", handoff.protocol);
       socket.binaryType = "arraybuffer";
-      this.host.accept(socket, this.#hub.attachmentFor(admission.identity));
-      socket.addEventListener("open", () => this.#settle(this.#hub.open(socket, handoff.resume), "open"));
-      socket.addEventListener("message", (event) => this.#settle(this.#hub.message(socket, event.data), "message"));
+      this.host.accept(socket, this.#hub.attachmentFor(admission.identity, { acks: handoff.acks === true }));
+      // One frame at a time per socket, after the greeting, as on workerd; size and rate are checked on arrival, before queueing.
+      const inbox = new SocketInbox(this.#options.config.maxMessageBacklog, (error) => logFailure("message", error));
+      socket.addEventListener("open", () => void inbox.push(() => this.#hub.open(socket, handoff.resume)));
+      socket.addEventListener("message", (event) => {
+        const data = event.data as string | ArrayBuffer;
+        if (!this.#hub.admitFrame(socket, data)) return;
+        if (!inbox.push(() => this.#hub.handleFrame(socket, data))) this.#settle(this.#hub.backlogFull(socket), "message");
+      });
       socket.addEventListener("close", (event) => this.#leave(socket, this.#hub.closed(socket, event.code, event.reason)));
       socket.addEventListener("error", () => this.#leave(socket, this.#hub.errored(socket)));
       return response;
@@ -94,7 +102,7 @@ export class LocalHub {
   }
 
   /** Issues a single-use connect ticket for `identity`. */
-  async issueTicket(identity: Identity): Promise<{ ticket: string; expiresAt: number }> {
+  async issueTicket(identity: Identity): Promise<TicketGrant> {
     try {
       return await this.#during(() => this.#hub.issueTicket(identity));
     } finally {
