@@ -1,4 +1,4 @@
-import type { HubNamespace } from "../src/index.ts";
+import { type HubNamespace, UnserializablePayloadError } from "../src/index.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -22,7 +22,14 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
       return await hubOf(identity.userId).issueTicket(identity);
     },
     async push(userId, messages, options = {}) {
-      const result = await hubOf(userId).push([...messages], options);
+      let result;
+      try {
+        result = await hubOf(userId).push([...messages], options);
+      } catch (error) {
+        // RPC's structured clone overflows its stack on a payload nested too deeply, before the hub sees it.
+        if (error instanceof RangeError) throw new UnserializablePayloadError("it nests too deeply to reach the user's hub", { cause: error });
+        throw error;
+      }
       return { seqs: [...result.seqs], delivered: result.delivered, duplicate: result.duplicate };
     },
   };

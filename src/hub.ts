@@ -23,13 +23,15 @@ import {
 } from "./protocol.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
-import { PerMinuteLimit } from "./token-bucket.ts";
+import { UserRateLimits } from "./user-rate-limits.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
 /** Options of a {@link Hub} beyond its configuration. */
 export interface HubOptions {
   /** Verifies a token sent in band (`{"type":"auth","token":…}`) exactly as at the upgrade. Without it, such frames are refused. */
   verifyToken?: (token: string) => Promise<Identity>;
+  /** This user's connection and ticket limits, when they must outlive the hub (Deno's namespace drops an empty hub). Default: the hub's own. */
+  userLimits?: UserRateLimits;
 }
 
 /** Whether the hub takes a socket, and as whom; or the HTTP answer that refuses it. */
@@ -73,8 +75,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   // Limits live in memory, per live instance: after hibernation a hub starts them afresh (full buckets, nothing unacknowledged).
   readonly #rates = new WeakMap<S, SocketRateLimit>();
   readonly #unacked = new WeakMap<S, UnackedDeliveries>();
-  #connects: PerMinuteLimit | undefined;
-  #ticketGrants: PerMinuteLimit | undefined;
+  #userLimits: UserRateLimits | undefined;
 
   constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
@@ -94,7 +95,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   async admit(handoff: HubHandoff): Promise<Admission> {
     const now = this.#host.now();
-    const wait = (this.#connects ??= new PerMinuteLimit(this.#config.connectionsPerMinute, now)).take(now);
+    const wait = this.#limitsAt(now).connections.take(now);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       return {
@@ -130,10 +131,16 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`; past `ticketsPerMinute`, only how long to wait. */
   async issueTicket(identity: Identity): Promise<TicketGrant> {
     const now = this.#host.now();
-    const wait = (this.#ticketGrants ??= new PerMinuteLimit(this.#config.ticketsPerMinute, now)).take(now);
+    const wait = this.#limitsAt(now).tickets.take(now);
     if (wait > 0) return { retryAfterMs: wait };
     const ticket = await this.#host.tickets.issue(identity, now, this.#config.ticketTtlMs);
     return { ticket, expiresAt: now + this.#config.ticketTtlMs };
+  }
+
+  #limitsAt(now: number): UserRateLimits {
+    const limits = (this.#userLimits ??= this.#options.userLimits ?? new UserRateLimits(this.#config, now));
+    limits.usedAt = now;
+    return limits;
   }
 
   /**

@@ -67,6 +67,7 @@ export { isUnserializablePayload, messageFrameText, serializeDelivery, type Seri
 export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLimit, type SocketRateSettings, STREAK_GAP_MS } from "./socket-rate-limit.ts";
 export { PerMinuteLimit, TokenBucket } from "./token-bucket.ts";
 export { UnackedDeliveries } from "./unacked-deliveries.ts";
+export { UserRateLimits } from "./user-rate-limits.ts";
 export type { HubHandoff, HubNamespace, PushOptions, PushResult, ResumePoint } from "./hub-namespace.ts";
 export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./router.ts";
 export { answerDevToken } from "./dev-token.ts";

@@ -9,6 +9,7 @@ import {
   type PushResult,
   type TicketGrant,
   type TicketStore,
+  type UserRateLimits,
 } from "../index.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
 import { SocketInbox } from "./socket-inbox.ts";
@@ -20,6 +21,8 @@ export interface LocalHubOptions {
   readonly log: DeliveryLog;
   readonly tickets: TicketStore;
   readonly verifyToken?: (token: string) => Promise<Identity>;
+  /** This user's connection and ticket limits, kept by the namespace so that they outlive the hub. */
+  readonly userLimits?: UserRateLimits;
   /** Deno's protocol-level ping timeout for dead TCP connections, in seconds (`Deno.upgradeWebSocket`'s `idleTimeout`). */
   readonly idleTimeoutSeconds?: number;
   /** Called once, when the hub holds no socket and no request is in flight: the namespace lets it go. */
@@ -52,7 +55,10 @@ export class LocalHub {
       tickets: options.tickets,
       onWake: () => this.#settle(this.#hub.wake(), "wake"),
     });
-    this.#hub = new Hub(this.host, options.app, options.config, options.verifyToken ? { verifyToken: options.verifyToken } : {});
+    this.#hub = new Hub(this.host, options.app, options.config, {
+      ...(options.verifyToken ? { verifyToken: options.verifyToken } : {}),
+      ...(options.userLimits ? { userLimits: options.userLimits } : {}),
+    });
   }
 
   /** Whether the namespace has let this hub go. */

@@ -672,7 +672,7 @@ describe("UserhubClient: options", () => {
   it("turns https: into wss:", async () => {
     const { client } = newClient({ url: "https://hub.example/ws" });
     await settle();
-    expect(ScriptedWebSocket.latest().url).toBe("wss://hub.example/ws");
+    expect(ScriptedWebSocket.latest().url).toBe("wss://hub.example/ws?ack=1");
     client.close();
   });
 
