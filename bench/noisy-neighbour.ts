@@ -13,12 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { DEFAULT_CONFIG } from "../src/index.ts";
 import { startDenoDemo } from "../test/support/deno-demo.ts";
 import { cpus, loadavg } from "node:os";
 import { measuredCommit } from "./harness/machine-description.ts";
 import { storageRoot } from "./harness/storage-root.ts";
 import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
-import { type Target, TARGETS } from "./harness/targets.ts";
+import { LIMITS_OUT_OF_REACH, type Target, TARGETS } from "./harness/targets.ts";
 import { type NoisyNeighbourSample, runNoisyNeighbour } from "./harness/workloads/noisy-neighbour.ts";
 
 const { values } = parseArgs({
@@ -31,15 +32,10 @@ const { values } = parseArgs({
 const durationMs = Number(values.duration);
 /** The secret the bench's userhub target signs its tokens with (targets.ts); the Deno demo is given the same. */
 const BENCH_JWT_SECRET = "userhub-bench-secret";
-/** Per-socket limits out of reach: what the hub did before it had any. */
-const UNLIMITED = {
-  RATE_LIMIT_FRAMES_PER_SECOND: "1000000000",
-  RATE_LIMIT_FRAME_BURST: "1000000000",
-  RATE_LIMIT_BYTES_PER_SECOND: "1000000000000",
-  RATE_LIMIT_BYTE_BURST: "1000000000000",
-  MAX_MESSAGE_BACKLOG: "1000000000",
-};
+/** Limits out of reach: what the hub did before it had any. */
+const UNLIMITED = LIMITS_OUT_OF_REACH;
 const GOAL_RATIO = 2;
+const VICTIM_PERIOD_MS = 20;
 
 interface Row {
   readonly host: "workerd" | "deno";
@@ -50,14 +46,21 @@ interface Row {
 const rows: Row[] = [];
 const startedAt = new Date();
 const variants: Row["limits"][] = values["no-unlimited"] ? ["default"] : ["default", "off"];
-const workload = (prefix: string) => ({ durationMs, floodWarmupMs: 1_000, userPrefix: `${prefix}-${Date.now()}` });
+const workload = (prefix: string) => ({ durationMs, floodWarmupMs: 1_000, victimPeriodMs: VICTIM_PERIOD_MS, userPrefix: `${prefix}-${Date.now()}` });
 
 const bundleDir = await mkdtemp(join(tmpdir(), "userhub-noisy-bundles-"));
 try {
   const bundles = await bundleTargets([TARGETS.userhub], bundleDir);
   for (const limits of variants) {
-    const target: Target =
-      limits === "default" ? TARGETS.userhub : { ...TARGETS.userhub, bindings: (profile, heartbeat) => ({ ...TARGETS.userhub.bindings!(profile, heartbeat), ...UNLIMITED }) };
+    // The bench's userhub target has its limits out of reach (its closed loops would trip them): "default" takes them out again.
+    const target: Target = {
+      ...TARGETS.userhub,
+      bindings: (profile, heartbeat) => {
+        const bindings = { ...TARGETS.userhub.bindings!(profile, heartbeat) };
+        if (limits === "default") for (const name of Object.keys(UNLIMITED)) delete bindings[name];
+        return bindings;
+      },
+    };
     console.log(`workerd, limits ${limits}…`);
     const server = await startTarget(target, "throughput", { intervalMs: 30_000, timeoutMs: 75_000 }, bundles, storageRoot("memory"));
     try {
@@ -83,7 +86,7 @@ const lines = [
   "",
   `Run ${startedAt.toISOString()} at commit ${measuredCommit()}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end (a shared machine); \`npm run bench:noisy\`.`,
   "",
-  `One user's echo (a closed loop of \`send\` → delivery, ${durationMs / 1000} s per phase) alone, then while another user's socket floods`,
+  `One user's echo (\`send\` → delivery, one every ${VICTIM_PERIOD_MS} ms: an honest client, under the default ${DEFAULT_CONFIG.rate.framesPerSecond} frames/s; ${durationMs / 1000} s per phase) alone, then while another user's socket floods`,
   "`send` frames as fast as one Node client writes them (reconnecting whenever it is closed). Goal: the quiet user's p99",
   `under the flood within ${GOAL_RATIO}× its quiet p99. "limits off" raises the per-socket rates and Deno's backlog out of reach.`,
   "",

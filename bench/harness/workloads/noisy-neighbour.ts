@@ -17,6 +17,8 @@ export interface NoisyNeighbourOptions {
   readonly durationMs: number;
   /** How long the flood runs before the noisy phase starts measuring. */
   readonly floodWarmupMs: number;
+  /** The quiet user sends one frame per this period at most (waiting for each answer first): an honest client stays under the frame rate. */
+  readonly victimPeriodMs: number;
   /** A fresh prefix per run gives fresh hubs. */
   readonly userPrefix: string;
 }
@@ -52,10 +54,10 @@ const FLOOD_BATCH = 64;
 export async function runNoisyNeighbour(url: string, target: Target, options: NoisyNeighbourOptions): Promise<NoisyNeighbourSample> {
   const victim = await openSocket(url, target, `${options.userPrefix}-quiet`);
   try {
-    const quiet = await echoFor(victim, target, options.durationMs);
+    const quiet = await echoFor(victim, target, options.durationMs, options.victimPeriodMs);
     const flood = startFlood(url, target, `${options.userPrefix}-noisy`);
     await sleep(options.floodWarmupMs);
-    const noisy = await echoFor(victim, target, options.durationMs);
+    const noisy = await echoFor(victim, target, options.durationMs, options.victimPeriodMs);
     const report = await flood.stop();
     return { quiet, noisy, p99Ratio: noisy.p99Ms / quiet.p99Ms, flood: report };
   } finally {
@@ -66,8 +68,8 @@ export async function runNoisyNeighbour(url: string, target: Target, options: No
 /** How long past its window the victim waits for a last answer; one still missing counts as this late. */
 const STARVED_AFTER_MS = 10_000;
 
-/** The victim's closed loop: send, wait for the delivery, send again, for `durationMs`. */
-function echoFor(socket: Awaited<ReturnType<typeof openSocket>>, target: Target, durationMs: number): Promise<EchoLatency> {
+/** The victim's loop: send, wait for the delivery, send again once `periodMs` has passed since the last send, for `durationMs`. */
+function echoFor(socket: Awaited<ReturnType<typeof openSocket>>, target: Target, durationMs: number, periodMs: number): Promise<EchoLatency> {
   const latencies: number[] = [];
   let counter = 0;
   return new Promise((resolve) => {
@@ -92,7 +94,7 @@ function echoFor(socket: Awaited<ReturnType<typeof openSocket>>, target: Target,
       const now = performance.now();
       latencies.push(now - sentAt);
       if (now >= endAt) return finish();
-      send();
+      setTimeout(send, Math.max(0, sentAt + periodMs - now));
     };
     send();
   });
