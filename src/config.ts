@@ -55,8 +55,9 @@ export const DEFAULT_CONFIG: HubConfig = {
   logRetentionMs: DEFAULT_RETENTION.ageMs,
   logRetentionBytes: DEFAULT_RETENTION.bytes,
   ticketTtlMs: DEFAULT_TICKET_TTL_MS,
-  // Far above what an honest client sends (a ping every 30 s, its own sends, one acknowledgment per 128 KiB received).
-  rate: { framesPerSecond: 100, frameBurst: 200, bytesPerSecond: 1024 * 1024, byteBurst: 2 * 1024 * 1024, closeAfterMs: 3000 },
+  // Far above what an honest client sends (a ping every 30 s, its own sends, one acknowledgment per 128 KiB received);
+  // the bursts hold the client's whole send queue (1000 frames, 1 MiB) drained at once after a reconnect.
+  rate: { framesPerSecond: 100, frameBurst: 1200, bytesPerSecond: 1024 * 1024, byteBurst: 2 * 1024 * 1024, closeAfterMs: 3000, penaltyMs: 30_000 },
   connectionsPerMinute: 60,
   ticketsPerMinute: 60,
   maxUnackedBytes: 1024 * 1024,
@@ -111,6 +112,7 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
       bytesPerSecond: positiveInteger(vars, "RATE_LIMIT_BYTES_PER_SECOND", rate.bytesPerSecond),
       byteBurst,
       closeAfterMs: positiveInteger(vars, "RATE_LIMIT_CLOSE_AFTER_MS", rate.closeAfterMs),
+      penaltyMs: positiveInteger(vars, "RATE_LIMIT_PENALTY_MS", rate.penaltyMs),
     },
     connectionsPerMinute: positiveInteger(vars, "CONNECTIONS_PER_MINUTE", DEFAULT_CONFIG.connectionsPerMinute),
     ticketsPerMinute: positiveInteger(vars, "TICKETS_PER_MINUTE", DEFAULT_CONFIG.ticketsPerMinute),

@@ -95,7 +95,17 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   async admit(handoff: HubHandoff): Promise<Admission> {
     const now = this.#host.now();
-    const wait = this.#limitsAt(now).connections.take(now);
+    const limits = this.#limitsAt(now);
+    if (limits.penaltyUntil > now) {
+      const seconds = Math.ceil((limits.penaltyUntil - now) / 1000);
+      return {
+        ok: false,
+        status: HttpStatus.TooManyRequests,
+        message: `429 Too Many Requests: a socket of this user was just closed for its rate limit; retry in ${seconds} s.\n`,
+        headers: { "Retry-After": String(seconds) },
+      };
+    }
+    const wait = limits.connections.take(now);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       return {
@@ -227,6 +237,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const verdict = rate.check(typeof data === "string" ? frameBytes(data) : data.byteLength, now);
     if (verdict.kind === "pass") return true;
     if (verdict.kind === "close") {
+      this.#limitsAt(now).penaltyUntil = now + this.#config.rate.penaltyMs;
       return this.#end(socket, attachment, CloseCode.PolicyViolation, verdict.limit === "frames" ? FRAME_RATE_LIMIT_REASON : BYTE_RATE_LIMIT_REASON);
     }
     if (!verdict.notify) return Promise.resolve();

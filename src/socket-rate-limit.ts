@@ -12,6 +12,8 @@ export interface SocketRateSettings {
   readonly byteBurst: number;
   /** A socket whose frames keep being refused this long is closed with 1008. */
   readonly closeAfterMs: number;
+  /** After a socket was closed for its rate, its user's new connections are refused (429) this long. */
+  readonly penaltyMs: number;
 }
 
 /** Which of a socket's limits refused a frame. */
@@ -22,7 +24,7 @@ export type RateVerdict =
   | { readonly kind: "pass" }
   /** Drop the frame; `notify` says whether to send a `rate_limited` error frame for it (at most one per notice interval). */
   | { readonly kind: "refuse"; readonly limit: RateLimitName; readonly retryAfterMs: number; readonly notify: boolean }
-  /** The socket stayed over a limit for `closeAfterMs`: close it with 1008. */
+  /** The socket stayed over a limit for `closeAfterMs`, or had more frames refused in a row than its burst: close it with 1008. */
   | { readonly kind: "close"; readonly limit: RateLimitName };
 
 /** A refusal streak ends after this long with no frame refused: a burst that stopped is forgiven. */
@@ -53,6 +55,8 @@ export class SocketRateLimit {
   /** When the current streak of refusals began, or null outside one. */
   #streakSince: number | null = null;
   #lastRefusedAt = 0;
+  /** Frames refused in the current streak. */
+  #refused = 0;
   /** Until when error frames stay quiet. */
   #quietUntil = 0;
 
@@ -64,7 +68,10 @@ export class SocketRateLimit {
 
   /** Counts one frame of `bytes` and says what to do with it. */
   check(bytes: number, now: number): RateVerdict {
-    if (this.#streakSince !== null && now - this.#lastRefusedAt > STREAK_GAP_MS) this.#streakSince = null;
+    if (this.#streakSince !== null && now - this.#lastRefusedAt > STREAK_GAP_MS) {
+      this.#streakSince = null;
+      this.#refused = 0;
+    }
     const frameWait = this.#frames.take(1, now);
     let limit: RateLimitName | null = null;
     let wait = 0;
@@ -82,7 +89,9 @@ export class SocketRateLimit {
     if (limit === null) return { kind: "pass" };
     this.#lastRefusedAt = now;
     this.#streakSince ??= now;
-    if (now - this.#streakSince >= this.#settings.closeAfterMs) return { kind: "close", limit };
+    // A flood passes a whole burst's worth of refusals in milliseconds: every frame of it still costs the
+    // runtime a dispatch, so it is closed then rather than after closeAfterMs.
+    if (now - this.#streakSince >= this.#settings.closeAfterMs || ++this.#refused > this.#settings.frameBurst) return { kind: "close", limit };
     const retryAfterMs = Number.isFinite(wait) ? wait : this.#settings.closeAfterMs;
     const notify = now >= this.#quietUntil;
     if (notify) this.#quietUntil = now + Math.max(NOTICE_INTERVAL_MS, retryAfterMs);

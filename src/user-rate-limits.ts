@@ -17,6 +17,8 @@ import { PerMinuteLimit } from "./token-bucket.ts";
 export class UserRateLimits {
   readonly connections: PerMinuteLimit;
   readonly tickets: PerMinuteLimit;
+  /** Until when the user's new connections are refused because one of its sockets was closed for its rate, epoch ms. */
+  penaltyUntil = 0;
   /** When these limits were last used, epoch ms: a holder may forget them a minute later (they are full again by then). */
   usedAt: number;
 

@@ -94,8 +94,9 @@ for (const host of hosts) {
       await closeAll();
     });
 
-    test("a flooding socket gets rate_limited (with retryAfterMs, not one per frame), then 1008 naming the limit; another user is still answered", async () => {
-      const flooder = await connectAs(uniqueUser("flood"), { keepAlive: false });
+    test("a flooding socket gets rate_limited (with retryAfterMs, not one per frame), then 1008 naming the limit; its user's upgrades get 429 for a while; another user is still answered", async () => {
+      const flooderId = uniqueUser("flood");
+      const flooder = await connectAs(flooderId, { keepAlive: false });
       const other = await connectAs(uniqueUser("quiet"));
       // 100 frames a second, five times the limit (a faster flood on Deno can lose the close frame to a TCP reset).
       const sent = flood(flooder, JSON.stringify({ type: "nope" }), 1);
@@ -112,6 +113,10 @@ for (const host of hosts) {
       // Handled frames each got unknown_type; the refused rest got at most one notice per second, not one each.
       expect(frames.length).toBeLessThan(total / 2);
       expect(limited.length).toBeLessThanOrEqual(10);
+      const penalty = await refuse({ bearer: await token(flooderId) });
+      expect(penalty.status).toBe(429);
+      expect(Number(penalty.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      expect(penalty.body).toMatch(/rate limit/);
       // The other user's hub answers as before.
       other.send(JSON.stringify({ type: "send", data: "still here" }));
       expect(await other.nextJson()).toMatchObject({ type: "message", data: "still here" });

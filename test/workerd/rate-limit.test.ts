@@ -17,7 +17,7 @@ import {
   UNSERIALIZABLE_PAYLOAD_PREFIX,
 } from "../../src/index.ts";
 
-const SETTINGS: SocketRateSettings = { framesPerSecond: 10, frameBurst: 20, bytesPerSecond: 1000, byteBurst: 2000, closeAfterMs: 3000 };
+const SETTINGS: SocketRateSettings = { framesPerSecond: 10, frameBurst: 20, bytesPerSecond: 1000, byteBurst: 2000, closeAfterMs: 3000, penaltyMs: 30_000 };
 
 describe("TokenBucket", () => {
   it("starts full, takes up to its burst, then says how long until the next token", () => {
@@ -67,7 +67,7 @@ describe("SocketRateLimit", () => {
     for (let i = 0; i < 20; i++) limit.check(1, 0);
     const first = limit.check(1, 0);
     expect(first).toEqual({ kind: "refuse", limit: "frames", retryAfterMs: 100, notify: true });
-    const verdicts = Array.from({ length: 50 }, (_, i) => limit.check(1, 1 + i * 10));
+    const verdicts = Array.from({ length: 10 }, (_, i) => limit.check(1, 1 + i * 10));
     const notified = verdicts.filter((v) => v.kind === "refuse" && v.notify);
     expect(notified).toEqual([]);
     // Passes (the bucket refilled) and refusals interleave; the next notice comes a notice interval later.
@@ -82,14 +82,24 @@ describe("SocketRateLimit", () => {
     expect(limit.check(500, 0)).toEqual({ kind: "refuse", limit: "bytes", retryAfterMs: 500, notify: true });
   });
 
-  it("closes a socket whose frames keep being refused for closeAfterMs", () => {
+  it("closes a socket a little over its rate once its frames have kept being refused for closeAfterMs", () => {
     const limit = new SocketRateLimit(SETTINGS, 0);
+    for (let i = 0; i < 20; i++) limit.check(1, 0);
+    // 12.5 frames a second against 10: a few refusals a second, never more than the burst in a streak.
     let verdict = limit.check(1, 0);
     let t = 0;
-    while (verdict.kind !== "close" && t < 10_000) verdict = limit.check(1, (t += 1));
+    while (verdict.kind !== "close" && t < 10_000) verdict = limit.check(1, (t += 80));
     expect(verdict).toEqual({ kind: "close", limit: "frames" });
     expect(t).toBeGreaterThanOrEqual(SETTINGS.closeAfterMs);
-    expect(t).toBeLessThan(SETTINGS.closeAfterMs + 100);
+    expect(t).toBeLessThan(SETTINGS.closeAfterMs + 500);
+  });
+
+  it("closes a flood at once: more frames refused in a streak than the burst", () => {
+    const limit = new SocketRateLimit(SETTINGS, 0);
+    const verdicts = Array.from({ length: 41 }, () => limit.check(1, 0));
+    expect(verdicts.slice(0, 20).every((v) => v.kind === "pass")).toBe(true);
+    expect(verdicts.slice(20, 40).every((v) => v.kind === "refuse")).toBe(true);
+    expect(verdicts[40]).toEqual({ kind: "close", limit: "frames" });
   });
 
   it("forgives a burst that stopped: a streak ends after a quiet gap", () => {
@@ -99,7 +109,8 @@ describe("SocketRateLimit", () => {
     let t = 0;
     for (let round = 0; round < 10; round++) {
       t += STREAK_GAP_MS + 1;
-      for (let i = 0; i < 40; i++) expect(limit.check(1, t).kind).not.toBe("close");
+      // 10 pass (refilled), 15 are refused: fewer than the burst, and the quiet gap ends each streak.
+      for (let i = 0; i < 25; i++) expect(limit.check(1, t).kind).not.toBe("close");
     }
   });
 });
@@ -173,8 +184,9 @@ describe("rate limit configuration", () => {
       RATE_LIMIT_BYTES_PER_SECOND: "70000",
       RATE_LIMIT_BYTE_BURST: "80000",
       RATE_LIMIT_CLOSE_AFTER_MS: "900",
+      RATE_LIMIT_PENALTY_MS: "5000",
     });
-    expect(config.rate).toEqual({ framesPerSecond: 5, frameBurst: 6, bytesPerSecond: 70000, byteBurst: 80000, closeAfterMs: 900 });
+    expect(config.rate).toEqual({ framesPerSecond: 5, frameBurst: 6, bytesPerSecond: 70000, byteBurst: 80000, closeAfterMs: 900, penaltyMs: 5000 });
   });
 
   it("raises the default byte burst to MAX_MESSAGE_BYTES, and refuses a set one below it, naming it", () => {
@@ -189,7 +201,7 @@ describe("rate limit configuration", () => {
     expect((caught as ConfigError).variable).toBe("RATE_LIMIT_BYTE_BURST");
   });
 
-  it.each(["RATE_LIMIT_FRAMES_PER_SECOND", "RATE_LIMIT_FRAME_BURST", "RATE_LIMIT_BYTES_PER_SECOND", "RATE_LIMIT_CLOSE_AFTER_MS"])(
+  it.each(["RATE_LIMIT_FRAMES_PER_SECOND", "RATE_LIMIT_FRAME_BURST", "RATE_LIMIT_BYTES_PER_SECOND", "RATE_LIMIT_CLOSE_AFTER_MS", "RATE_LIMIT_PENALTY_MS"])(
     "refuses %s that is not a positive whole number",
     (name) => {
       expect(() => readHubConfig({ [name]: "0" })).toThrow(ConfigError);
