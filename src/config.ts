@@ -61,7 +61,8 @@ export const DEFAULT_CONFIG: HubConfig = {
   connectionsPerMinute: 60,
   ticketsPerMinute: 60,
   maxUnackedBytes: 1024 * 1024,
-  maxMessageBacklog: 256,
+  // Above the frame burst: what the rate limit lets through at once must fit, or an honest drained queue would be closed.
+  maxMessageBacklog: 2048,
 };
 
 /**
