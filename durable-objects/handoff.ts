@@ -27,13 +27,14 @@ export function readHandoff(request: Request): HubHandoff | null {
   if (typeof value !== "object" || value === null || !isValidUserId(value.userId)) return null;
   const protocol = typeof value.protocol === "string" ? value.protocol : null;
   const resume = readResume(value.resume);
-  if (typeof value.ticket === "string") return { userId: value.userId, protocol, resume, ticket: value.ticket };
+  const acks = value.acks === true;
+  if (typeof value.ticket === "string") return { userId: value.userId, protocol, resume, acks, ticket: value.ticket };
   const identity = value.identity as { userId?: unknown; expiresAt?: unknown; issuedAt?: unknown; sessionId?: unknown } | undefined;
   if (typeof identity !== "object" || identity === null || identity.userId !== value.userId) return null;
   const expiresAt = typeof identity.expiresAt === "number" ? identity.expiresAt : null;
   const issuedAt = typeof identity.issuedAt === "number" ? identity.issuedAt : null;
   const sessionId = typeof identity.sessionId === "string" ? identity.sessionId : null;
-  return { userId: value.userId, protocol, resume, identity: { userId: value.userId, expiresAt, issuedAt, sessionId } };
+  return { userId: value.userId, protocol, resume, acks, identity: { userId: value.userId, expiresAt, issuedAt, sessionId } };
 }
 
 function readResume(value: unknown): HubHandoff["resume"] {

@@ -1,4 +1,4 @@
-import type { HubNamespace } from "../src/index.ts";
+import { type HubNamespace, UnserializablePayloadError } from "../src/index.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -20,10 +20,19 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
     },
     async issueTicket(identity) {
       const result = await hubOf(identity.userId).issueTicket(identity);
-      return "refused" in result ? { refused: result.refused } : { ticket: result.ticket, expiresAt: result.expiresAt };
+      if ("refused" in result) return { refused: result.refused };
+      if ("retryAfterMs" in result) return { retryAfterMs: result.retryAfterMs };
+      return { ticket: result.ticket, expiresAt: result.expiresAt };
     },
     async push(userId, messages, options = {}) {
-      const result = await hubOf(userId).push([...messages], options);
+      let result;
+      try {
+        result = await hubOf(userId).push([...messages], options);
+      } catch (error) {
+        // RPC's structured clone overflows its stack on a payload nested too deeply, before the hub sees it.
+        if (error instanceof RangeError) throw new UnserializablePayloadError("it nests too deeply to reach the user's hub", { cause: error });
+        throw error;
+      }
       return { seqs: [...result.seqs], delivered: result.delivered, duplicate: result.duplicate };
     },
     async disconnect(userId, options = {}) {

@@ -74,7 +74,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     const deliveries: Delivery[] = [];
     for (const entry of entries) {
       const seq = this.#latest + 1;
-      const json = JSON.stringify(entry.data ?? null);
+      const json = entry.json ?? JSON.stringify(entry.data ?? null);
       const bytes = jsonBytes(json);
       this.#sql.exec("INSERT INTO userhub_log (seq, at, sender, data, bytes) VALUES (?, ?, ?, ?, ?)", seq, at, entry.from ?? null, json, bytes);
       this.#latest = seq;

@@ -162,7 +162,7 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     const admission = await hub.admit(handoff);
     if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const attachment = hub.attachmentFor(admission.identity);
+    const attachment = hub.attachmentFor(admission.identity, { acks: handoff.acks === true });
     this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
     server.serializeAttachment(attachment);
     await hub.open(server, handoff.resume);

@@ -49,6 +49,15 @@ export const CloseReason: Readonly<Record<number, string>> = {
   [CloseCode.Revoked]: "revoked",
 };
 
+/** The 1008 reason for a socket that kept sending more frames per second than `RATE_LIMIT_FRAMES_PER_SECOND` allows. */
+export const FRAME_RATE_LIMIT_REASON = "rate limit: too many frames per second";
+/** The 1008 reason for a socket that kept sending more bytes per second than `RATE_LIMIT_BYTES_PER_SECOND` allows. */
+export const BYTE_RATE_LIMIT_REASON = "rate limit: too many bytes per second";
+/** The 1008 reason for a socket with more than `MAX_MESSAGE_BACKLOG` frames waiting for its hub (Deno). */
+export const MESSAGE_BACKLOG_REASON = "message backlog full: frames arrive faster than the hub handles them";
+/** The 4002 reason for an acknowledging client that left more than `MAX_UNACKED_BYTES` of deliveries unacknowledged. */
+export const UNACKED_BYTES_REASON = "slow consumer: too many unacknowledged deliveries; resume from your last seq";
+
 /**
  * The code to answer a peer's close frame with. 1005 (no status), 1006
  * (abnormal) and 1015 (TLS) describe a close but may never be sent in one

@@ -2,6 +2,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from "./delivery-log.ts";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
 import { DEFAULT_TICKET_TTL_MS } from "./ticket.ts";
 import type { HeartbeatSettings } from "./protocol.ts";
+import type { SocketRateSettings } from "./socket-rate-limit.ts";
 
 /** A configuration value that cannot be used, named so that a deployer can fix it. */
 export class ConfigError extends Error {
@@ -32,6 +33,16 @@ export interface HubConfig {
   readonly logRetentionBytes: number;
   /** How long a connect ticket stays good, in milliseconds. */
   readonly ticketTtlMs: number;
+  /** Each socket's frame and byte budgets: past them a frame is refused with `rate_limited`, and a socket that stays past them is closed with 1008. */
+  readonly rate: SocketRateSettings;
+  /** New connections one user may open per minute (counted by the user's hub); past it, 429 with `Retry-After`. */
+  readonly connectionsPerMinute: number;
+  /** Connect tickets one user may get per minute; past it, 429 with `Retry-After`. */
+  readonly ticketsPerMinute: number;
+  /** Delivery bytes an acknowledging client (`?ack=1`) may leave unacknowledged before it is closed with `CloseCode.SlowConsumer`. */
+  readonly maxUnackedBytes: number;
+  /** Frames of one socket waiting for the hub on hosts that would otherwise handle them all at once (Deno); past it the socket is closed with 1008. */
+  readonly maxMessageBacklog: number;
 }
 
 /** The defaults, also listed in the README's configuration table. */
@@ -44,6 +55,14 @@ export const DEFAULT_CONFIG: HubConfig = {
   logRetentionMs: DEFAULT_RETENTION.ageMs,
   logRetentionBytes: DEFAULT_RETENTION.bytes,
   ticketTtlMs: DEFAULT_TICKET_TTL_MS,
+  // Far above what an honest client sends (a ping every 30 s, its own sends, one acknowledgment per 128 KiB received);
+  // the bursts hold the client's whole send queue (1000 frames, 1 MiB) drained at once after a reconnect.
+  rate: { framesPerSecond: 100, frameBurst: 1200, bytesPerSecond: 1024 * 1024, byteBurst: 2 * 1024 * 1024, closeAfterMs: 3000, penaltyMs: 30_000 },
+  connectionsPerMinute: 60,
+  ticketsPerMinute: 60,
+  maxUnackedBytes: 1024 * 1024,
+  // Above the frame burst: what the rate limit lets through at once must fit, or an honest drained queue would be closed.
+  maxMessageBacklog: 2048,
 };
 
 /**
@@ -73,15 +92,33 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
   if (timeoutMs <= intervalMs) {
     throw new ConfigError("HEARTBEAT_TIMEOUT_MS", `must be longer than HEARTBEAT_INTERVAL_MS (${intervalMs}), got ${timeoutMs}`);
   }
+  const maxMessageBytes = positiveInteger(vars, "MAX_MESSAGE_BYTES", DEFAULT_CONFIG.maxMessageBytes);
+  const rate = DEFAULT_CONFIG.rate;
+  const byteBurst = positiveInteger(vars, "RATE_LIMIT_BYTE_BURST", Math.max(rate.byteBurst, maxMessageBytes));
+  if (byteBurst < maxMessageBytes) {
+    throw new ConfigError("RATE_LIMIT_BYTE_BURST", `must be at least MAX_MESSAGE_BYTES (${maxMessageBytes}), or no largest frame could ever pass; got ${byteBurst}`);
+  }
   return {
     heartbeat: { intervalMs, timeoutMs },
-    maxMessageBytes: positiveInteger(vars, "MAX_MESSAGE_BYTES", DEFAULT_CONFIG.maxMessageBytes),
+    maxMessageBytes,
     maxConnectionsPerUser: positiveInteger(vars, "MAX_CONNECTIONS_PER_USER", DEFAULT_CONFIG.maxConnectionsPerUser),
     maxQueuedBytes: positiveInteger(vars, "MAX_QUEUED_BYTES", DEFAULT_CONFIG.maxQueuedBytes),
     logRetention: positiveInteger(vars, "LOG_RETENTION", DEFAULT_CONFIG.logRetention),
     logRetentionMs: positiveInteger(vars, "LOG_RETENTION_MS", DEFAULT_CONFIG.logRetentionMs),
     logRetentionBytes: positiveInteger(vars, "LOG_RETENTION_BYTES", DEFAULT_CONFIG.logRetentionBytes),
     ticketTtlMs: positiveInteger(vars, "TICKET_TTL_MS", DEFAULT_CONFIG.ticketTtlMs),
+    rate: {
+      framesPerSecond: positiveInteger(vars, "RATE_LIMIT_FRAMES_PER_SECOND", rate.framesPerSecond),
+      frameBurst: positiveInteger(vars, "RATE_LIMIT_FRAME_BURST", rate.frameBurst),
+      bytesPerSecond: positiveInteger(vars, "RATE_LIMIT_BYTES_PER_SECOND", rate.bytesPerSecond),
+      byteBurst,
+      closeAfterMs: positiveInteger(vars, "RATE_LIMIT_CLOSE_AFTER_MS", rate.closeAfterMs),
+      penaltyMs: positiveInteger(vars, "RATE_LIMIT_PENALTY_MS", rate.penaltyMs),
+    },
+    connectionsPerMinute: positiveInteger(vars, "CONNECTIONS_PER_MINUTE", DEFAULT_CONFIG.connectionsPerMinute),
+    ticketsPerMinute: positiveInteger(vars, "TICKETS_PER_MINUTE", DEFAULT_CONFIG.ticketsPerMinute),
+    maxUnackedBytes: positiveInteger(vars, "MAX_UNACKED_BYTES", DEFAULT_CONFIG.maxUnackedBytes),
+    maxMessageBacklog: positiveInteger(vars, "MAX_MESSAGE_BACKLOG", DEFAULT_CONFIG.maxMessageBacklog),
   };
 }
 

@@ -13,6 +13,8 @@ export interface Delivery {
 export interface NewDelivery {
   readonly data: unknown;
   readonly from?: string;
+  /** The payload's JSON when the caller already made it (the hub always does): the log stores and measures this text instead of stringifying `data` again. */
+  readonly json?: string;
 }
 
 /** How much a log keeps for replay; the oldest deliveries go first when any bound is passed. */
@@ -111,8 +113,9 @@ export class MemoryDeliveryLog implements DeliveryLog {
       if (seen && at - seen.at < this.#retention.ageMs) return { seqs: seen.seqs, deliveries: [], duplicate: true };
     }
     const deliveries = entries.map((entry): Delivery => ({ seq: ++this.#seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) }));
-    for (const delivery of deliveries) {
-      const bytes = payloadBytes(delivery.data);
+    for (const [i, delivery] of deliveries.entries()) {
+      const json = entries[i]!.json;
+      const bytes = json === undefined ? payloadBytes(delivery.data) : jsonBytes(json);
       this.#entries.push({ delivery, bytes });
       this.#bytes += bytes;
     }

@@ -21,6 +21,8 @@ export interface ConnectionAttachment {
   issuedAt?: number | null;
   /** The socket's token's session (`sid`), or null: what a disconnect by session matches. */
   sessionId?: string | null;
+  /** The client said it acknowledges deliveries (`?ack=1`): its unacknowledged bytes are bounded by `maxUnackedBytes`. */
+  acks?: true;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }

@@ -19,6 +19,8 @@ export type HubHandoff = {
   readonly protocol: string | null;
   /** Set when the client asked to resume. */
   readonly resume: ResumePoint | null;
+  /** The client said it acknowledges deliveries (`?ack=1`), so the hub bounds what it leaves unacknowledged. */
+  readonly acks?: boolean;
 } & ({ readonly identity: Identity; readonly ticket?: undefined } | { readonly ticket: string; readonly identity?: undefined });
 
 /** What a push did. */
@@ -37,8 +39,15 @@ export interface PushOptions {
   readonly idempotencyKey?: string;
 }
 
-/** A ticket for one upgrade, or why the hub will not issue one (the caller's token was revoked). */
-export type TicketResult = { readonly ticket: string; readonly expiresAt: number } | { readonly refused: string };
+/**
+ * A ticket for one upgrade; or why the hub will not issue one (the caller's
+ * token was revoked: `refused`), or how long until this user may get another
+ * (past `ticketsPerMinute`: `retryAfterMs`).
+ */
+export type TicketResult =
+  | { readonly ticket: string; readonly expiresAt: number }
+  | { readonly refused: string }
+  | { readonly retryAfterMs: number };
 
 /**
  * What to close when a server disconnects a user (`POST /users/:userId/disconnect`).

@@ -1,7 +1,8 @@
 import { AuthError, type Identity } from "./auth.ts";
-import { CloseCode, CloseReason } from "./close-code.ts";
+import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "./close-code.ts";
 import type { HubConfig } from "./config.ts";
 import type { Delivery, NewDelivery } from "./delivery-log.ts";
+import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "./delivery-frame.ts";
 import { type Liveness, nextWake, staleReason } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
@@ -12,10 +13,10 @@ import {
   type ClientFrame,
   errorFrame,
   ErrorCode,
+  frameBytes,
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
   isLargerThan,
-  type MessageFrame,
   parseClientFrame,
   type ResetFrame,
   type WelcomeFrame,
@@ -23,11 +24,16 @@ import {
 import { KeySetUnavailableError } from "./jwks-key-set.ts";
 import { isRevoked } from "./revocation.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
+import { SocketRateLimit } from "./socket-rate-limit.ts";
+import { UserRateLimits } from "./user-rate-limits.ts";
+import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
 /** Options of a {@link Hub} beyond its configuration. */
 export interface HubOptions {
   /** Verifies a token sent in band (`{"type":"auth","token":…}`) exactly as at the upgrade. Without it, such frames are refused. */
   verifyToken?: (token: string) => Promise<Identity>;
+  /** This user's connection and ticket limits, when they must outlive the hub (Deno's namespace drops an empty hub). Default: the hub's own. */
+  userLimits?: UserRateLimits;
 }
 
 /** Whether the hub takes a socket, and as whom; or the HTTP answer that refuses it. */
@@ -37,6 +43,7 @@ export type Admission =
 
 /** Frame types the hub handles itself, before any application handler. */
 const AUTH_FRAME = "auth";
+const ACK_FRAME = "ack";
 
 /**
  * The hub logic, written once for every host. It holds no state that must
@@ -64,6 +71,10 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #config: HubConfig;
   readonly #options: HubOptions;
   readonly #senders = new WeakMap<S, Sender>();
+  // Limits live in memory, per live instance: after hibernation a hub starts them afresh (full buckets, nothing unacknowledged).
+  readonly #rates = new WeakMap<S, SocketRateLimit>();
+  readonly #unacked = new WeakMap<S, UnackedDeliveries>();
+  #userLimits: UserRateLimits | undefined;
 
   constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
@@ -82,6 +93,27 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * one, and checks the user's socket limit.
    */
   async admit(handoff: HubHandoff): Promise<Admission> {
+    const now = this.#host.now();
+    const limits = this.#limitsAt(now);
+    if (limits.penaltyUntil > now) {
+      const seconds = Math.ceil((limits.penaltyUntil - now) / 1000);
+      return {
+        ok: false,
+        status: HttpStatus.TooManyRequests,
+        message: `429 Too Many Requests: a socket of this user was just closed for its rate limit; retry in ${seconds} s.\n`,
+        headers: { "Retry-After": String(seconds) },
+      };
+    }
+    const wait = limits.connections.take(now);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return {
+        ok: false,
+        status: HttpStatus.TooManyRequests,
+        message: `429 Too Many Requests: this user opened more than ${this.#config.connectionsPerMinute} connections in a minute; retry in ${seconds} s.\n`,
+        headers: { "Retry-After": String(seconds) },
+      };
+    }
     let identity = handoff.identity;
     if (handoff.ticket !== undefined) {
       const redeemed = await this.#host.tickets.redeem(handoff.ticket, this.#host.now());
@@ -106,16 +138,28 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     return { ok: true, identity: identity! };
   }
 
-  /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`, unless its token is revoked. */
+  /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`, unless its token is revoked; past `ticketsPerMinute`, only how long to wait. */
   async issueTicket(identity: Identity): Promise<TicketResult> {
     if (isRevoked(identity.issuedAt, await this.#host.revocation.read())) return { refused: REVOKED };
     const now = this.#host.now();
+    const wait = this.#limitsAt(now).tickets.take(now);
+    if (wait > 0) return { retryAfterMs: wait };
     const ticket = await this.#host.tickets.issue(identity, now, this.#config.ticketTtlMs);
     return { ticket, expiresAt: now + this.#config.ticketTtlMs };
   }
 
-  /** The attachment for a new socket of `identity`, with a connection id the server assigns. */
-  attachmentFor(identity: Identity): ConnectionAttachment {
+  #limitsAt(now: number): UserRateLimits {
+    const limits = (this.#userLimits ??= this.#options.userLimits ?? new UserRateLimits(this.#config, now));
+    limits.usedAt = now;
+    return limits;
+  }
+
+  /**
+   * The attachment for a new socket of `identity`, with a connection id the
+   * server assigns; `acks` when its client said it acknowledges deliveries
+   * (`?ack=1`), so that its unacknowledged bytes are bounded.
+   */
+  attachmentFor(identity: Identity, options: { acks?: boolean } = {}): ConnectionAttachment {
     const now = this.#host.now();
     return {
       connectionId: crypto.randomUUID(),
@@ -125,6 +169,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       expiresAt: identity.expiresAt,
       issuedAt: identity.issuedAt ?? null,
       sessionId: identity.sessionId ?? null,
+      ...(options.acks ? { acks: true as const } : {}),
     };
   }
 
@@ -151,6 +196,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         epoch,
         expiresAt: attachment.expiresAt,
         heartbeat: this.#config.heartbeat,
+        ...(attachment.acks ? { maxUnackedBytes: this.#config.maxUnackedBytes } : {}),
       };
       return JSON.stringify(welcome);
     });
@@ -161,14 +207,65 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     await this.#call("onConnect", () => this.#app.onConnect?.(this.#connection(socket, attachment), this.#context(attachment.userId)));
   }
 
-  /** A frame arrived on `socket`. */
+  /** A frame arrived on `socket`: {@link admitFrame}, then {@link handleFrame}. */
   async message(socket: S, data: string | ArrayBuffer): Promise<void> {
+    const admitted = this.#admit(socket, data);
+    if (admitted === true) await this.handleFrame(socket, data);
+    else await admitted;
+  }
+
+  /**
+   * The checks a frame passes as it arrives, before it may wait for the hub:
+   * its size (1009 past `maxMessageBytes`) and the socket's rates. A frame
+   * over a rate is dropped, answered with at most one `rate_limited` error
+   * frame per second, and a socket that stays over its rate for
+   * `rate.closeAfterMs` is closed with 1008. Synchronous, so that a host that
+   * queues frames (Deno) refuses a flood before it queues it.
+   */
+  admitFrame(socket: S, data: string | ArrayBuffer): boolean {
+    const admitted = this.#admit(socket, data);
+    if (admitted === true) return true;
+    admitted.catch((error) => logFailure("refusing a frame", error));
+    return false;
+  }
+
+  /** True for a frame to handle; otherwise the work of refusing it (an error frame, a close). */
+  #admit(socket: S, data: string | ArrayBuffer): true | Promise<unknown> {
+    const attachment = this.#attachment(socket);
+    if (!attachment || attachment.closing) return Promise.resolve();
+    if (isLargerThan(data, this.#config.maxMessageBytes)) return this.#end(socket, attachment, CloseCode.MessageTooBig);
+    const now = this.#host.now();
+    let rate = this.#rates.get(socket);
+    if (!rate) this.#rates.set(socket, (rate = new SocketRateLimit(this.#config.rate, now)));
+    const verdict = rate.check(typeof data === "string" ? frameBytes(data) : data.byteLength, now);
+    if (verdict.kind === "pass") return true;
+    if (verdict.kind === "close") {
+      this.#limitsAt(now).penaltyUntil = now + this.#config.rate.penaltyMs;
+      return this.#end(socket, attachment, CloseCode.PolicyViolation, verdict.limit === "frames" ? FRAME_RATE_LIMIT_REASON : BYTE_RATE_LIMIT_REASON);
+    }
+    if (!verdict.notify) return Promise.resolve();
+    const what = verdict.limit === "frames" ? `${this.#config.rate.framesPerSecond} frames` : `${this.#config.rate.bytesPerSecond} bytes`;
+    return this.#sender(socket).send(
+      JSON.stringify({
+        ...errorFrame(ErrorCode.RateLimited, `more than ${what} per second: this frame and the next ones until retryAfterMs are dropped`),
+        retryAfterMs: verdict.retryAfterMs,
+      }),
+    );
+  }
+
+  /**
+   * The host's queue of frames waiting for the hub on `socket` is full
+   * (`maxMessageBacklog`): close it with 1008 rather than let it grow.
+   */
+  async backlogFull(socket: S): Promise<void> {
+    const attachment = this.#attachment(socket);
+    if (attachment && !attachment.closing) await this.#end(socket, attachment, CloseCode.PolicyViolation, MESSAGE_BACKLOG_REASON);
+  }
+
+  /** Handles a frame that {@link admitFrame} let through. */
+  async handleFrame(socket: S, data: string | ArrayBuffer): Promise<void> {
     const attachment = this.#attachment(socket);
     if (!attachment || attachment.closing) return;
-    if (isLargerThan(data, this.#config.maxMessageBytes)) {
-      await this.#end(socket, attachment, CloseCode.MessageTooBig);
-      return;
-    }
     attachment.lastMessageAt = this.#host.now();
     this.#host.writeAttachment(socket, attachment);
     const sender = this.#sender(socket);
@@ -190,6 +287,15 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       await this.#refreshCredentials(socket, attachment, parsed.frame);
       return;
     }
+    if (parsed.frame.type === ACK_FRAME) {
+      const seq = parsed.frame.seq;
+      if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+        await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
+        return;
+      }
+      this.#unacked.get(socket)?.acknowledged(seq);
+      return;
+    }
     const frames = this.#app.frames;
     const handler = frames && Object.hasOwn(frames, parsed.frame.type) ? frames[parsed.frame.type] : undefined;
     if (!handler) {
@@ -199,7 +305,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     try {
       await handler(parsed.frame, this.#connection(socket, attachment), this.#context(attachment.userId));
     } catch (error) {
-      if (error instanceof FrameError) {
+      if (error instanceof FrameError || error instanceof UnserializablePayloadError) {
         await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message)));
       } else {
         logFailure(`frame handler "${parsed.frame.type}"`, error);
@@ -277,13 +383,35 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     return { closed };
   }
 
+  /**
+   * Serializes each payload once (a payload with no JSON form is refused
+   * here, before it can take a seq), logs the batch, then sends the same
+   * frame text to every live socket. An acknowledging socket that would pass
+   * `maxUnackedBytes` is closed with 4002 instead; it resumes from its last seq.
+   */
   async #deliver(entries: readonly NewDelivery[], idempotencyKey?: string) {
+    const serialized = entries.map(serializeDelivery);
     const now = this.#host.now();
-    const appended = await this.#host.log.append(entries, now, idempotencyKey);
+    const appended = await this.#host.log.append(serialized, now, idempotencyKey);
     if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
-    const texts = appended.deliveries.map(messageText);
+    const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     const frames = texts.length === 1 ? texts[0]! : texts;
-    const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(frames)));
+    let sizes: number[] | undefined;
+    const outcomes = await Promise.all(
+      this.#liveSockets().map((socket) => {
+        const attachment = this.#attachment(socket)!;
+        if (attachment.acks) {
+          sizes ??= texts.map(frameBytes);
+          let unacked = this.#unacked.get(socket);
+          if (!unacked) this.#unacked.set(socket, (unacked = new UnackedDeliveries()));
+          appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
+          if (unacked.bytes > this.#config.maxUnackedBytes) {
+            return this.#end(socket, attachment, CloseCode.SlowConsumer, UNACKED_BYTES_REASON).then(() => "overflow" as const);
+          }
+        }
+        return this.#sender(socket).send(frames);
+      }),
+    );
     await this.#host.log.prune(now);
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
   }
@@ -375,7 +503,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   /** The hub ends a socket: close frame first (nothing is written after it), then cleanup. */
-  async #end(socket: S, attachment: ConnectionAttachment, code: CloseCode, reason = CloseReason[code] ?? ""): Promise<void> {
+  async #end(socket: S, attachment: ConnectionAttachment, code: CloseCode, reason: string = CloseReason[code] ?? ""): Promise<void> {
     this.#markClosing(socket, attachment);
     this.#sender(socket).abort(code, reason);
     await this.#cleanup(socket, attachment, code, reason, true);
@@ -459,11 +587,6 @@ function revokedAdmission(): Admission {
     message: `401 Unauthorized: ${REVOKED}; sign in again for a new token.\n`,
     headers: { "WWW-Authenticate": `Bearer realm="userhub", error="invalid_token", error_description="${REVOKED}"` },
   };
-}
-
-function messageText(delivery: Delivery): string {
-  const frame: MessageFrame = { type: "message", seq: delivery.seq, data: delivery.data, at: delivery.at, ...(delivery.from ? { from: delivery.from } : {}) };
-  return JSON.stringify(frame);
 }
 
 /** One line per failure: a name and a message, never a stack trace (and hub code never holds a token). */

@@ -6,6 +6,7 @@
  * @module
  */
 export { CloseCode, CloseReason, replyCloseCode } from "./close-code.ts";
+export { BYTE_RATE_LIMIT_REASON, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "./close-code.ts";
 export { HttpStatus } from "./http-status.ts";
 export { curlUpgradeLine, tokenList, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./validate-upgrade.ts";
 export {
@@ -58,6 +59,7 @@ export {
   type ParsedFrame,
   type ResetFrame,
   type AuthFrame,
+  type AckFrame,
   type ServerFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
@@ -90,7 +92,12 @@ export type {
   ResumePoint,
   TicketResult,
 } from "./hub-namespace.ts";
-export { answerError, createUserhubRouter, type UserhubRouterOptions } from "./router.ts";
+export { isUnserializablePayload, messageFrameText, serializeDelivery, type SerializedDelivery, UNSERIALIZABLE_PAYLOAD_PREFIX, UnserializablePayloadError } from "./delivery-frame.ts";
+export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLimit, type SocketRateSettings, STREAK_GAP_MS } from "./socket-rate-limit.ts";
+export { PerMinuteLimit, TokenBucket } from "./token-bucket.ts";
+export { UnackedDeliveries } from "./unacked-deliveries.ts";
+export { UserRateLimits } from "./user-rate-limits.ts";
+export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./router.ts";
 export { answerDevToken } from "./dev-token.ts";
 export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
 export { disconnectRoute, MAX_CLOSE_REASON_BYTES, readDisconnectOptions } from "./disconnect-route.ts";

@@ -29,6 +29,11 @@ export const ErrorCode = {
   HandlerFailed: "handler_failed",
   /** An in-band `auth` frame's token was refused; the socket keeps its old credentials. */
   AuthFailed: "auth_failed",
+  /**
+   * The socket sent more frames or bytes per second than its limit; the frame was not handled.
+   * The error frame carries `retryAfterMs`; at most one is sent per second (frames refused in between are dropped silently).
+   */
+  RateLimited: "rate_limited",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -56,6 +61,17 @@ export interface WelcomeFrame {
   /** When the socket's credentials expire (epoch ms; the hub closes it then with 4001), or null. */
   readonly expiresAt: number | null;
   readonly heartbeat: HeartbeatSettings;
+  /**
+   * Present when the client said it acknowledges (`?ack=1`): delivery bytes it may leave
+   * unacknowledged before the hub closes it with 4002. Acknowledge with {@link AckFrame}.
+   */
+  readonly maxUnackedBytes?: number;
+}
+
+/** A client's acknowledgment: it has processed every delivery up to `seq`. The hub answers nothing. */
+export interface AckFrame {
+  readonly type: "ack";
+  readonly seq: number;
 }
 
 /** Sent after the welcome instead of a replay when what the client missed is no longer kept (or the log was reset). */
@@ -90,6 +106,8 @@ export interface ErrorFrame {
   readonly type: "error";
   readonly code: ErrorCode;
   readonly message: string;
+  /** With `rate_limited`: milliseconds until a frame would be handled again. */
+  readonly retryAfterMs?: number;
 }
 
 /** Any frame the server sends as JSON. */

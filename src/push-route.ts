@@ -1,6 +1,7 @@
 import type { Context, Env } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { type AuthOptions, findCredentials, isValidUserId, MISSING_CREDENTIALS_CHALLENGE, verifyToken } from "./auth.ts";
+import { isUnserializablePayload } from "./delivery-frame.ts";
 import type { HubNamespace } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
 
@@ -63,7 +64,14 @@ export function pushRoute<E extends Env>(options: PushRouteOptions<E>): (c: Cont
     }
     const messages = readMessages(text);
     if (typeof messages === "string") return c.text(`400 Bad Request: ${messages}.\n`, HttpStatus.BadRequest);
-    const result = await options.hubs(c).push(userId, messages, idempotencyKey === undefined ? {} : { idempotencyKey });
+    let result;
+    try {
+      result = await options.hubs(c).push(userId, messages, idempotencyKey === undefined ? {} : { idempotencyKey });
+    } catch (error) {
+      // Refused before it was logged: nothing was delivered, no seq was taken.
+      if (isUnserializablePayload(error)) return c.text(`400 Bad Request: ${(error as Error).message}.\n`, HttpStatus.BadRequest);
+      throw error;
+    }
     return c.json({ seq: result.seqs.at(-1) ?? null, seqs: result.seqs, delivered: result.delivered, duplicate: result.duplicate });
   };
 }

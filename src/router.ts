@@ -31,7 +31,20 @@ export interface UserhubRouterOptions<E extends Env> {
   pushKey?: (c: Context<E>) => string | undefined;
   /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
   path?: string;
+  /**
+   * A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml) counting each user's upgrade attempts
+   * at the edge, before any hub is reached; past it, 429. Absent: only the hubs' own limits apply.
+   */
+  upgradeLimiter?: (c: Context<E>) => EdgeRateLimiter | undefined;
 }
+
+/** The part of a Workers Rate Limiting binding the router uses. */
+export interface EdgeRateLimiter {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
+/** The `Retry-After` of an edge refusal: the binding says only "no", and its period is at most 60 s. */
+const EDGE_RETRY_AFTER_SECONDS = 60;
 
 /**
  * A Hono app with userhub's routes:
@@ -97,6 +110,10 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     if (identity instanceof Response) return identity;
     const issued = await options.hubs(c).issueTicket(identity);
     if ("refused" in issued) return c.text(`401 Unauthorized: ${issued.refused}.\n`, HttpStatus.Unauthorized, { "WWW-Authenticate": challenge(issued.refused) });
+    if ("retryAfterMs" in issued) {
+      const seconds = Math.ceil(issued.retryAfterMs / 1000);
+      return c.text(`429 Too Many Requests: too many tickets for this user; retry in ${seconds} s.\n`, HttpStatus.TooManyRequests, { "Retry-After": String(seconds) });
+    }
     return c.json(issued);
   });
 
@@ -116,6 +133,14 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     }
     const resume = readResume(c.req.query("since"), c.req.query("epoch"));
     if (typeof resume === "string") return c.text(`400 Bad Request: ${resume}.\n`, HttpStatus.BadRequest);
+    const acks = c.req.query("ack") === "1";
+    const edgeRefusal = async (userId: string): Promise<Response | null> => {
+      const limiter = options.upgradeLimiter?.(c);
+      if (!limiter || (await limiter.limit({ key: `upgrade:${userId}` })).success) return null;
+      return c.text("429 Too Many Requests: too many connection attempts for this user; retry later.\n", HttpStatus.TooManyRequests, {
+        "Retry-After": String(EDGE_RETRY_AFTER_SECONDS),
+      });
+    };
     const credentials = findCredentials(c.req.raw.headers);
     if (credentials === null) {
       return c.text(
@@ -131,11 +156,15 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
           "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="malformed ticket"',
         });
       }
-      return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, ticket: credentials.ticket });
+      const limited = await edgeRefusal(userId);
+      if (limited) return limited;
+      return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, acks, ticket: credentials.ticket });
     }
     const identity = await identify(c, credentials.token);
     if (identity instanceof Response) return identity;
-    return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, identity });
+    const limited = await edgeRefusal(identity.userId);
+    if (limited) return limited;
+    return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, acks, identity });
   });
 
   if (options.pushKey) {

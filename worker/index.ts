@@ -20,6 +20,8 @@ export interface DemoEnv extends UserHubEnv {
   DEV_TOKENS?: string;
   /** The server credential for `POST /users/:userId/messages`; unset turns that endpoint off. */
   PUSH_API_KEY?: string;
+  /** Optional Workers Rate Limiting binding (`[[ratelimits]]`, see the README): each user's upgrade attempts, counted at the edge. */
+  UPGRADE_LIMITER?: RateLimit;
 }
 
 const app = new Hono<{ Bindings: DemoEnv }>();
@@ -32,6 +34,7 @@ app.route(
     auth: (c) => readAuthOptions(c.env as unknown as Record<string, unknown>),
     allowedOrigins: (c) => readList(c.env as unknown as Record<string, unknown>, "ALLOWED_ORIGINS"),
     pushKey: (c) => c.env.PUSH_API_KEY,
+    upgradeLimiter: (c) => c.env.UPGRADE_LIMITER,
   }),
 );
 app.onError(answerError);

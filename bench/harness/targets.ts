@@ -58,6 +58,23 @@ export interface Target {
 
 /** The Workers' compatibility date: the demo Worker's. */
 export const COMPATIBILITY_DATE = "2026-10-01";
+/**
+ * userhub's per-socket and per-user rate limits, out of reach: the bench's
+ * closed loops send as fast as the server answers (thousands of frames a
+ * second from one socket) and fan-out opens 100 sockets of one user at once,
+ * which the default limits rightly refuse. The noisy-neighbour workload puts
+ * the defaults back.
+ */
+export const LIMITS_OUT_OF_REACH: Readonly<Record<string, string>> = {
+  RATE_LIMIT_FRAMES_PER_SECOND: "1000000000",
+  RATE_LIMIT_FRAME_BURST: "1000000000",
+  RATE_LIMIT_BYTES_PER_SECOND: "1000000000000",
+  RATE_LIMIT_BYTE_BURST: "1000000000000",
+  CONNECTIONS_PER_MINUTE: "1000000000",
+  TICKETS_PER_MINUTE: "1000000000",
+  MAX_MESSAGE_BACKLOG: "1000000000",
+};
+
 /** Known to the bench only; the bench's userhub Worker verifies with it. */
 const JWT_SECRET = "userhub-bench-secret";
 const PUSH_API_KEY = "userhub-bench-push-key";
@@ -92,6 +109,7 @@ export const TARGETS: Readonly<Record<TargetName, Target>> = {
       ALLOWED_ORIGINS: "",
       // Fan-out puts 100 sockets on one user; the default limit is 32.
       MAX_CONNECTIONS_PER_USER: "256",
+      ...LIMITS_OUT_OF_REACH,
       ...(profile === "heartbeat"
         ? { HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs), HEARTBEAT_TIMEOUT_MS: String(heartbeat.timeoutMs) }
         : {}),

@@ -43,20 +43,25 @@ export function socketUrl(url: string | URL): URL {
 
 /**
  * `base` with `?since=<seq>&epoch=<epoch>` when `resume` is given, and
- * without either otherwise (whatever `base` carried is replaced).
+ * without either otherwise (whatever `base` carried is replaced); with
+ * `ack=1` when the client acknowledges deliveries, so that the hub bounds
+ * what it leaves unacknowledged (a slow reader is closed with 4002 and resumes).
  *
  * @example
  * ```ts
  * connectUrl(new URL("wss://example.com/ws"), { seq: 41, epoch: "e1" }); // "wss://example.com/ws?since=41&epoch=e1"
+ * connectUrl(new URL("wss://example.com/ws"), null, { acks: true }); // "wss://example.com/ws?ack=1"
  * ```
  */
-export function connectUrl(base: URL, resume: ResumePoint | null): string {
+export function connectUrl(base: URL, resume: ResumePoint | null, options: { acks?: boolean } = {}): string {
   const url = new URL(base.href);
   url.searchParams.delete("since");
   url.searchParams.delete("epoch");
+  url.searchParams.delete("ack");
   if (resume !== null) {
     url.searchParams.set("since", String(resume.seq));
     url.searchParams.set("epoch", resume.epoch);
   }
+  if (options.acks) url.searchParams.set("ack", "1");
   return url.href;
 }

@@ -30,6 +30,7 @@ import {
 import { HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { globalNetworkEvents, type NetworkEvents, NetworkStatus } from "./network-status.ts";
 import { isSeq, ResumeTracker } from "./resume-tracker.ts";
+import { AckTracker } from "./ack-tracker.ts";
 import { SendQueue, type SendQueueOptions } from "./send-queue.ts";
 import { TokenRefreshTimer } from "./token-refresh-timer.ts";
 
@@ -160,6 +161,7 @@ export class UserhubClient extends EventTarget {
   readonly #queue: SendQueue;
   readonly #network: NetworkStatus;
   readonly #resume: ResumeTracker;
+  readonly #acks = new AckTracker();
   readonly #heartbeat: HeartbeatMonitor;
   /** Null without a `token` provider: there is nothing to refresh in band with. */
   readonly #tokenRefresh: TokenRefreshTimer | null;
@@ -341,7 +343,7 @@ export class UserhubClient extends EventTarget {
     if (attemptId !== this.#attemptId) return;
     let socket: ClientWebSocket;
     try {
-      socket = new this.#WebSocket(connectUrl(this.#baseUrl, this.#resume.resumePoint), protocols);
+      socket = new this.#WebSocket(connectUrl(this.#baseUrl, this.#resume.resumePoint, { acks: true }), protocols);
     } catch (error) {
       // The standard constructor throws only SyntaxError (bad URL or subprotocol) or SecurityError (a blocked port):
       // both describe this client's configuration, and the next attempt would throw the same.
@@ -428,7 +430,7 @@ export class UserhubClient extends EventTarget {
         this.#welcomed(socket, typed as unknown as WelcomeFrame);
         return;
       case "message":
-        this.#delivered(socket, typed as unknown as MessageFrame);
+        this.#delivered(socket, typed as unknown as MessageFrame, data.length);
         return;
       case "reset":
         this.#reset(socket, typed as unknown as ResetFrame);
@@ -454,6 +456,7 @@ export class UserhubClient extends EventTarget {
     this.#welcome = welcome;
     this.#backoff.opened();
     this.#resume.welcomed(welcome);
+    this.#acks.welcomed(welcome.maxUnackedBytes);
     this.#state = "open";
     this.#emit("state", { state: "open" });
     if (socket !== this.#socket) return;
@@ -465,12 +468,15 @@ export class UserhubClient extends EventTarget {
     this.#flush();
   }
 
-  #delivered(socket: ClientWebSocket, message: MessageFrame): void {
+  #delivered(socket: ClientWebSocket, message: MessageFrame, length: number): void {
     // At-least-once over a reconnect: a seq already seen is a duplicate, and the application gets each delivery once.
     if (!isSeq(message.seq) || !this.#resume.accept(message.seq)) return;
     const detail = { seq: message.seq, data: message.data, at: message.at, ...(message.from !== undefined ? { from: message.from } : {}) };
     this.#emit("message", detail);
     if (socket !== this.#socket) return;
+    // Processed (the listeners ran): acknowledge when enough has arrived since the last acknowledgment.
+    const ack = this.#acks.delivered(message.seq, length);
+    if (ack !== null && socket.readyState === SOCKET_OPEN) socket.send(JSON.stringify({ type: "ack", seq: ack }));
     if (this.#resume.finishReplayAt(message.seq)) this.#flush();
   }
 

@@ -99,8 +99,8 @@ export class KvDeliveryLog implements DeliveryLog {
       }));
       const writes: [Deno.KvKey, unknown][] = [];
       let bytes = 0;
-      for (const delivery of deliveries) {
-        const json = JSON.stringify(delivery.data ?? null);
+      for (const [i, delivery] of deliveries.entries()) {
+        const json = entries[i]!.json ?? JSON.stringify(delivery.data ?? null);
         const size = jsonBytes(json);
         bytes += size;
         const parts = Math.max(1, Math.ceil(json.length / PART_CHARS));

@@ -14,6 +14,7 @@ import {
   type PushOptions,
   type PushResult,
   readHubConfig,
+  UserRateLimits,
   retentionOf,
   type TicketResult,
 } from "../index.ts";
@@ -78,6 +79,9 @@ export class LocalHubNamespace implements HubNamespace {
   /** Revocation watermarks outlive a user's hub (it goes with their last socket), so the namespace keeps them, like tickets. */
   readonly #watermarks = new MemoryRevocationWatermarks();
   readonly #hubs = new Map<string, LocalHub>();
+  /** Users' connection and ticket limits, kept past their hubs for as long as they could still refuse (a minute). */
+  readonly #limits = new Map<string, UserRateLimits>();
+  #limitLookups = 0;
 
   constructor(options: LocalHubNamespaceOptions = {}) {
     this.config = options.config ?? readHubConfig({});
@@ -134,6 +138,17 @@ export class LocalHubNamespace implements HubNamespace {
     return { hubs: this.#hubs.size, sockets, timers };
   }
 
+  #limitsOf(userId: string): UserRateLimits {
+    const now = Date.now();
+    // Every so often, forget limits unused for a minute: they are full again, as a new one would be.
+    if (++this.#limitLookups % 256 === 0) {
+      for (const [user, limits] of this.#limits) if (now - limits.usedAt >= 60_000 && !this.#hubs.has(user)) this.#limits.delete(user);
+    }
+    let limits = this.#limits.get(userId);
+    if (!limits) this.#limits.set(userId, (limits = new UserRateLimits(this.config, now)));
+    return limits;
+  }
+
   #hubOf(userId: string): LocalHub {
     let hub = this.#hubs.get(userId);
     if (!hub) {
@@ -143,6 +158,7 @@ export class LocalHubNamespace implements HubNamespace {
         log: this.#openLog(userId, this.config),
         tickets: this.#tickets.forUser(userId),
         revocation: this.#watermarks.forUser(userId),
+        userLimits: this.#limitsOf(userId),
         ...(this.#verifyToken ? { verifyToken: this.#verifyToken } : {}),
         ...(this.#idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: this.#idleTimeoutSeconds }),
         onEmpty: (empty) => {

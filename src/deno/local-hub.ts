@@ -12,8 +12,10 @@ import {
   type RevocationWatermark,
   type TicketResult,
   type TicketStore,
+  type UserRateLimits,
 } from "../index.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
+import { SocketInbox } from "./socket-inbox.ts";
 
 /** What a {@link LocalHub} is built from; the namespace supplies it. */
 export interface LocalHubOptions {
@@ -24,6 +26,8 @@ export interface LocalHubOptions {
   /** The user's revocation watermark, which outlives this hub (the namespace keeps it). */
   readonly revocation?: RevocationWatermark;
   readonly verifyToken?: (token: string) => Promise<Identity>;
+  /** This user's connection and ticket limits, kept by the namespace so that they outlive the hub. */
+  readonly userLimits?: UserRateLimits;
   /** Deno's protocol-level ping timeout for dead TCP connections, in seconds (`Deno.upgradeWebSocket`'s `idleTimeout`). */
   readonly idleTimeoutSeconds?: number;
   /** Called once, when the hub holds no socket and no request is in flight: the namespace lets it go. */
@@ -57,7 +61,10 @@ export class LocalHub {
       ...(options.revocation ? { revocation: options.revocation } : {}),
       onWake: () => this.#settle(this.#hub.wake(), "wake"),
     });
-    this.#hub = new Hub(this.host, options.app, options.config, options.verifyToken ? { verifyToken: options.verifyToken } : {});
+    this.#hub = new Hub(this.host, options.app, options.config, {
+      ...(options.verifyToken ? { verifyToken: options.verifyToken } : {}),
+      ...(options.userLimits ? { userLimits: options.userLimits } : {}),
+    });
   }
 
   /** Whether the namespace has let this hub go. */
@@ -79,9 +86,15 @@ export class LocalHub {
       });
       if (handoff.protocol) response.headers.set("Sec-WebSocket-Protocol", handoff.protocol);
       socket.binaryType = "arraybuffer";
-      this.host.accept(socket, this.#hub.attachmentFor(admission.identity));
-      socket.addEventListener("open", () => this.#settle(this.#hub.open(socket, handoff.resume), "open"));
-      socket.addEventListener("message", (event) => this.#settle(this.#hub.message(socket, event.data), "message"));
+      this.host.accept(socket, this.#hub.attachmentFor(admission.identity, { acks: handoff.acks === true }));
+      // One frame at a time per socket, after the greeting, as on workerd; size and rate are checked on arrival, before queueing.
+      const inbox = new SocketInbox(this.#options.config.maxMessageBacklog, (error) => logFailure("message", error));
+      socket.addEventListener("open", () => void inbox.push(() => this.#hub.open(socket, handoff.resume)));
+      socket.addEventListener("message", (event) => {
+        const data = event.data as string | ArrayBuffer;
+        if (!this.#hub.admitFrame(socket, data)) return;
+        if (!inbox.push(() => this.#hub.handleFrame(socket, data))) this.#settle(this.#hub.backlogFull(socket), "message");
+      });
       socket.addEventListener("close", (event) => this.#leave(socket, this.#hub.closed(socket, event.code, event.reason)));
       socket.addEventListener("error", () => this.#leave(socket, this.#hub.errored(socket)));
       return response;

@@ -687,7 +687,7 @@ describe("UserhubClient: options", () => {
   it("turns https: into wss:", async () => {
     const { client } = newClient({ url: "https://hub.example/ws" });
     await settle();
-    expect(ScriptedWebSocket.latest().url).toBe("wss://hub.example/ws");
+    expect(ScriptedWebSocket.latest().url).toBe("wss://hub.example/ws?ack=1");
     client.close();
   });
 
@@ -737,5 +737,28 @@ describe("UserhubClient: options", () => {
     expect(client.state).toBe("closed");
     expect(events.errors[0]).toBeInstanceOf(AuthRefusedError);
     expect(events.errors[0]!.message).not.toContain("has space");
+  });
+});
+
+describe("UserhubClient: acknowledgments", () => {
+  it("asks for ack=1, and acknowledges in one ack frame per eighth of the hub's bound, nothing more", async () => {
+    const { client, socket } = await openClient({}, { maxUnackedBytes: 8_000 });
+    expect(new URL(socket.url).searchParams.get("ack")).toBe("1");
+    const pad = "x".repeat(200);
+    for (let seq = 1; seq <= 20; seq++) socket.receive({ type: "message", seq, data: pad, at: 1 });
+    const acks = socket.sentFrames().filter((f) => (f as { type?: string }).type === "ack");
+    // Each frame is 243 or 244 code units: the threshold of 1000 (8000 / 8) is reached every 5 deliveries.
+    expect(JSON.stringify({ type: "message", seq: 1, data: pad, at: 1 }).length).toBe(243);
+    expect(acks).toEqual([5, 10, 15, 20].map((seq) => ({ type: "ack", seq })));
+    // Nothing else went out: heartbeats, if any, are the bare text "ping" the runtime answers by itself.
+    expect(socket.sent.filter((text) => text !== "ping" && !text.startsWith('{"type":"ack"'))).toEqual([]);
+    client.close();
+  });
+
+  it("sends no ack frame to a hub that announced no bound", async () => {
+    const { client, socket } = await openClient();
+    for (let seq = 1; seq <= 50; seq++) socket.receive({ type: "message", seq, data: "y".repeat(1000), at: 1 });
+    expect(socket.sentFrames()).toEqual([]);
+    client.close();
   });
 });

@@ -23,6 +23,10 @@ const NUMERIC_VARS: [string, keyof HubConfig][] = [
   ["LOG_RETENTION_MS", "logRetentionMs"],
   ["LOG_RETENTION_BYTES", "logRetentionBytes"],
   ["TICKET_TTL_MS", "ticketTtlMs"],
+  ["CONNECTIONS_PER_MINUTE", "connectionsPerMinute"],
+  ["TICKETS_PER_MINUTE", "ticketsPerMinute"],
+  ["MAX_UNACKED_BYTES", "maxUnackedBytes"],
+  ["MAX_MESSAGE_BACKLOG", "maxMessageBacklog"],
 ];
 
 describe("readHubConfig", () => {

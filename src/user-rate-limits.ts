@@ -1,0 +1,30 @@
+import type { HubConfig } from "./config.ts";
+import { PerMinuteLimit } from "./token-bucket.ts";
+
+/**
+ * One user's per-minute limits: new connections and connect tickets. They
+ * belong with whatever outlives the user's sockets: on Cloudflare the user's
+ * Durable Object (each hub instance makes its own; after eviction they start
+ * full again), on Deno the namespace, which drops a hub as soon as its last
+ * socket leaves.
+ *
+ * @example
+ * ```ts
+ * const limits = new UserRateLimits(config, Date.now());
+ * if (limits.connections.take(Date.now()) > 0) // answer 429
+ * ```
+ */
+export class UserRateLimits {
+  readonly connections: PerMinuteLimit;
+  readonly tickets: PerMinuteLimit;
+  /** Until when the user's new connections are refused because one of its sockets was closed for its rate, epoch ms. */
+  penaltyUntil = 0;
+  /** When these limits were last used, epoch ms: a holder may forget them a minute later (they are full again by then). */
+  usedAt: number;
+
+  constructor(config: Pick<HubConfig, "connectionsPerMinute" | "ticketsPerMinute">, now: number) {
+    this.connections = new PerMinuteLimit(config.connectionsPerMinute, now);
+    this.tickets = new PerMinuteLimit(config.ticketsPerMinute, now);
+    this.usedAt = now;
+  }
+}

@@ -1,0 +1,144 @@
+// The hub's limits over a small in-memory host with a clock the test moves and
+// real workerd WebSocketPairs: per-socket frame rates (rate_limited, then 1008),
+// per-user connection and ticket rates (429 / retryAfterMs), acknowledging
+// sockets bounded by maxUnackedBytes (4002), and payloads with no JSON form
+// refused before they take a seq.
+import { describe, expect, it } from "vitest";
+import {
+  CloseCode,
+  type ConnectionAttachment,
+  FRAME_RATE_LIMIT_REASON,
+  Hub,
+  type HubApp,
+  type HubHost,
+  MemoryDeliveryLog,
+  MemoryRevocationWatermarks,
+  MemoryTicketStore,
+  readHubConfig,
+  UNACKED_BYTES_REASON,
+  UNSERIALIZABLE_PAYLOAD_PREFIX,
+} from "../../src/index.ts";
+
+class TestHost implements HubHost<WebSocket> {
+  readonly sockets = new Set<WebSocket>();
+  readonly attachments = new Map<WebSocket, ConnectionAttachment>();
+  readonly log = new MemoryDeliveryLog();
+  readonly tickets = new MemoryTicketStore();
+  readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
+  clock = 1_000_000;
+  now = () => this.clock;
+  openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
+  readAttachment = (ws: WebSocket) => this.attachments.get(ws) ?? null;
+  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => void this.attachments.set(ws, { ...attachment });
+  lastAutoResponseAt = () => null;
+  scheduleWake = () => {};
+}
+
+const config = readHubConfig({
+  RATE_LIMIT_FRAMES_PER_SECOND: "10",
+  RATE_LIMIT_FRAME_BURST: "10",
+  RATE_LIMIT_CLOSE_AFTER_MS: "2000",
+  CONNECTIONS_PER_MINUTE: "3",
+  TICKETS_PER_MINUTE: "2",
+  MAX_UNACKED_BYTES: "1000",
+});
+
+const bigIntApp: HubApp = {
+  frames: {
+    send: async (frame, connection, hub) => void (await hub.deliver(frame.data === "bigint" ? 1n : frame.data, { from: connection.id })),
+  },
+};
+
+async function open(hub: Hub<WebSocket>, host: TestHost, options: { acks?: boolean } = {}) {
+  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+  const frames: Record<string, any>[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => client.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+  client.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+  client.accept();
+  server.accept();
+  const admission = await hub.admit({ userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null } });
+  if (!admission.ok) throw new Error(admission.message);
+  host.sockets.add(server);
+  host.writeAttachment(server, hub.attachmentFor(admission.identity, options));
+  await hub.open(server);
+  return { client, server, frames, closed };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe("Hub limits", () => {
+  it("refuses frames past the rate with one rate_limited notice, closes with 1008 while it stays over, then refuses the user's upgrades for the penalty", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const { server, frames, closed } = await open(hub, host);
+    for (let i = 0; i < 15; i++) await hub.message(server, JSON.stringify({ type: "nope" }));
+    await settle();
+    const errors = frames.filter((f) => f.type === "error");
+    expect(errors.filter((f) => f.code === "unknown_type")).toHaveLength(10);
+    expect(errors.filter((f) => f.code === "rate_limited")).toEqual([
+      { type: "error", code: "rate_limited", message: expect.stringContaining("10 frames per second"), retryAfterMs: 100 },
+    ]);
+    // Still over the limit (15 frames a second against 10): closed, naming the limit.
+    let closedAt = 0;
+    void closed.then(() => (closedAt = host.clock));
+    for (let t = 0; t <= 3000 && closedAt === 0; t += 66) {
+      host.clock += 66;
+      await hub.message(server, JSON.stringify({ type: "nope" }));
+      await settle();
+    }
+    expect(await closed).toEqual({ code: CloseCode.PolicyViolation, reason: FRAME_RATE_LIMIT_REASON });
+    const again = await hub.admit({ userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null } });
+    expect(again).toMatchObject({ ok: false, status: 429, headers: { "Retry-After": "30" } });
+  });
+
+  it("answers 429 with Retry-After past connectionsPerMinute, and a ticket wait past ticketsPerMinute", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const handoff = { userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null } };
+    for (let i = 0; i < 3; i++) expect((await hub.admit(handoff)).ok).toBe(true);
+    const refused = await hub.admit(handoff);
+    expect(refused).toMatchObject({ ok: false, status: 429, headers: { "Retry-After": "20" } });
+    host.clock += 20_000;
+    expect((await hub.admit(handoff)).ok).toBe(true);
+    const identity = { userId: "alice", expiresAt: null };
+    expect(await hub.issueTicket(identity)).toHaveProperty("ticket");
+    expect(await hub.issueTicket(identity)).toHaveProperty("ticket");
+    expect(await hub.issueTicket(identity)).toEqual({ retryAfterMs: 30_000 });
+  });
+
+  it("announces maxUnackedBytes to an acknowledging socket only, and closes it with 4002 past the bound unless it acknowledges", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const acking = await open(hub, host, { acks: true });
+    const plain = await open(hub, host);
+    await settle();
+    expect(acking.frames[0]).toMatchObject({ type: "welcome", maxUnackedBytes: 1000 });
+    expect(plain.frames[0]).not.toHaveProperty("maxUnackedBytes");
+    const pad = "x".repeat(200);
+    // Acknowledged as it goes: never closed.
+    for (let i = 0; i < 20; i++) {
+      const { seqs } = await hub.push([{ pad }]);
+      await hub.message(acking.server, JSON.stringify({ type: "ack", seq: seqs[0] }));
+    }
+    // Not acknowledged: closed once more than 1000 bytes wait; the plain socket goes on.
+    for (let i = 0; i < 6; i++) await hub.push([{ pad }]);
+    expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
+    await settle();
+    expect(plain.frames.filter((f) => f.type === "message")).toHaveLength(26);
+  });
+
+  it("refuses a payload with no JSON form before the log: an error frame, no seq taken, the next delivery is seq 1", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const { server, frames } = await open(hub, host);
+    await hub.message(server, JSON.stringify({ type: "send", data: "bigint" }));
+    await settle();
+    expect(frames.at(-1)).toMatchObject({ type: "error", code: "invalid_frame", message: expect.stringContaining(UNSERIALIZABLE_PAYLOAD_PREFIX) });
+    expect(host.log.latestSeq()).toBe(0);
+    await expect(hub.push([1n])).rejects.toThrow(UNSERIALIZABLE_PAYLOAD_PREFIX);
+    expect(host.log.latestSeq()).toBe(0);
+    await hub.message(server, JSON.stringify({ type: "send", data: "fine" }));
+    await settle();
+    expect(frames.at(-1)).toMatchObject({ type: "message", seq: 1, data: "fine" });
+  });
+});
