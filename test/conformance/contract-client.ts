@@ -66,8 +66,9 @@ export function uniqueUser(base: string): string {
 export const now = () => Math.floor(Date.now() / 1000);
 
 /** An HS256 JWT signed here, for tokens the dev endpoint will not make (other secret, expired). */
-export function signJwt(payload: Record<string, unknown>, secret: string): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+/** An HS256 JWT over any JSON payload (also `null` or an array: hostile tokens are validly signed too). */
+export function signJwt(payload: unknown, secret: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const input = `${part({ alg: "HS256", typ: "JWT" })}.${part(payload)}`;
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
 }
