@@ -7,15 +7,14 @@ import { type Identity, newTicket, type TicketStore } from "../src/index.ts";
  */
 export class SqliteTicketStore implements TicketStore {
   readonly #sql: SqlStorage;
+  #ready = false;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(
-      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL)",
-    );
   }
 
   issue(identity: Identity, now: number, ttlMs: number): string {
+    this.#ensureTable();
     this.#sql.exec("DELETE FROM userhub_tickets WHERE expires_at <= ?", now);
     const ticket = newTicket(identity.userId);
     this.#sql.exec(
@@ -29,6 +28,7 @@ export class SqliteTicketStore implements TicketStore {
   }
 
   redeem(ticket: string, now: number): Identity | null {
+    this.#ensureTable();
     const row = this.#sql
       .exec<{ user_id: string; token_expires_at: number | null; expires_at: number }>(
         "DELETE FROM userhub_tickets WHERE ticket = ? RETURNING user_id, token_expires_at, expires_at",
@@ -37,5 +37,14 @@ export class SqliteTicketStore implements TicketStore {
       .toArray()[0];
     if (!row || row.expires_at <= now) return null;
     return { userId: row.user_id, expiresAt: row.token_expires_at };
+  }
+
+  /** On first use, not in the constructor: a hub woken for a message or an alarm never touches tickets, so it runs no statement for them. */
+  #ensureTable(): void {
+    if (this.#ready) return;
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL)",
+    );
+    this.#ready = true;
   }
 }
