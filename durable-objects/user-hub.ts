@@ -26,6 +26,7 @@ export interface UserHubEnv {
   JWT_SECRET?: string;
   HEARTBEAT_INTERVAL_MS?: string;
   HEARTBEAT_TIMEOUT_MS?: string;
+  HEARTBEAT_SWEEP_MS?: string;
   MAX_MESSAGE_BYTES?: string;
   MAX_CONNECTIONS_PER_USER?: string;
   MAX_QUEUED_BYTES?: string;
