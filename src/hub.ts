@@ -255,7 +255,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   /** Logs `data`, then sends it to every open socket of the user. */
   async deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
-    await this.#sweepStale();
+    // Inline, not a call: on the hot path (a handler's deliver) nothing can be stale most of the time.
+    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
     const { deliveries, delivered } = await this.#deliver([{ data, ...(options.from ? { from: options.from } : {}) }]);
     return { delivery: deliveries[0]!, delivered };
   }
@@ -265,7 +266,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * without logging it: no seq, never replayed (typing, cursors, "seen").
    */
   async signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
-    await this.#sweepStale();
+    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
     const frame: SignalFrame = { type: "signal", data: data ?? null, ...(options.from ? { from: options.from } : {}) };
     const text = JSON.stringify(frame);
     const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(text)));
