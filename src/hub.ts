@@ -67,6 +67,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   /** Attachments read once per socket per instance: the hub is their only writer, so its copy is the stored one. */
   readonly #attachments = new WeakMap<S, ConnectionAttachment>();
   readonly #sweep: ZombieSweep;
+  readonly #connections = new WeakMap<S, Connection>();
+  #hubContext: HubContext | undefined;
 
   constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
@@ -434,7 +436,10 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   #connection(socket: S, attachment: ConnectionAttachment): Connection {
-    return {
+    // One object per socket per instance, not one per frame.
+    const known = this.#connections.get(socket);
+    if (known) return known;
+    const connection: Connection = {
       id: attachment.connectionId,
       userId: attachment.userId,
       connectedAt: attachment.connectedAt,
@@ -448,15 +453,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         void this.#cleanup(socket, current, code, text, true);
       },
     };
+    this.#connections.set(socket, connection);
+    return connection;
   }
 
   #context(userId: string): HubContext {
-    return {
+    if (this.#hubContext?.userId === userId) return this.#hubContext;
+    return (this.#hubContext = {
       userId,
       connections: () => this.#liveSockets().map((socket) => this.#connection(socket, this.#attachment(socket)!)),
       deliver: (data, options) => this.deliver(data, options),
       signal: (data, options) => this.signal(data, options),
-    };
+    });
   }
 
   async #call(hook: string, run: () => void | Promise<void>): Promise<void> {

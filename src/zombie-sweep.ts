@@ -2,17 +2,19 @@ import { type Liveness, staleAt, staleReason } from "./heartbeat.ts";
 import type { HeartbeatSettings } from "./protocol.ts";
 
 /**
- * How often the janitor alarm sweeps a hub that has sockets, by default: six
- * hours. Every wake of a hub (a message, a push, a connect, a close) closes
+ * How often the janitor alarm sweeps a hub that has sockets, by default:
+ * twelve hours. Every wake of a hub (a message, a push, a connect, a close) closes
  * its stale sockets first anyway, so nothing anyone can observe ever counts
  * a zombie; the janitor only bounds how long a zombie of an otherwise silent
  * hub keeps its resources and waits for its `onClose`. Each alarm is a
- * billed request plus a `setAlarm` row ($1.15 per million): six hours is
- * ~122 alarms a month per connected user (~$140 a month per million users),
- * against ~35,000 for an alarm at every heartbeat timeout (~$40,000). Set it
- * to the heartbeat timeout for a prompt `onClose` (the eager sweep).
+ * billed request plus a `setAlarm` row ($1.15 per million): twelve hours is
+ * ~61 alarms a month per connected user (~$70 a month per million users),
+ * which keeps the bench's cost scenario within 1.1× the floor plus one row
+ * per delivery (six hours did not, by a hair); an hourly janitor is ~730
+ * (~$840), an alarm at every heartbeat timeout ~35,000 (~$40,000). Set it to
+ * the heartbeat timeout for a prompt `onClose` (the eager sweep).
  */
-export const DEFAULT_HEARTBEAT_SWEEP_MS = 6 * 60 * 60 * 1000;
+export const DEFAULT_HEARTBEAT_SWEEP_MS = 12 * 60 * 60 * 1000;
 
 /**
  * A hub's zombie sweep: which sockets are stale, whether any can be yet, and

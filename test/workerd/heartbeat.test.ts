@@ -68,8 +68,8 @@ describe("the recorded frame's lag", () => {
 describe("ZombieSweep", () => {
   const heartbeat = { intervalMs: 1000, timeoutMs: TIMEOUT };
 
-  it("defaults to a six-hour janitor", () => {
-    expect(DEFAULT_HEARTBEAT_SWEEP_MS).toBe(6 * 60 * 60 * 1000);
+  it("defaults to a twelve-hour janitor", () => {
+    expect(DEFAULT_HEARTBEAT_SWEEP_MS).toBe(12 * 60 * 60 * 1000);
   });
 
   it("scans on an instance's first wake, then skips until the earliest moment a socket may turn stale", () => {

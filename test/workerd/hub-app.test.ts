@@ -74,7 +74,7 @@ function captureErrors() {
   vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void errors.push(args.map(String).join(" ")));
 }
 
-describe("the zombie sweep at the defaults (a six-hour janitor)", () => {
+describe("the zombie sweep at the defaults (a twelve-hour janitor)", () => {
   const defaults = readHubConfig({});
 
   it("a hub whose socket pings sets one alarm, a sweep period away, and none again inside it; a frame writes its attachment at most once per interval", async () => {
