@@ -19,6 +19,8 @@ export default defineConfig({
                 DEV_TOKENS: "on",
                 HEARTBEAT_INTERVAL_MS: "1000",
                 HEARTBEAT_TIMEOUT_MS: "3000",
+                // The eager sweep (an alarm per timeout), so heartbeat closes come within seconds; the defaults are tested on the Hub itself.
+                HEARTBEAT_SWEEP_MS: "3000",
                 MAX_CONNECTIONS_PER_USER: "4",
                 MAX_MESSAGE_BYTES: "1024",
                 LOG_RETENTION: "20",

@@ -1,7 +1,8 @@
 /**
  * The bench's smoke run: the whole harness (bundling, servers in their own
  * process groups, every workload, medians, ratios, goals, cost model, the
- * report files) with tiny counts against userhub and the floor, in seconds,
+ * report files) with tiny counts against userhub (durable and signal echo),
+ * the floor and the floor + log, in seconds,
  * so it cannot rot. It checks the shape of what comes out, not performance,
  * and that every process and temporary directory it made is gone.
  */
@@ -47,7 +48,9 @@ describe("bench harness, smoke run", () => {
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);
     expect(isNumber(results.ratios.userhub!.echo1) && isNumber(results.ratios.userhub!.fanOut) && isNumber(results.ratios.userhub!.cpu)).toBe(true);
-    expect(results.goals.map((g) => g.id)).toEqual(expect.arrayContaining(["echo-1", "cpu", "fan-out", "ping-wakes", "alarm-wakes", "empty-wakes"]));
+    expect(isNumber(results.ratios["userhub-signal"]!.echo1) && isNumber(results.ratiosToFloorLog!.userhub!.echo1)).toBe(true);
+    expect(results.summary["floor-log"]!.coldWake!.cold.statementsPerMessage).toBeGreaterThan(0);
+    expect(results.goals.map((g) => g.id)).toEqual(expect.arrayContaining(["echo-1", "cpu", "fan-out", "signal-echo-1", "signal-cpu", "cold-wake", "rows-per-delivery", "ping-wakes", "alarm-wakes", "empty-wakes", "cost"]));
     expect(results.cost.targets.map((t) => t.target).sort()).toEqual(["floor", "userhub"]);
     for (const cost of results.cost.targets) expect(cost.totalUsd).toBeGreaterThanOrEqual(5);
 

@@ -41,6 +41,10 @@ export class DurableObjectHost implements HubHost<WebSocket> {
     return this.#ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? null;
   }
 
+  async scheduledWake(): Promise<number | null> {
+    return await this.#ctx.storage.getAlarm();
+  }
+
   async scheduleWake(at: number | null): Promise<void> {
     const current = await this.#ctx.storage.getAlarm();
     if (current === at) return;

@@ -1,13 +1,29 @@
 import { type AppendResult, type Delivery, type DeliveryLog, jsonBytes, type NewDelivery, type ReplayResult, type RetentionPolicy } from "../src/index.ts";
 
 /**
- * How far past a retention bound the log may grow before it is pruned back to
- * the bound: 1/16 of it. Pruning in batches makes a delivery cost one INSERT,
- * not an INSERT and a DELETE (SQLite rows are what a Durable Object is billed
- * for); a small bound (under 16) is kept exactly.
+ * How far past a bound the log may grow before it is cut back: 1/16 of it.
+ * Only the byte bound (and a count bound lowered by a new configuration)
+ * ever deletes rows, in batches; a small bound (under 16) is kept exactly.
  */
 const PRUNE_SLACK_SHARE = 1 / 16;
 
+const SCHEMA = `CREATE TABLE IF NOT EXISTS userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS userhub_deliveries (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL);`;
+
+/**
+ * Where the log stands, in one statement: its epoch, the seq recorded at the
+ * last delete (the log may be empty), and its first and last rows. `base` is
+ * the running total of payload bytes before a row, so the bytes kept are
+ * `last.base + last.bytes − first.base` without summing the log.
+ */
+const STATE = `SELECT (SELECT value FROM userhub_meta WHERE key = 'epoch') AS epoch,
+  (SELECT value FROM userhub_meta WHERE key = 'seq') AS checkpoint,
+  (SELECT seq FROM userhub_deliveries ORDER BY seq DESC LIMIT 1) AS latest,
+  (SELECT base + bytes FROM userhub_deliveries ORDER BY seq DESC LIMIT 1) AS latestEnd,
+  (SELECT seq FROM userhub_deliveries ORDER BY seq LIMIT 1) AS first,
+  (SELECT base FROM userhub_deliveries ORDER BY seq LIMIT 1) AS firstBase`;
+
+type StateRow = { epoch: string | null; checkpoint: string | null; latest: number | null; latestEnd: number | null; first: number | null; firstBase: number | null };
 type Row = { seq: number; at: number; sender: string | null; data: string };
 
 /**
@@ -15,59 +31,70 @@ type Row = { seq: number; at: number; sender: string | null; data: string };
  * are synchronous and the runtime's output gate holds every frame until they
  * are durable, so a client never sees a `seq` that a crash could take back.
  *
- * A delivery is one INSERT. The latest `seq` is the log's largest row, and
- * each prune records it (and the bytes kept) in a meta table, so the sequence
- * only grows even when retention has pruned every row, and a hub woken from
- * hibernation reads a handful of rows to know where it stands, not the log.
+ * A delivery is one statement writing one row (SQLite rows written are what
+ * a Durable Object is billed for, and a delete is a row written too). The
+ * log is a ring of `count` rows: once full, a delivery rewrites its oldest
+ * row in place (an UPDATE that gives it the new seq), so the count bound
+ * costs no DELETE. The age bound is applied when the log is read: a delivery
+ * older than `ageMs` is never replayed, and its row is rewritten by a later
+ * delivery rather than deleted, which would bill a second row per delivery.
+ * The byte bound deletes the oldest rows, in batches. Idempotency keys live
+ * in their own table, written only when a key is given.
+ *
+ * Nothing runs until the log is first used; then one statement tells it where
+ * it stands (the schema is created on the first use ever, when that statement
+ * finds no table). So a message to a hub woken from hibernation costs two
+ * statements: that one and the delivery's.
  */
 export class SqliteDeliveryLog implements DeliveryLog {
   readonly #sql: SqlStorage;
   readonly #retention: RetentionPolicy;
-  readonly #epoch: string;
-  #latest: number;
-  #oldest: number;
-  #bytes: number;
-  #lastAgeCheck = 0;
+  readonly #clock: () => number;
+  #loaded = false;
+  #epoch = "";
+  /** The latest seq (it survives deleting every row). */
+  #latest = 0;
+  /** Payload bytes written through `#latest`: the next row's `base`. */
+  #latestEnd = 0;
+  /** The first row kept on disk (`#latest + 1` when none is); rows are contiguous from it to `#latest`. */
+  #first = 1;
+  /** At least the bytes kept on disk: exact when loaded or measured, then only grows until measured again. */
+  #bytesAtMost = 0;
+  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  #lastNow: number | null = null;
+  #keysReady = false;
+  #keysWritten = false;
+  #lastKeyPrune = Number.NEGATIVE_INFINITY;
 
-  constructor(sql: SqlStorage, retention: RetentionPolicy) {
+  /**
+   * @param clock What "now" is for the age bound before the log has been told a time (an append's `at`, a prune's `now`). @default Date.now
+   */
+  constructor(sql: SqlStorage, retention: RetentionPolicy, clock: () => number = Date.now) {
     this.#sql = sql;
     this.#retention = retention;
-    sql.exec(`CREATE TABLE IF NOT EXISTS userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS userhub_log (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS userhub_idempotency (key TEXT PRIMARY KEY, seqs TEXT NOT NULL, at INTEGER NOT NULL);`);
-    const meta = new Map(sql.exec<{ key: string; value: string }>("SELECT key, value FROM userhub_meta").toArray().map((r) => [r.key, r.value]));
-    this.#epoch = meta.get("epoch") ?? crypto.randomUUID();
-    if (!meta.has("epoch")) sql.exec("INSERT INTO userhub_meta (key, value) VALUES ('epoch', ?), ('seq', '0'), ('bytes', '0')", this.#epoch);
-    else if (!meta.has("bytes")) {
-      // A log written before the meta table kept the bytes: count them once, as of the seq it recorded.
-      const total = sql.exec<{ total: number | null }>("SELECT SUM(bytes) AS total FROM userhub_log WHERE seq <= ?", Number(meta.get("seq") ?? 0)).one().total ?? 0;
-      sql.exec("INSERT INTO userhub_meta (key, value) VALUES ('bytes', ?)", String(total));
-      meta.set("bytes", String(total));
-    }
-    // The meta row holds the seq and bytes as of the last prune; only rows added since are read.
-    const checkpoint = Number(meta.get("seq") ?? 0);
-    const since = sql
-      .exec<{ latest: number | null; bytes: number | null }>("SELECT MAX(seq) AS latest, SUM(bytes) AS bytes FROM userhub_log WHERE seq > ?", checkpoint)
-      .one();
-    this.#latest = Math.max(checkpoint, since.latest ?? 0);
-    this.#bytes = Number(meta.get("bytes") ?? 0) + (since.bytes ?? 0);
-    this.#oldest = sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM userhub_log").one().seq ?? this.#latest + 1;
+    this.#clock = clock;
   }
 
   epoch(): string {
+    this.#load();
     return this.#epoch;
   }
 
   latestSeq(): number {
+    this.#load();
     return this.#latest;
   }
 
   oldestSeq(): number {
-    return this.#oldest;
+    this.#load();
+    return this.#oldest(this.#now());
   }
 
   append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult {
+    this.#load();
+    this.#tell(at);
     if (idempotencyKey !== undefined) {
+      this.#ensureKeys();
       const seen = this.#sql.exec<{ seqs: string; at: number }>("SELECT seqs, at FROM userhub_idempotency WHERE key = ?", idempotencyKey).toArray()[0];
       if (seen && at - seen.at < this.#retention.ageMs) return { seqs: JSON.parse(seen.seqs) as number[], deliveries: [], duplicate: true };
     }
@@ -76,58 +103,154 @@ export class SqliteDeliveryLog implements DeliveryLog {
       const seq = this.#latest + 1;
       const json = entry.json ?? JSON.stringify(entry.data ?? null);
       const bytes = jsonBytes(json);
-      this.#sql.exec("INSERT INTO userhub_log (seq, at, sender, data, bytes) VALUES (?, ?, ?, ?, ?)", seq, at, entry.from ?? null, json, bytes);
+      const sender = entry.from ?? null;
+      const base = this.#latestEnd;
+      let written = 0;
+      if (this.#first <= this.#latest && this.#latest - this.#first + 1 >= this.#retention.count) {
+        // The ring is full: the oldest row becomes this one.
+        written = this.#sql.exec(
+          "UPDATE userhub_deliveries SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ? WHERE seq = ?",
+          seq,
+          at,
+          sender,
+          json,
+          bytes,
+          base,
+          this.#first,
+        ).rowsWritten;
+        if (written > 0) this.#first++;
+      }
+      if (written === 0) {
+        this.#sql.exec("INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base) VALUES (?, ?, ?, ?, ?, ?)", seq, at, sender, json, bytes, base);
+      }
       this.#latest = seq;
-      this.#bytes += bytes;
+      this.#latestEnd = base + bytes;
+      this.#bytesAtMost += bytes;
       deliveries.push({ seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) });
     }
     const seqs = deliveries.map((d) => d.seq);
     if (idempotencyKey !== undefined) {
       this.#sql.exec("INSERT OR REPLACE INTO userhub_idempotency (key, seqs, at) VALUES (?, ?, ?)", idempotencyKey, JSON.stringify(seqs), at);
+      this.#keysWritten = true;
     }
     return { seqs, deliveries, duplicate: false };
   }
 
   since(seq: number): ReplayResult {
-    const oldest = this.#oldest;
+    this.#load();
+    const now = this.#now();
+    const oldest = this.#oldest(now);
     if (seq > this.#latest || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#latest };
-    const rows = this.#sql.exec<Row>("SELECT seq, at, sender, data FROM userhub_log WHERE seq > ? ORDER BY seq", seq).toArray();
+    if (seq >= this.#latest) return { kind: "replay", deliveries: [] };
+    const rows = this.#sql.exec<Row>("SELECT seq, at, sender, data FROM userhub_deliveries WHERE seq > ? ORDER BY seq", Math.max(seq, oldest - 1)).toArray();
     return { kind: "replay", deliveries: rows.map(toDelivery) };
   }
 
   prune(now: number): void {
-    const { count, ageMs, bytes } = this.#retention;
+    this.#load();
+    this.#tell(now);
+    const { count, bytes } = this.#retention;
     let cutoff = 0;
-    if (this.#latest - this.#oldest + 1 > count + slack(count)) cutoff = this.#latest - count;
-    if (this.#bytes > bytes + slack(bytes)) {
-      const row = this.#sql
-        .exec<{ seq: number | null }>(
-          "SELECT MAX(seq) AS seq FROM (SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC) AS kept FROM userhub_log) WHERE kept > ?",
-          bytes,
-        )
-        .one();
-      if (row.seq !== null) cutoff = Math.max(cutoff, row.seq);
-    }
-    // Age: at most once a second, and a scan only when the oldest row is too old (seq order is time order).
-    if (now - this.#lastAgeCheck >= 1000) {
-      this.#lastAgeCheck = now;
-      const oldest = this.#sql.exec<{ at: number }>("SELECT at FROM userhub_log ORDER BY seq LIMIT 1").toArray()[0];
-      if (oldest && oldest.at < now - ageMs) {
-        const row = this.#sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM userhub_log WHERE at < ?", now - ageMs).one();
-        if (row.seq !== null) cutoff = Math.max(cutoff, row.seq);
+    // A count bound lowered since the ring was filled: cut back once, in a batch.
+    if (this.#latest - this.#first + 1 > count + slack(count)) cutoff = this.#latest - count + 1;
+    if (this.#bytesAtMost > bytes + slack(bytes)) {
+      this.#bytesAtMost = this.#measureBytes();
+      if (this.#bytesAtMost > bytes + slack(bytes)) {
+        // The first row from which what is kept fits the bound (base only grows with seq).
+        const row = this.#sql.exec<{ seq: number }>("SELECT seq FROM userhub_deliveries WHERE base >= ? ORDER BY seq LIMIT 1", this.#latestEnd - bytes).toArray()[0];
+        cutoff = Math.max(cutoff, row?.seq ?? this.#latest + 1);
       }
-      this.#sql.exec("DELETE FROM userhub_idempotency WHERE at <= ?", now - ageMs);
     }
-    if (cutoff < this.#oldest) return;
-    const removed = this.#sql.exec<{ bytes: number }>("DELETE FROM userhub_log WHERE seq <= ? RETURNING bytes", cutoff).toArray();
-    for (const row of removed) this.#bytes -= row.bytes;
-    this.#oldest = cutoff + 1;
-    this.#sql.exec("INSERT OR REPLACE INTO userhub_meta (key, value) VALUES ('seq', ?), ('bytes', ?)", String(this.#latest), String(this.#bytes));
+    if (this.#keysWritten && now - this.#lastKeyPrune >= 1000) {
+      this.#lastKeyPrune = now;
+      this.#keysWritten = false;
+      this.#sql.exec("DELETE FROM userhub_idempotency WHERE at <= ?", now - this.#retention.ageMs);
+    }
+    if (cutoff <= this.#first) return;
+    this.#sql.exec("DELETE FROM userhub_deliveries WHERE seq < ?", cutoff);
+    this.#first = cutoff;
+    this.#bytesAtMost = this.#measureBytes();
+    // Every row may be gone: the seq must still only grow.
+    this.#sql.exec("INSERT OR REPLACE INTO userhub_meta (key, value) VALUES ('seq', ?)", String(this.#latest));
   }
 
   /** The deliveries still kept, oldest first. */
   entries(): Delivery[] {
-    return this.#sql.exec<Row>("SELECT seq, at, sender, data FROM userhub_log ORDER BY seq").toArray().map(toDelivery);
+    this.#load();
+    return this.#sql
+      .exec<Row>("SELECT seq, at, sender, data FROM userhub_deliveries WHERE seq >= ? ORDER BY seq", this.#oldest(this.#now()))
+      .toArray()
+      .map(toDelivery);
+  }
+
+  /** The oldest seq the retention keeps at `now`: past the rows on disk, the count bound and the age bound. */
+  #oldest(now: number): number {
+    const kept = Math.max(this.#first, this.#latest - this.#retention.count + 1);
+    if (kept > this.#latest) return this.#latest + 1;
+    const row = this.#sql
+      .exec<{ seq: number }>("SELECT seq FROM userhub_deliveries WHERE seq >= ? AND at >= ? ORDER BY seq LIMIT 1", kept, now - this.#retention.ageMs)
+      .toArray()[0];
+    return row?.seq ?? this.#latest + 1;
+  }
+
+  #measureBytes(): number {
+    if (this.#first > this.#latest) return 0;
+    const row = this.#sql.exec<{ base: number }>("SELECT base FROM userhub_deliveries WHERE seq = ?", this.#first).toArray()[0];
+    return row ? this.#latestEnd - row.base : 0;
+  }
+
+  #tell(now: number): void {
+    if (this.#lastNow === null || now > this.#lastNow) this.#lastNow = now;
+  }
+
+  #now(): number {
+    return this.#lastNow ?? this.#clock();
+  }
+
+  #load(): void {
+    if (this.#loaded) return;
+    let state: StateRow;
+    try {
+      state = this.#sql.exec<StateRow>(STATE).one();
+    } catch (error) {
+      if (!String(error).includes("no such table")) throw error;
+      this.#createSchema();
+      state = this.#sql.exec<StateRow>(STATE).one();
+    }
+    if (state.epoch === null) {
+      this.#epoch = crypto.randomUUID();
+      this.#sql.exec("INSERT OR REPLACE INTO userhub_meta (key, value) VALUES ('epoch', ?)", this.#epoch);
+    } else {
+      this.#epoch = state.epoch;
+    }
+    this.#latest = Math.max(Number(state.checkpoint ?? 0), state.latest ?? 0);
+    this.#latestEnd = state.latestEnd ?? 0;
+    this.#first = state.first ?? this.#latest + 1;
+    this.#bytesAtMost = state.first === null ? 0 : this.#latestEnd - (state.firstBase ?? 0);
+    this.#loaded = true;
+  }
+
+  /** First use ever: the tables, and a log kept by an earlier version (one row per delivery in `userhub_log`, deleted when pruned) moved over once. */
+  #createSchema(): void {
+    this.#sql.exec(SCHEMA);
+    let legacy = false;
+    try {
+      this.#sql.exec("SELECT 1 FROM userhub_log LIMIT 1").toArray();
+      legacy = true;
+    } catch {
+      // No earlier log.
+    }
+    if (!legacy) return;
+    this.#sql.exec(`INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base)
+      SELECT seq, at, sender, data, bytes, SUM(bytes) OVER (ORDER BY seq) - bytes FROM userhub_log;
+      DROP TABLE userhub_log;
+      DELETE FROM userhub_meta WHERE key = 'bytes';`);
+  }
+
+  #ensureKeys(): void {
+    if (this.#keysReady) return;
+    this.#sql.exec("CREATE TABLE IF NOT EXISTS userhub_idempotency (key TEXT PRIMARY KEY, seqs TEXT NOT NULL, at INTEGER NOT NULL)");
+    this.#keysReady = true;
   }
 }
 

@@ -7,19 +7,14 @@ import { type Identity, newTicket, type TicketStore } from "../src/index.ts";
  */
 export class SqliteTicketStore implements TicketStore {
   readonly #sql: SqlStorage;
+  #ready = false;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(
-      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL, token_issued_at INTEGER, session_id TEXT)",
-    );
-    // A table made before tickets kept the token's iat and sid gets the two columns (tickets live seconds; none is lost).
-    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('userhub_tickets')").toArray().map((c) => c.name);
-    if (!columns.includes("token_issued_at")) sql.exec("ALTER TABLE userhub_tickets ADD COLUMN token_issued_at INTEGER");
-    if (!columns.includes("session_id")) sql.exec("ALTER TABLE userhub_tickets ADD COLUMN session_id TEXT");
   }
 
   issue(identity: Identity, now: number, ttlMs: number): string {
+    this.#ensureTable();
     this.#sql.exec("DELETE FROM userhub_tickets WHERE expires_at <= ?", now);
     const ticket = newTicket(identity.userId);
     this.#sql.exec(
@@ -35,6 +30,7 @@ export class SqliteTicketStore implements TicketStore {
   }
 
   redeem(ticket: string, now: number): Identity | null {
+    this.#ensureTable();
     const row = this.#sql
       .exec<{ user_id: string; token_expires_at: number | null; expires_at: number; token_issued_at: number | null; session_id: string | null }>(
         "DELETE FROM userhub_tickets WHERE ticket = ? RETURNING user_id, token_expires_at, expires_at, token_issued_at, session_id",
@@ -46,6 +42,21 @@ export class SqliteTicketStore implements TicketStore {
   }
 
   revokeAll(): void {
+    this.#ensureTable();
     this.#sql.exec("DELETE FROM userhub_tickets");
+  }
+
+  /** On first use, not in the constructor: a hub woken for a message or an alarm never touches tickets, so it runs no statement for them. */
+  #ensureTable(): void {
+    if (this.#ready) return;
+    const sql = this.#sql;
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS userhub_tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_expires_at INTEGER, expires_at INTEGER NOT NULL, token_issued_at INTEGER, session_id TEXT)",
+    );
+    // A table made before tickets kept the token's iat and sid gets the two columns (tickets live seconds; none is lost).
+    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('userhub_tickets')").toArray().map((c) => c.name);
+    if (!columns.includes("token_issued_at")) sql.exec("ALTER TABLE userhub_tickets ADD COLUMN token_issued_at INTEGER");
+    if (!columns.includes("session_id")) sql.exec("ALTER TABLE userhub_tickets ADD COLUMN session_id TEXT");
+    this.#ready = true;
   }
 }

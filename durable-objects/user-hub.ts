@@ -37,6 +37,7 @@ export interface UserHubEnv {
   JWT_USER_CLAIM?: string;
   HEARTBEAT_INTERVAL_MS?: string;
   HEARTBEAT_TIMEOUT_MS?: string;
+  HEARTBEAT_SWEEP_MS?: string;
   MAX_MESSAGE_BYTES?: string;
   MAX_CONNECTIONS_PER_USER?: string;
   MAX_QUEUED_BYTES?: string;

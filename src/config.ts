@@ -1,5 +1,6 @@
 import { DEFAULT_RETENTION, type RetentionPolicy } from "./delivery-log.ts";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS } from "./zombie-sweep.ts";
 import { DEFAULT_TICKET_TTL_MS } from "./ticket.ts";
 import type { HeartbeatSettings } from "./protocol.ts";
 import type { SocketRateSettings } from "./socket-rate-limit.ts";
@@ -19,6 +20,8 @@ export class ConfigError extends Error {
 /** Everything a hub's behaviour depends on. */
 export interface HubConfig {
   readonly heartbeat: HeartbeatSettings;
+  /** How often the janitor alarm closes stale sockets of a hub that nothing else wakes (every wake closes them anyway). */
+  readonly heartbeatSweepMs: number;
   /** Larger frames close their socket with 1009. */
   readonly maxMessageBytes: number;
   /** A user's open sockets; one more is refused with 429 before the upgrade. */
@@ -48,6 +51,7 @@ export interface HubConfig {
 /** The defaults, also listed in the README's configuration table. */
 export const DEFAULT_CONFIG: HubConfig = {
   heartbeat: DEFAULT_HEARTBEAT,
+  heartbeatSweepMs: DEFAULT_HEARTBEAT_SWEEP_MS,
   maxMessageBytes: 64 * 1024,
   maxConnectionsPerUser: 32,
   maxQueuedBytes: 1024 * 1024,
@@ -100,6 +104,7 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
   }
   return {
     heartbeat: { intervalMs, timeoutMs },
+    heartbeatSweepMs: positiveInteger(vars, "HEARTBEAT_SWEEP_MS", DEFAULT_CONFIG.heartbeatSweepMs),
     maxMessageBytes,
     maxConnectionsPerUser: positiveInteger(vars, "MAX_CONNECTIONS_PER_USER", DEFAULT_CONFIG.maxConnectionsPerUser),
     maxQueuedBytes: positiveInteger(vars, "MAX_QUEUED_BYTES", DEFAULT_CONFIG.maxQueuedBytes),

@@ -25,6 +25,12 @@ export interface HubContext {
    * socket of the user as a `message` frame.
    */
   deliver(data: unknown, options?: { from?: string }): Promise<{ delivery: Delivery; delivered: number }>;
+  /**
+   * Sends `data` to every open socket of the user as a `signal` frame without
+   * logging it: no seq, not replayed on resume, no row written. For what is
+   * stale a moment later anyway: typing, cursors, "seen" marks.
+   */
+  signal(data: unknown, options?: { from?: string }): Promise<{ delivered: number }>;
 }
 
 /** A frame the application refuses; the client gets an `invalid_frame` error naming `message`. */
@@ -70,6 +76,8 @@ export interface PresenceFrame {
 /**
  * The demo Worker's application: a `{"type":"send","data":X}` frame is
  * delivered to every open socket of the same user, the sender's included;
+ * a `{"type":"signal","data":X}` frame goes to the same sockets as
+ * `{"type":"signal","data":X,"from":<connection id>}`, unlogged;
  * when a socket joins or leaves, the user's other sockets get a
  * `{"type":"presence","connections":N}` frame (the page's device count).
  */
@@ -78,6 +86,10 @@ export const fanOutApp: HubApp = {
     async send(frame, connection, hub) {
       if (!("data" in frame) || frame.data === undefined) throw new FrameError('a "send" frame needs a "data" field');
       await hub.deliver(frame.data, { from: connection.id });
+    },
+    async signal(frame, connection, hub) {
+      if (!("data" in frame) || frame.data === undefined) throw new FrameError('a "signal" frame needs a "data" field');
+      await hub.signal(frame.data, { from: connection.id });
     },
   },
   // The newcomer's welcome already carries the count, so only the others are told.

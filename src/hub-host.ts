@@ -44,6 +44,8 @@ export interface HubHost<S extends WritableSocket = WritableSocket> {
   lastAutoResponseAt(socket: S): number | null;
   /** Sets the hub's single wake-up to `at`, replacing any other; null clears it. */
   scheduleWake(at: number | null): void | Promise<void>;
+  /** The hub's wake-up that is set (epoch ms), or null. Asked once per live instance of the hub, which then remembers what it sets. */
+  scheduledWake(): number | null | Promise<number | null>;
   /** This user's delivery log. */
   readonly log: DeliveryLog;
   /** This user's unredeemed connect tickets. */

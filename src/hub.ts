@@ -3,7 +3,7 @@ import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON
 import type { HubConfig } from "./config.ts";
 import type { Delivery, NewDelivery } from "./delivery-log.ts";
 import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "./delivery-frame.ts";
-import { type Liveness, nextWake, staleReason } from "./heartbeat.ts";
+import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { DisconnectOptions, DisconnectResult, HubHandoff, PushOptions, PushResult, ResumePoint, TicketResult } from "./hub-namespace.ts";
@@ -19,6 +19,7 @@ import {
   isLargerThan,
   parseClientFrame,
   type ResetFrame,
+  type SignalFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
 import { KeySetUnavailableError } from "./jwks-key-set.ts";
@@ -27,6 +28,7 @@ import { Sender, type WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
 import { UserRateLimits } from "./user-rate-limits.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
+import { ZombieSweep } from "./zombie-sweep.ts";
 
 /** Options of a {@link Hub} beyond its configuration. */
 export interface HubOptions {
@@ -75,17 +77,23 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #rates = new WeakMap<S, SocketRateLimit>();
   readonly #unacked = new WeakMap<S, UnackedDeliveries>();
   #userLimits: UserRateLimits | undefined;
+  /** Attachments read once per socket per instance: the hub is their only writer, so its copy is the stored one. */
+  readonly #attachments = new WeakMap<S, ConnectionAttachment>();
+  readonly #sweep: ZombieSweep;
+  readonly #connections = new WeakMap<S, Connection>();
+  #hubContext: HubContext | undefined;
 
   constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
     this.#app = app;
     this.#config = config;
     this.#options = options;
+    this.#sweep = new ZombieSweep(config.heartbeat, config.heartbeatSweepMs);
   }
 
   /** Whether one more socket fits under `maxConnectionsPerUser`. */
   canAdmit(): boolean {
-    return this.#host.openSockets().length < this.#config.maxConnectionsPerUser;
+    return this.#liveSockets().length < this.#config.maxConnectionsPerUser;
   }
 
   /**
@@ -93,6 +101,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * one, and checks the user's socket limit.
    */
   async admit(handoff: HubHandoff): Promise<Admission> {
+    await this.#sweepStale();
     const now = this.#host.now();
     const limits = this.#limitsAt(now);
     if (limits.penaltyUntil > now) {
@@ -141,6 +150,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`, unless its token is revoked; past `ticketsPerMinute`, only how long to wait. */
   async issueTicket(identity: Identity): Promise<TicketResult> {
     if (isRevoked(identity.issuedAt, await this.#host.revocation.read())) return { refused: REVOKED };
+    await this.#sweepStale();
     const now = this.#host.now();
     const wait = this.#limitsAt(now).tickets.take(now);
     if (wait > 0) return { retryAfterMs: wait };
@@ -180,6 +190,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * first await, so no live delivery can overtake them.
    */
   async open(socket: S, resume: ResumePoint | null = null): Promise<void> {
+    await this.#sweepStale();
     const attachment = this.#attachment(socket);
     if (!attachment) return;
     const sender = this.#sender(socket);
@@ -266,8 +277,14 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   async handleFrame(socket: S, data: string | ArrayBuffer): Promise<void> {
     const attachment = this.#attachment(socket);
     if (!attachment || attachment.closing) return;
-    attachment.lastMessageAt = this.#host.now();
-    this.#host.writeAttachment(socket, attachment);
+    // A frame is a sign of life: recorded at most once per interval (the heartbeat allows for the lag), so most frames write no attachment.
+    const now = this.#host.now();
+    if (now - attachment.lastMessageAt >= this.#config.heartbeat.intervalMs) {
+      attachment.lastMessageAt = now;
+      this.#writeAttachment(socket, attachment);
+    }
+    if (this.#sweep.mayBeStale(now)) await this.#sweepStale(now);
+    if (attachment.closing) return;
     const sender = this.#sender(socket);
     if (typeof data !== "string") {
       await sender.send(JSON.stringify(errorFrame(ErrorCode.BinaryNotSupported, "binary frames are not supported; send JSON text")));
@@ -317,29 +334,26 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   /** The peer sent a close frame (or the connection dropped): answer once, clean up once. */
   async closed(socket: S, code: number, reason: string): Promise<void> {
     this.#sender(socket).answerClose(code, reason);
+    await this.#sweepStale();
     const attachment = this.#attachment(socket);
     if (attachment) await this.#cleanup(socket, attachment, code, reason);
   }
 
   /** The runtime reported an error on `socket`: it is gone; clean up once. */
   async errored(socket: S): Promise<void> {
+    await this.#sweepStale();
     const attachment = this.#attachment(socket);
     if (attachment) await this.#cleanup(socket, attachment, CloseCode.InternalError, "socket error");
   }
 
   /**
-   * The scheduled wake-up: close every socket whose heartbeat timed out or
-   * whose token expired, then schedule the next wake-up (none if no socket is left).
+   * The scheduled wake-up (the janitor): close every socket whose heartbeat
+   * timed out or whose token expired, then schedule the next wake-up (none
+   * if no socket is left). Every other wake closes them too.
    */
   async wake(): Promise<void> {
-    const now = this.#host.now();
-    const timeout = this.#config.heartbeat.timeoutMs;
-    for (const socket of this.#liveSockets()) {
-      const attachment = this.#attachment(socket)!;
-      const stale = staleReason(this.#liveness(socket, attachment), timeout, now);
-      if (stale === "token-expired") await this.#end(socket, attachment, CloseCode.TokenExpired);
-      else if (stale === "heartbeat-timeout") await this.#end(socket, attachment, CloseCode.HeartbeatTimeout);
-    }
+    this.#sweep.alarmIs(null);
+    await this.#sweepStale();
     await this.#reschedule();
   }
 
@@ -348,12 +362,15 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * open socket of the user, in order. A repeated idempotency key delivers nothing.
    */
   async push(messages: readonly unknown[], options: PushOptions = {}): Promise<PushResult> {
+    await this.#sweepStale();
     const { seqs, delivered, duplicate } = await this.#deliver(messages.map((data) => ({ data })), options.idempotencyKey);
     return { seqs, delivered, duplicate };
   }
 
   /** Logs `data`, then sends it to every open socket of the user. */
   async deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
+    // Inline, not a call: on the hot path (a handler's deliver) nothing can be stale most of the time.
+    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
     const { deliveries, delivered } = await this.#deliver([{ data, ...(options.from ? { from: options.from } : {}) }]);
     return { delivery: deliveries[0]!, delivered };
   }
@@ -381,6 +398,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       closed++;
     }
     return { closed };
+  }
+
+  /**
+   * Sends `data` to every open socket of the user as a `signal` frame, now,
+   * without logging it: no seq, never replayed (typing, cursors, "seen").
+   */
+  async signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
+    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
+    const frame: SignalFrame = { type: "signal", data: data ?? null, ...(options.from ? { from: options.from } : {}) };
+    const text = JSON.stringify(frame);
+    const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(text)));
+    return { delivered: outcomes.filter((o) => o === "sent").length };
   }
 
   /**
@@ -462,10 +491,35 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     current.expiresAt = identity.expiresAt;
     current.issuedAt = identity.issuedAt ?? null;
     current.sessionId = identity.sessionId ?? null;
-    this.#host.writeAttachment(socket, current);
+    this.#writeAttachment(socket, current);
     const answer: AuthFrame = { type: "auth", expiresAt: identity.expiresAt };
     await sender.send(JSON.stringify(answer));
     await this.#reschedule();
+  }
+
+  /**
+   * Closes every socket that is stale at `now` (heartbeat timeout: 4000;
+   * token expired: 4001), unless none can be yet. Every wake runs it first,
+   * so no count, delivery or `onClose` ever includes a zombie. All of them
+   * are marked closing before any `onClose` runs, so none counts another.
+   */
+  async #sweepStale(now: number = this.#host.now()): Promise<void> {
+    if (!this.#sweep.mayBeStale(now)) return;
+    const stale: [S, ConnectionAttachment, CloseCode][] = [];
+    const live: Liveness[] = [];
+    for (const socket of this.#liveSockets()) {
+      const attachment = this.#attachment(socket)!;
+      const liveness = this.#liveness(socket, attachment);
+      const reason = this.#sweep.staleReason(liveness, now);
+      if (reason === null) live.push(liveness);
+      else stale.push([socket, attachment, reason === "token-expired" ? CloseCode.TokenExpired : CloseCode.HeartbeatTimeout]);
+    }
+    this.#sweep.scanned(this.#sweep.earliestStale(live));
+    for (const [socket, attachment, code] of stale) {
+      this.#markClosing(socket, attachment);
+      this.#sender(socket).abort(code, CloseReason[code] ?? "");
+    }
+    for (const [socket, attachment, code] of stale) await this.#cleanup(socket, attachment, code, CloseReason[code] ?? "", true);
   }
 
   /** Sockets that are open and not being closed by the hub. */
@@ -477,7 +531,16 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   #attachment(socket: S): ConnectionAttachment | null {
-    return this.#host.readAttachment(socket);
+    const cached = this.#attachments.get(socket);
+    if (cached) return cached;
+    const attachment = this.#host.readAttachment(socket);
+    if (attachment) this.#attachments.set(socket, attachment);
+    return attachment;
+  }
+
+  #writeAttachment(socket: S, attachment: ConnectionAttachment): void {
+    this.#attachments.set(socket, attachment);
+    this.#host.writeAttachment(socket, attachment);
   }
 
   #liveness(socket: S, attachment: ConnectionAttachment): Liveness {
@@ -513,7 +576,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     if (attachment.closing) return false;
     attachment.closing = true;
     try {
-      this.#host.writeAttachment(socket, attachment);
+      this.#writeAttachment(socket, attachment);
     } catch {
       // A closed socket may refuse a new attachment; the flag still holds for this instance.
     }
@@ -526,13 +589,22 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     await this.#call("onClose", () => this.#app.onClose?.(this.#connection(socket, attachment), { code, reason }, this.#context(attachment.userId)));
   }
 
+  /** Sets, moves or clears the one alarm when the one set no longer serves (see ZombieSweep); most calls write nothing. */
   async #reschedule(): Promise<void> {
-    const sockets = this.#liveSockets().map((socket) => this.#liveness(socket, this.#attachment(socket)!));
-    await this.#host.scheduleWake(nextWake(sockets, this.#config.heartbeat.timeoutMs, this.#config.heartbeat.intervalMs));
+    const earliest = this.#sweep.earliestStale(this.#liveSockets().map((socket) => this.#liveness(socket, this.#attachment(socket)!)));
+    if (earliest !== null) this.#sweep.mayTurnStaleAt(earliest);
+    if (this.#sweep.alarmUnknown) this.#sweep.alarmIs(await this.#host.scheduledWake());
+    const at = this.#sweep.plan(earliest, this.#host.now());
+    if (at === undefined) return;
+    this.#sweep.alarmIs(at);
+    await this.#host.scheduleWake(at);
   }
 
   #connection(socket: S, attachment: ConnectionAttachment): Connection {
-    return {
+    // One object per socket per instance, not one per frame.
+    const known = this.#connections.get(socket);
+    if (known) return known;
+    const connection: Connection = {
       id: attachment.connectionId,
       userId: attachment.userId,
       connectedAt: attachment.connectedAt,
@@ -546,14 +618,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         void this.#cleanup(socket, current, code, text, true);
       },
     };
+    this.#connections.set(socket, connection);
+    return connection;
   }
 
   #context(userId: string): HubContext {
-    return {
+    if (this.#hubContext?.userId === userId) return this.#hubContext;
+    return (this.#hubContext = {
       userId,
       connections: () => this.#liveSockets().map((socket) => this.#connection(socket, this.#attachment(socket)!)),
       deliver: (data, options) => this.deliver(data, options),
-    };
+      signal: (data, options) => this.signal(data, options),
+    });
   }
 
   async #call(hook: string, run: () => void | Promise<void>): Promise<void> {

@@ -61,10 +61,12 @@ export {
   type AuthFrame,
   type AckFrame,
   type ServerFrame,
+  type SignalFrame,
   type WelcomeFrame,
 } from "./protocol.ts";
 export { type GoneReason, type SendOutcome, Sender, type SenderOptions, type WritableSocket } from "./sender.ts";
-export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, nextWake, staleReason } from "./heartbeat.ts";
+export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason } from "./heartbeat.ts";
+export { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "./zombie-sweep.ts";
 export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList, retentionOf } from "./config.ts";
 export {
   type AppendResult,

@@ -101,6 +101,18 @@ export interface MessageFrame {
   readonly at: number;
 }
 
+/**
+ * An ephemeral frame to every socket of the user (typing, cursors, "seen"
+ * marks): sent at once, never logged, so it has no seq and is not replayed
+ * on resume. The demo app sends one for each `{"type":"signal","data":X}`.
+ */
+export interface SignalFrame {
+  readonly type: "signal";
+  readonly data: unknown;
+  /** The connection that sent it, when a socket of this user did. */
+  readonly from?: string;
+}
+
 /** A problem with a frame the client sent; the socket stays up. */
 export interface ErrorFrame {
   readonly type: "error";
@@ -111,7 +123,7 @@ export interface ErrorFrame {
 }
 
 /** Any frame the server sends as JSON. */
-export type ServerFrame = WelcomeFrame | MessageFrame | ResetFrame | AuthFrame | ErrorFrame;
+export type ServerFrame = WelcomeFrame | MessageFrame | SignalFrame | ResetFrame | AuthFrame | ErrorFrame;
 
 /** A client frame after parsing: an object with a string `type`, other fields as sent. */
 export interface ClientFrame {

@@ -8,7 +8,7 @@
 import type { BenchOptions } from "./bench-results.ts";
 
 export const FULL: BenchOptions = {
-  targets: ["userhub", "floor", "floor-log", "partyserver", "hono-do", "node-ws"],
+  targets: ["userhub", "userhub-signal", "floor", "floor-log", "partyserver", "hono-do", "node-ws"],
   rounds: 5,
   warmupMs: 300,
   durationMs: 1200,
@@ -24,11 +24,10 @@ export const FULL: BenchOptions = {
   wakesMs: 12_000,
   wakesEmptyMs: 6_500,
   coldHubs: 5,
-  // One batched prune of userhub's log happens every 1/16 of its 1,000-delivery retention: 64 messages span one.
+  // Enough messages that a batched prune, if the log made one, would show in rows per message.
   coldWarmIterations: 64,
   coldIterations: 20,
-  // Past userhub's 1,000-delivery retention, so the log has pruned once (it prunes in batches of 1/16
-  // of the bound), then 31 more: about what a long-lived hub carries since its last prune, on average.
+  // Past userhub's 1,000-delivery retention, as a long-lived user's log is: its ring is full, so each delivery rewrites a row.
   coldLogFill: 1131,
   heartbeat: { intervalMs: 1000, timeoutMs: 3000 },
   drivingMethods: true,
@@ -38,7 +37,7 @@ export const FULL: BenchOptions = {
 };
 
 export const SMOKE: BenchOptions = {
-  targets: ["userhub", "floor"],
+  targets: ["userhub", "userhub-signal", "floor", "floor-log"],
   rounds: 1,
   warmupMs: 100,
   durationMs: 300,

@@ -147,6 +147,8 @@ export interface BenchResults {
   readonly summary: Partial<Record<TargetName, TargetSummary>>;
   /** Target → metric → value / floor's value (same run). */
   readonly ratios: Partial<Record<TargetName, Record<string, number>>>;
+  /** Target → metric → value / the floor + log's value (same run): userhub's durable path against one INSERT per message. */
+  readonly ratiosToFloorLog?: Partial<Record<TargetName, Record<string, number>>>;
   readonly goals: readonly GoalCheck[];
   readonly profile: HotPathProfile | null;
   readonly cost: {

@@ -28,7 +28,7 @@ import { checkGoals } from "./goals.ts";
 import { describeMachine, measuredCommit } from "./machine-description.ts";
 import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
 import { storageRoot } from "./storage-root.ts";
-import { ratiosToFloor, summarize } from "./summarize-rounds.ts";
+import { ratiosTo, ratiosToFloor, summarize } from "./summarize-rounds.ts";
 import { bundleTargets, startTarget } from "./target-launcher.ts";
 import { removeOnExit, type TargetServer } from "./target-server.ts";
 import { type Target, TARGETS, type TargetName } from "./targets.ts";
@@ -207,6 +207,24 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       }
     }
 
+    // The floor + log's cold wakes too: a message to a hub woken from hibernation is judged against it.
+    for (const target of targets.filter((t) => t.name === "floor-log")) {
+      const server = await start(target, "idle");
+      try {
+        const cold = await runColdWakes(server, target, {
+          hubs: options.coldHubs,
+          warmIterations: options.coldWarmIterations,
+          iterations: options.coldIterations,
+          logFill: options.coldLogFill,
+          userPrefix: "cold",
+        });
+        samples.coldWakes[target.name] = cold;
+        progress(`cold wakes · ${target.name}: ${cold.cold.cpuMsPerMessage.toFixed(2)} CPU ms, ${cold.cold.statementsPerMessage.toFixed(1)} statements per message to a hibernated hub`);
+      } finally {
+        await stop(server);
+      }
+    }
+
     // Wakes: every edge target at once (they only wait), each on its own server.
     const waking = targets.filter((t) => t.kind === "edge" && t.role !== "attribution");
     progress(`wakes · ${waking.map((t) => t.name).join(", ")} at once: ${options.wakesHubs} hubs × ${options.wakesDevices} sockets, ping every ${options.heartbeat.intervalMs} ms, timeout ${options.heartbeat.timeoutMs} ms, ${options.wakesMs} ms + ${options.wakesEmptyMs} ms empty`);
@@ -251,8 +269,9 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
 
     const summary = summarize(samples, options, options.targets);
     const ratios = ratiosToFloor(summary, samples, options);
-    const goals = checkGoals(summary, ratios, options, profile);
+    const ratiosToLog = ratiosTo(summary, samples, options, "floor-log");
     const costInputs = costInputsFor(targets, summary, options);
+    const goals = checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs);
     const finishedAt = new Date();
     const results: BenchResults = {
       schema: 1,
@@ -278,6 +297,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       samples,
       summary,
       ratios,
+      ratiosToFloorLog: ratiosToLog,
       goals,
       profile,
       cost: {
@@ -286,7 +306,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
         rules: BILLING_RULES,
         inputs: costInputs,
         targets: costInputs.map((input) => monthlyCost(input)),
-        whatIf: userhubWhatIf(costInputs, summary),
+        whatIf: userhubWhatIf(costInputs, options),
       },
     };
     return { results, processGroups };

@@ -3,8 +3,11 @@
  * and for userhub a few "what if" bills: the same scenario with the changes
  * this run's numbers point at (estimates, labelled as such in the report).
  */
+import { DEFAULT_HEARTBEAT_SWEEP_MS } from "../../src/zombie-sweep.ts";
+import { alarmsPerTimeoutOnTime } from "./alarm-schedule.ts";
 import type { BenchOptions, TargetSummary } from "./bench-results.ts";
-import { type CostInputs, monthlyCost } from "./cost-model.ts";
+import { type CostInputs, DEFAULT_SCENARIO, monthlyCost, type Scenario } from "./cost-model.ts";
+import { DURABLE_OBJECTS } from "./pricing.ts";
 import type { Target, TargetName } from "./targets.ts";
 
 export function costInputsFor(targets: readonly Target[], summary: Partial<Record<TargetName, TargetSummary>>, options: BenchOptions): CostInputs[] {
@@ -44,30 +47,54 @@ export interface WhatIf {
   readonly usdPerUser: number;
 }
 
-/** userhub's bill as measured, then with each change applied on top of the previous ones. */
-export function userhubWhatIf(inputs: readonly CostInputs[], summary: Partial<Record<TargetName, TargetSummary>>): WhatIf[] {
+/** What the scenario's in-band token refreshes add: one frame per device per hour (a request at 20:1 and its active time); no row: a refresh re-arms no alarm. */
+export function tokenRefreshUsd(input: CostInputs, s: Scenario = DEFAULT_SCENARIO): number {
+  const refreshes = s.users * s.devicesPerUser * s.hoursPerMonth;
+  const requests = refreshes / DURABLE_OBJECTS.incomingMessagesPerRequest;
+  const gbSeconds = refreshes * (input.activeMsPerEvent / 1000) * DURABLE_OBJECTS.gbPerObject;
+  return (requests / 1e6) * DURABLE_OBJECTS.usdPerMillionRequests + (gbSeconds / 1e6) * DURABLE_OBJECTS.usdPerMillionGbSeconds;
+}
+
+/** The goal's reference bill: the floor's, plus one row written per durable delivery. */
+export function floorPlusOneRow(inputs: readonly CostInputs[]): number | null {
+  const floor = inputs.find((input) => input.target === "floor");
+  return floor ? monthlyCost({ ...floor, rowsWrittenPerMessage: 1 }).totalUsd : null;
+}
+
+/**
+ * userhub's bill at its defaults (as measured: the janitor every
+ * HEARTBEAT_SWEEP_MS), then each alternative on its own: the eager sweep, an
+ * hourly janitor, and the defaults with tokens that live an hour and are
+ * refreshed in band; the floor plus one row per delivery beside them.
+ */
+export function userhubWhatIf(inputs: readonly CostInputs[], options: BenchOptions): WhatIf[] {
   const measured = inputs.find((input) => input.target === "userhub");
-  const warm = summary.userhub?.coldWake?.warm;
-  if (!measured || !warm) return [];
-  const steps: [string, CostInputs][] = [["as measured", measured]];
-  const add = (change: string, edit: (previous: CostInputs) => Partial<CostInputs>) => {
-    const previous = steps.at(-1)![1];
-    steps.push([change, { ...previous, ...edit(previous) }]);
-  };
-  // Only what this run's numbers say would change the bill.
-  if (measured.alarmsPerHubPerTimeout > 1) {
-    add("the heartbeat alarm at most once per timeout period (re-armed a full period ahead while every socket is alive)", () => ({ alarmsPerHubPerTimeout: 1 }));
-  }
-  if (measured.alarmsPerHubPerTimeout > 0) {
-    add("no heartbeat alarm while the sockets idle: stale sockets closed on the hub's next wake instead (the client's own heartbeat still notices a dead connection)", () => ({
-      alarmsPerHubPerTimeout: 0,
-    }));
-  }
-  if (measured.rowsReadPerMessage > warm.rowsReadPerMessage + 10) {
-    add("a hub woken from hibernation reading no more rows than one in memory", () => ({ rowsReadPerMessage: warm.rowsReadPerMessage }));
-  }
-  return steps.map(([change, input]) => {
+  if (!measured) return [];
+  const bill = (change: string, input: CostInputs, extraUsd = 0): WhatIf => {
     const cost = monthlyCost(input);
-    return { change, totalUsd: cost.totalUsd, usdPerUser: cost.usdPerUser };
-  });
+    const total = cost.totalUsd + extraUsd;
+    return { change, totalUsd: total, usdPerUser: total / DEFAULT_SCENARIO.users };
+  };
+  const alarmsAt = (sweepMs: number) =>
+    alarmsPerTimeoutOnTime({
+      intervalMs: DEFAULT_SCENARIO.heartbeatIntervalSeconds * 1000,
+      timeoutMs: DEFAULT_SCENARIO.heartbeatTimeoutSeconds * 1000,
+      sockets: options.wakesDevices,
+      sweepMs,
+    });
+  // An alarm writes at least its setAlarm row, whatever the short window measured.
+  const perAlarm = { rowsWrittenPerAlarm: Math.max(1, measured.rowsWrittenPerAlarm) };
+  const rows: WhatIf[] = [
+    bill(`at the defaults: a janitor alarm every ${DEFAULT_HEARTBEAT_SWEEP_MS / 3_600_000} h (as measured)`, { ...measured, ...perAlarm }),
+    bill("at the defaults, tokens living an hour refreshed in band (one frame per device per hour, no alarm row)", { ...measured, ...perAlarm }, tokenRefreshUsd(measured)),
+    bill("an hourly janitor (HEARTBEAT_SWEEP_MS=3600000)", { ...measured, ...perAlarm, alarmsPerHubPerTimeout: alarmsAt(3_600_000) }),
+    bill(`the eager sweep (HEARTBEAT_SWEEP_MS = the timeout, ${DEFAULT_SCENARIO.heartbeatTimeoutSeconds} s): a prompt onClose`, {
+      ...measured,
+      ...perAlarm,
+      alarmsPerHubPerTimeout: alarmsAt(DEFAULT_SCENARIO.heartbeatTimeoutSeconds * 1000),
+    }),
+  ];
+  const reference = floorPlusOneRow(inputs);
+  if (reference !== null) rows.push({ change: "for reference: the floor plus one row written per durable delivery", totalUsd: reference, usdPerUser: reference / DEFAULT_SCENARIO.users });
+  return rows;
 }

@@ -10,6 +10,7 @@ import { metricsFor } from "./metrics.ts";
 
 const COLORS: Record<string, string> = {
   userhub: "#e8590c",
+  "userhub-signal": "#f59f00",
   "floor-log": "#868e96",
   partyserver: "#1c7ed6",
   "hono-do": "#7048e8",

@@ -37,8 +37,9 @@ export function summarize(samples: BenchResults["samples"], options: BenchOption
     const cold = samples.coldWakes[name];
     const perAlarm = (value: number) => (wakes && wakes.steady.alarm > 0 ? value / wakes.steady.alarm : 0);
     // Only a hub that set alarms has a schedule to follow; then it is userhub's (the only target with a heartbeat alarm).
+    // userhub's at the defaults whether or not its alarms fired in the window (its janitor comes every few hours).
     const atDefaults =
-      wakes && wakes.steady.alarm > 0
+      wakes && (wakes.steady.alarm > 0 || name === "userhub")
         ? alarmsPerTimeoutOnTime({ intervalMs: DEFAULT_INTERVAL_S * 1000, timeoutMs: DEFAULT_TIMEOUT_S * 1000, sockets: wakes.sockets / wakes.hubs })
         : 0;
     summary[name] = {
@@ -112,7 +113,17 @@ export function ratiosToFloor(
   samples: BenchResults["samples"],
   options: BenchOptions,
 ): Partial<Record<TargetName, Record<string, number>>> {
-  const floor = summary.floor;
+  return ratiosTo(summary, samples, options, "floor");
+}
+
+/** {@link ratiosToFloor}, to another target of the same run (the floor + log, for userhub's durable path). */
+export function ratiosTo(
+  summary: Partial<Record<TargetName, TargetSummary>>,
+  samples: BenchResults["samples"],
+  options: BenchOptions,
+  baseName: TargetName,
+): Partial<Record<TargetName, Record<string, number>>> {
+  const floor = summary[baseName];
   if (!floor) return {};
   const metrics = metricsFor(options.echoConnections, options.fanOutSockets);
   const cpuAt = String(cpuConnections(options.echoConnections));
@@ -131,7 +142,7 @@ export function ratiosToFloor(
     ratios[name] = Object.fromEntries(
       metrics.map((metric) => {
         const mine = perRound(name, metric.id);
-        const base = perRound("floor", metric.id);
+        const base = perRound(baseName, metric.id);
         if (mine && base && mine.length === base.length && mine.length > 0) {
           return [metric.id, median(mine.map((value, round) => value / base[round]!))];
         }

@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { sign } from "hono/jwt";
 
-export type TargetName = "userhub" | "floor" | "floor-log" | "partyserver" | "hono-do" | "node-ws";
+export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-log" | "partyserver" | "hono-do" | "node-ws";
 
 /** The server configuration a phase needs. */
 export type ServerProfile =
@@ -50,6 +50,8 @@ export interface Target {
   readonly greets: boolean;
   /** Whether a text frame from the server is a delivery (not a greeting, presence or pong). */
   isDelivery(text: string): boolean;
+  /** The frame a client sends in the echo workload, when not {@link clientFrame}'s `send`. */
+  echoFrame?(n: number): string;
   /** A server push of message number `n` to `user`: the same JSON body `{"data":n}` for every target. */
   pushRequest(user: string, n: number): { path: string; headers: Record<string, string>; body: string };
   /** A push of `count` messages at once, for targets whose hub keeps a log it reads on waking (to fill it). */
@@ -110,8 +112,10 @@ export const TARGETS: Readonly<Record<TargetName, Target>> = {
       // Fan-out puts 100 sockets on one user; the default limit is 32.
       MAX_CONNECTIONS_PER_USER: "256",
       ...LIMITS_OUT_OF_REACH,
+      // The wakes window is seconds long: the eager sweep (a janitor every timeout) lets it measure what an alarm costs;
+      // how often alarms come at the defaults is userhub's own schedule (alarm-schedule.ts).
       ...(profile === "heartbeat"
-        ? { HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs), HEARTBEAT_TIMEOUT_MS: String(heartbeat.timeoutMs) }
+        ? { HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs), HEARTBEAT_TIMEOUT_MS: String(heartbeat.timeoutMs), HEARTBEAT_SWEEP_MS: String(heartbeat.timeoutMs) }
         : {}),
     }),
     async socketRequest(user) {
@@ -120,6 +124,47 @@ export const TARGETS: Readonly<Record<TargetName, Target>> = {
     greets: true,
     // JSON.stringify keeps the frame's field order, and a delivery's first field is its type.
     isDelivery: (text) => text.startsWith('{"type":"message"'),
+    pushRequest: (user, n) => ({
+      path: `/users/${encodeURIComponent(user)}/messages`,
+      headers: { Authorization: `Bearer ${PUSH_API_KEY}`, "Content-Type": "application/json" },
+      body: `{"data":${n}}`,
+    }),
+    // Payloads of the cost scenario's size (200 bytes), so a filled log weighs what it would.
+    batchPushRequest: (user, count) => ({
+      path: `/users/${encodeURIComponent(user)}/messages`,
+      headers: { Authorization: `Bearer ${PUSH_API_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ messages: Array.from({ length: count }, (_, i) => ({ text: `filler ${i} `.padEnd(190, ".") })) }),
+    }),
+  },
+  // The same Worker and hub, echoing the demo's ephemeral frame: `signal` goes to every socket of the user unlogged.
+  "userhub-signal": {
+    name: "userhub-signal",
+    label: "userhub, ephemeral `signal` frames (echo only)",
+    role: "attribution",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/userhub/worker.js"),
+    durableObjects: { USER_HUB: "UserHub" },
+    bindings: (profile, heartbeat) => ({
+      JWT_SECRET,
+      PUSH_API_KEY,
+      DEV_TOKENS: "off",
+      ALLOWED_ORIGINS: "",
+      // Fan-out puts 100 sockets on one user; the default limit is 32.
+      MAX_CONNECTIONS_PER_USER: "256",
+      // The wakes window is seconds long: the eager sweep (a janitor every timeout) lets it measure what an alarm costs;
+      // how often alarms come at the defaults is userhub's own schedule (alarm-schedule.ts).
+      ...(profile === "heartbeat"
+        ? { HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs), HEARTBEAT_TIMEOUT_MS: String(heartbeat.timeoutMs), HEARTBEAT_SWEEP_MS: String(heartbeat.timeoutMs) }
+        : {}),
+    }),
+    async socketRequest(user) {
+      return { path: "/ws", headers: { Authorization: `Bearer ${await tokenFor(user)}` } };
+    },
+    greets: true,
+    // JSON.stringify keeps the frame's field order, and a delivery's first field is its type.
+    isDelivery: (text) => text.startsWith('{"type":"signal"'),
+    echoFrame: (n) => `{"type":"signal","data":${n}}`,
     pushRequest: (user, n) => ({
       path: `/users/${encodeURIComponent(user)}/messages`,
       headers: { Authorization: `Bearer ${PUSH_API_KEY}`, "Content-Type": "application/json" },

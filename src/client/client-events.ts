@@ -1,7 +1,7 @@
 /**
  * The events a `UserhubClient` dispatches, and what each carries in `detail`.
  */
-import type { ResetFrame, WelcomeFrame } from "../protocol.ts";
+import type { ResetFrame, SignalFrame, WelcomeFrame } from "../protocol.ts";
 
 /**
  * Where the client is:
@@ -56,6 +56,8 @@ export interface UserhubClientEventMap {
   state: CustomEvent<StateChange>;
   welcome: CustomEvent<WelcomeFrame>;
   message: CustomEvent<ReceivedMessage>;
+  /** An ephemeral frame (typing, cursors): no seq, never replayed, so a client that was away simply missed it. */
+  signal: CustomEvent<SignalFrame>;
   reset: CustomEvent<ResetFrame>;
   frame: CustomEvent<AppFrame>;
   error: CustomEvent<Error>;

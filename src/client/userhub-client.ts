@@ -11,6 +11,7 @@ import {
   type HeartbeatSettings,
   type MessageFrame,
   type ResetFrame,
+  type SignalFrame,
   type WelcomeFrame,
 } from "../protocol.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
@@ -133,7 +134,8 @@ export interface UserhubClient {
  *   queued when the client closes for good is dropped.
  *
  * Events ({@link UserhubClientEventMap}, each a `CustomEvent`): "state",
- * "welcome", "message", "reset", "frame" (your app's own server frames),
+ * "welcome", "message", "signal" (ephemeral frames: no seq, never replayed),
+ * "reset", "frame" (your app's own server frames),
  * "error" (an `Error`: {@link ServerError} for error frames, terminal
  * errors, failures that will be retried) and "close" (each connection's end).
  *
@@ -437,6 +439,9 @@ export class UserhubClient extends EventTarget {
         return;
       case "auth":
         this.#reauthorized(typed as unknown as AuthFrame);
+        return;
+      case "signal":
+        this.#emit("signal", typed as unknown as SignalFrame);
         return;
       case "error": {
         const error = typed as unknown as ErrorFrame;

@@ -110,6 +110,10 @@ export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHo
     }, delay);
   }
 
+  scheduledWake(): number | null {
+    return this.#wakeAt;
+  }
+
   /** When the hub's wake-up is due (epoch ms), or null when none is set. */
   get wakeAt(): number | null {
     return this.#wakeAt;

@@ -591,6 +591,23 @@ describe("UserhubClient: other frames", () => {
   });
 });
 
+describe("UserhubClient: signals", () => {
+  it("surfaces signal frames as 'signal' events, not as messages or app frames, and leaves the resume point alone", async () => {
+    const { client, socket } = await openClient();
+    const signals: unknown[] = [];
+    const others: unknown[] = [];
+    client.addEventListener("signal", ({ detail }) => signals.push(detail));
+    client.addEventListener("frame", ({ detail }) => others.push(detail));
+    client.addEventListener("message", ({ detail }) => others.push(detail));
+    const before = client.lastSeq;
+    socket.receive({ type: "signal", data: { typing: true }, from: "conn-2" });
+    expect(signals).toEqual([{ type: "signal", data: { typing: true }, from: "conn-2" }]);
+    expect(others).toEqual([]);
+    expect(client.lastSeq).toBe(before);
+    client.close();
+  });
+});
+
 describe("UserhubClient: the network", () => {
   it("stops retrying while offline and connects at once when online", async () => {
     const network = new EventTarget();

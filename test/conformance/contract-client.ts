@@ -15,6 +15,8 @@ export const MAX_CONNECTIONS = 4;
 export const VARS = {
   HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS),
   HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS),
+  // The eager sweep: a silent socket is closed within a timeout and an interval of its last frame.
+  HEARTBEAT_SWEEP_MS: String(TIMEOUT_MS),
   MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
   MAX_CONNECTIONS_PER_USER: String(MAX_CONNECTIONS),
 };

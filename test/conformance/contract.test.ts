@@ -597,6 +597,25 @@ for (const host of hosts) {
         expect(await resumed.nextJson()).toEqual(message(2, "m2"));
         expect(await first.nextJson()).toEqual(message(2, "m2"));
       });
+
+      test("a signal reaches every socket of the user at once with the sender's connection id, no seq, and is never replayed on resume", async () => {
+        const user = uniqueUser("signal");
+        const jwt = await token(user);
+        const a = await connect({ bearer: jwt });
+        const b = await connect({ bearer: jwt });
+        await expectPresence(a, 2);
+        const other = await connectAs(uniqueUser("signal-other"));
+        expect((await push(user, { data: "m1" })).json).toMatchObject({ seq: 1 });
+        for (const c of [a, b]) expect(await c.nextJson()).toEqual(message(1, "m1"));
+        a.send(JSON.stringify({ type: "signal", data: { typing: true } }));
+        for (const c of [a, b]) expect(await c.nextJson()).toEqual({ type: "signal", data: { typing: true }, from: a.welcome.connectionId });
+        const resumed = await connect({ bearer: jwt, query: `since=0&epoch=${a.welcome.epoch as string}` });
+        expect(resumed.welcome).toMatchObject({ seq: 1 });
+        expect(await resumed.nextJson()).toEqual(message(1, "m1"));
+        expect((await push(user, { data: "m2" })).json).toMatchObject({ seq: 2 });
+        expect(await resumed.nextJson()).toEqual(message(2, "m2"));
+        expect(other.frames).toHaveLength(1); // its welcome
+      });
     });
   });
 }

@@ -1,5 +1,6 @@
-// Token lifetime end to end against a real `wrangler dev`: the hub closes a
-// socket whose token expired with 4001 (on the same alarm as heartbeats), and
+// Token lifetime end to end against a real `wrangler dev` at the default
+// janitor period (hours): the first wake of the hub after a token's exp closes
+// its socket with 4001 before anything reaches it (there is no alarm at exp), and
 // the client keeps its connection past the first token's expiry by refreshing
 // in band before it.
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
@@ -19,8 +20,8 @@ afterAll(async () => {
   await dev?.stop();
 });
 
-test("a socket whose token expires is closed with 4001 at the token's exp", async () => {
-  const token = await issueToken("short-lived", { secret: SECRET, ttlSeconds: 4 });
+test("a socket whose token expired gets nothing after exp: the hub's next wake closes it with 4001 first", async () => {
+  const token = await issueToken("short-lived", { secret: SECRET, ttlSeconds: 3 });
   const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number;
   const socket = new WebSocket(`${dev.wsUrl}/ws`, { headers: { Authorization: `Bearer ${token}` }, closeTimeout: 1000 } as WebSocket.ClientOptions);
   const frames: string[] = [];
@@ -30,10 +31,15 @@ test("a socket whose token expires is closed with 4001 at the token's exp", asyn
   );
   await vi.waitFor(() => expect(frames.length).toBeGreaterThan(0), { timeout: 10_000 });
   expect(JSON.parse(frames[0]!)).toMatchObject({ type: "welcome", expiresAt: exp * 1000 });
-  socket.send("ping"); // a frame from the client, so the close reaches it at once
+  socket.send(JSON.stringify({ type: "send", data: "before exp" }));
+  await vi.waitFor(() => expect(frames.some((f) => f.includes("before exp"))).toBe(true), { timeout: 10_000 });
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 300));
+  // The first wake after exp: this socket's own frame. It is closed, and its frame delivered to no one.
+  socket.send(JSON.stringify({ type: "send", data: "after exp" }));
   const close = await closed;
   expect(close).toMatchObject({ code: 4001, reason: "token expired" });
   expect(close.at).toBeGreaterThanOrEqual(exp * 1000 - 100);
+  expect(frames.some((f) => f.includes("after exp"))).toBe(false);
 }, 30_000);
 
 test("the client refreshes its token in band before it expires and keeps the same connection", async () => {

@@ -30,38 +30,107 @@ for (const kind of ["memory", "sqlite"] as const) {
   });
 }
 
+/** SqlStorage that counts the statements run and the rows they wrote (the cursors' own counters). */
+function countingSql(sql: SqlStorage): SqlStorage & { statements: number; readonly rowsWritten: number; reset(): void } {
+  let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  const counting = Object.create(sql) as SqlStorage & { statements: number; readonly rowsWritten: number; reset(): void };
+  Object.defineProperties(counting, {
+    exec: {
+      value: (query: string, ...bindings: unknown[]) => {
+        const cursor = sql.exec(query, ...bindings);
+        cursors.push(cursor);
+        counting.statements++;
+        return cursor;
+      },
+    },
+    statements: { value: 0, writable: true },
+    rowsWritten: { get: () => cursors.reduce((sum, cursor) => sum + cursor.rowsWritten, 0) },
+    reset: { value: () => ((cursors = []), (counting.statements = 0)) },
+  });
+  return counting;
+}
+
 describe("sqlite log across restarts", () => {
   it("keeps its seq and epoch when the object is rebuilt, even after pruning everything", async () => {
     const stub = hubOf(`log-${++objects}`);
     const first = await runInDurableObject(stub, async (_instance: UserHub, state) => {
-      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 1 });
-      log.append([{ data: 1 }, { data: 2 }, { data: 3 }], 0);
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, bytes: 1 });
+      log.append([{ data: 10 }, { data: 20 }, { data: 30 }], 0);
       log.prune(0);
-      return { epoch: log.epoch(), latest: log.latestSeq() };
+      return { epoch: log.epoch(), latest: log.latestSeq(), rows: state.storage.sql.exec("SELECT seq FROM userhub_deliveries").toArray().length };
     });
     const second = await runInDurableObject(stub, async (_instance: UserHub, state) => {
-      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 1 });
+      const log = new SqliteDeliveryLog(state.storage.sql, LOOSE, () => 0);
       return { epoch: log.epoch(), latest: log.latestSeq(), oldest: log.oldestSeq(), next: log.append([{ data: 4 }], 0).seqs };
     });
-    expect(first).toEqual({ epoch: expect.stringMatching(/^[0-9a-f-]{36}$/), latest: 3 });
-    expect(second).toEqual({ epoch: first.epoch, latest: 3, oldest: 3, next: [4] });
+    expect(first).toEqual({ epoch: expect.stringMatching(/^[0-9a-f-]{36}$/), latest: 3, rows: 0 });
+    expect(second).toEqual({ epoch: first.epoch, latest: 3, oldest: 4, next: [4] });
   });
 
-  it("prunes in batches: a count bound may be passed by 1/16 before the log is cut back to it", async () => {
+  it("is a ring of `count` rows: once full, a delivery rewrites the oldest row, so the count bound deletes nothing", async () => {
     await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
-      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 32 });
+      const sql = countingSql(state.storage.sql);
+      const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 32 });
       const add = (n: number) => log.append(Array.from({ length: n }, (_, i) => ({ data: i })), 0);
-      add(34);
+      add(40);
       log.prune(0);
-      expect(log.oldestSeq()).toBe(1); // 34 kept: within 32 + 2
-      add(1);
-      log.prune(0);
-      expect(log.oldestSeq()).toBe(4); // 35 > 34: back to the latest 32
-      expect(log.entries().map((d) => d.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 4));
-      // A rebuilt log reads the bytes and seq it left, and goes on from there.
-      const rebuilt = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 32 });
-      expect([rebuilt.latestSeq(), rebuilt.oldestSeq()]).toEqual([35, 4]);
-      expect(rebuilt.append([{ data: "next" }], 0).seqs).toEqual([36]);
+      expect(log.oldestSeq()).toBe(9);
+      expect(log.entries().map((d) => d.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 9));
+      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_deliveries").one().n).toBe(32);
+      // A rebuilt log reads where it stands in one statement, and goes on from there.
+      sql.reset();
+      const rebuilt = new SqliteDeliveryLog(sql, { ...LOOSE, count: 32 });
+      expect(rebuilt.latestSeq()).toBe(40);
+      expect(sql.statements).toBe(1);
+      expect(rebuilt.append([{ data: "next" }], 0).seqs).toEqual([41]);
+      expect(sql.statements).toBe(2);
+      expect(rebuilt.oldestSeq()).toBe(10);
+    });
+  });
+
+  it("writes one row per delivery, full or not, prunes included (rows counted by SQLite's cursors)", async () => {
+    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+      const sql = countingSql(state.storage.sql);
+      const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 50 });
+      log.latestSeq();
+      sql.reset();
+      for (let i = 0; i < 200; i++) {
+        log.append([{ data: { text: "hello", i } }], 1000 + i);
+        log.prune(1000 + i);
+      }
+      expect(sql.rowsWritten).toBe(200);
+      expect(sql.statements).toBe(200);
+    });
+  });
+
+  it("replays nothing older than `ageMs` though its row waits to be rewritten, and keeps the byte bound on disk", async () => {
+    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, ageMs: 1000, bytes: 100 });
+      log.append([{ data: "old" }], 10_000);
+      log.append([{ data: "new" }], 12_000);
+      log.prune(12_000);
+      expect(log.since(0)).toEqual({ kind: "gap", oldest: 2, latest: 2 });
+      expect(log.entries().map((d) => d.data)).toEqual(["new"]);
+      log.append(Array.from({ length: 20 }, () => ({ data: "x".repeat(20) })), 12_000);
+      log.prune(12_000);
+      const onDisk = state.storage.sql.exec<{ bytes: number }>("SELECT SUM(bytes) AS bytes FROM userhub_deliveries").one().bytes;
+      expect(onDisk).toBeLessThanOrEqual(100);
+      expect(log.oldestSeq()).toBe(log.latestSeq() - 3);
+    });
+  });
+
+  it("moves a log kept by the earlier layout (userhub_log, one row per delivery) over once, seq and bytes included", async () => {
+    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`CREATE TABLE userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE userhub_log (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL);
+        INSERT INTO userhub_meta (key, value) VALUES ('epoch', 'old-epoch'), ('seq', '7'), ('bytes', '0');
+        INSERT INTO userhub_log (seq, at, sender, data, bytes) VALUES (8, 0, 'c1', '"a"', 3), (9, 0, NULL, '"b"', 3);`);
+      const log = new SqliteDeliveryLog(sql, LOOSE, () => 0);
+      expect([log.epoch(), log.latestSeq(), log.oldestSeq()]).toEqual(["old-epoch", 9, 8]);
+      expect(log.since(7)).toEqual({ kind: "replay", deliveries: [{ seq: 8, at: 0, data: "a", from: "c1" }, { seq: 9, at: 0, data: "b" }] });
+      expect(log.append([{ data: "c" }], 0).seqs).toEqual([10]);
+      expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'userhub_log'").toArray()).toEqual([]);
     });
   });
 

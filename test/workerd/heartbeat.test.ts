@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from "vitest";
-import { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, nextWake, staleReason } from "../../src/index.ts";
+import { DEFAULT_HEARTBEAT, DEFAULT_HEARTBEAT_SWEEP_MS, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason, ZombieSweep } from "../../src/index.ts";
 
 const T0 = 1_900_000_000_000;
 const TIMEOUT = 3000;
@@ -51,59 +51,84 @@ describe("staleReason", () => {
   });
 });
 
-describe("nextWake", () => {
-  it("is null with no sockets", () => {
-    expect(nextWake([], TIMEOUT)).toBeNull();
-    expect(nextWake(new Set<Liveness>(), TIMEOUT)).toBeNull();
+describe("the recorded frame's lag", () => {
+  it("judges a recorded frame from the latest the socket's true last frame may be: one interval later", () => {
+    expect(lastSignOfLife(liveness({ lastMessageAt: T0 + 500 }), 1000)).toBe(T0 + 1500);
+    expect(heartbeatDeadline(liveness({ lastMessageAt: T0 + 500 }), TIMEOUT, 1000)).toBe(T0 + 1500 + TIMEOUT);
+    expect(staleReason(liveness({ lastMessageAt: T0 + 500 }), TIMEOUT, T0 + 500 + TIMEOUT, 1000)).toBeNull();
+    expect(staleReason(liveness({ lastMessageAt: T0 + 500 }), TIMEOUT, T0 + 1500 + TIMEOUT, 1000)).toBe("heartbeat-timeout");
   });
 
-  it("is the one socket's heartbeat deadline", () => {
-    expect(nextWake([liveness()], TIMEOUT)).toBe(T0 + TIMEOUT);
+  it("staleAt is the credential expiry when it comes first, else the heartbeat deadline", () => {
+    expect(staleAt(liveness({ expiresAt: T0 + 10 }), TIMEOUT)).toBe(T0 + 10);
+    expect(staleAt(liveness({ expiresAt: T0 + TIMEOUT * 9 }), TIMEOUT, 1000)).toBe(T0 + 1000 + TIMEOUT);
+  });
+});
+
+describe("ZombieSweep", () => {
+  const heartbeat = { intervalMs: 1000, timeoutMs: TIMEOUT };
+
+  it("defaults to a twelve-hour janitor", () => {
+    expect(DEFAULT_HEARTBEAT_SWEEP_MS).toBe(12 * 60 * 60 * 1000);
   });
 
-  it("is the earliest deadline over all sockets, in any order", () => {
-    const sockets = [liveness({ lastMessageAt: T0 + 2000 }), liveness({ lastMessageAt: T0 + 500 }), liveness({ lastAutoResponseAt: T0 + 1000 })];
-    expect(nextWake(sockets, TIMEOUT)).toBe(T0 + 500 + TIMEOUT);
-    expect(nextWake([...sockets].reverse(), TIMEOUT)).toBe(T0 + 500 + TIMEOUT);
+  it("scans on an instance's first wake, then skips until the earliest moment a socket may turn stale", () => {
+    const sweep = new ZombieSweep(heartbeat, 60_000);
+    expect(sweep.mayBeStale(T0)).toBe(true);
+    sweep.scanned(sweep.earliestStale([liveness(), liveness({ lastAutoResponseAt: T0 + 2000 })]));
+    expect(sweep.mayBeStale(T0 + 1000 + TIMEOUT - 1)).toBe(false);
+    expect(sweep.mayBeStale(T0 + 1000 + TIMEOUT)).toBe(true);
+    // A newcomer whose token expires sooner brings the moment forward.
+    sweep.mayTurnStaleAt(T0 + 10);
+    expect(sweep.mayBeStale(T0 + 10)).toBe(true);
+    sweep.scanned(null);
+    expect(sweep.mayBeStale(Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 
-  it("takes a credential expiry that comes before the deadline", () => {
-    expect(nextWake([liveness({ expiresAt: T0 + 1000 })], TIMEOUT)).toBe(T0 + 1000);
+  it("at the defaults, arms the janitor one sweep period away, not at a heartbeat deadline or a token's expiry", () => {
+    const sweep = new ZombieSweep(heartbeat);
+    sweep.alarmIs(null);
+    expect(sweep.plan(T0 + 10, T0)).toBe(T0 + DEFAULT_HEARTBEAT_SWEEP_MS);
   });
 
-  it("keeps the deadline when the expiry comes after it", () => {
-    expect(nextWake([liveness({ expiresAt: T0 + 10_000 })], TIMEOUT)).toBe(T0 + TIMEOUT);
+  it("keeps an alarm that comes at or before the moment wanted: a connect, a refresh or a message writes no alarm", () => {
+    const sweep = new ZombieSweep(heartbeat, 60_000);
+    sweep.alarmIs(T0 + 60_000);
+    expect(sweep.plan(T0 + TIMEOUT, T0 + 5000)).toBeUndefined();
+    expect(sweep.plan(T0 + 90_000, T0 + 50_000)).toBeUndefined();
   });
 
-  it("takes another socket's expiry when it is the earliest moment", () => {
-    const sockets = [liveness({ lastMessageAt: T0 + 1000 }), liveness({ lastMessageAt: T0 + 2000, expiresAt: T0 + 1500 })];
-    expect(nextWake(sockets, TIMEOUT)).toBe(T0 + 1500);
+  it("moves an alarm earlier only when a socket turns stale before it and after a sweep period", () => {
+    const sweep = new ZombieSweep(heartbeat, TIMEOUT);
+    sweep.alarmIs(T0 + 20_000);
+    expect(sweep.plan(T0 + 5000, T0)).toBe(T0 + 5000);
   });
 
-  it("adds the grace to heartbeat deadlines but never to a credential expiry", () => {
-    expect(nextWake([liveness()], TIMEOUT, 1000)).toBe(T0 + TIMEOUT + 1000);
-    expect(nextWake([liveness({ expiresAt: T0 + TIMEOUT + 500 })], TIMEOUT, 1000)).toBe(T0 + TIMEOUT + 500);
+  it("clears the alarm when no socket is left, and leaves none alone", () => {
+    const sweep = new ZombieSweep(heartbeat, 60_000);
+    sweep.alarmIs(T0 + 60_000);
+    expect(sweep.plan(null, T0)).toBeNull();
+    sweep.alarmIs(null);
+    expect(sweep.plan(null, T0)).toBeUndefined();
   });
 
-  it("with a grace of one interval, wakes at most once per timeout while every socket pings each interval", () => {
-    const interval = 1000;
-    // Three sockets pinging every interval, out of phase; each wake finds them all alive and sets the next.
+  it("eager (sweep period = timeout): pinging sockets cost one alarm per timeout; a silent one closes within one timeout and one interval", () => {
+    const sweep = new ZombieSweep(heartbeat, TIMEOUT);
     const phases = [0, 333, 700];
-    let wake = nextWake(phases.map((p) => liveness({ lastAutoResponseAt: T0 + p })), TIMEOUT, interval)!;
+    const pingsAt = (t: number) => phases.map((p) => liveness({ lastAutoResponseAt: T0 + p + Math.floor((t - T0 - p) / 1000) * 1000 }));
+    sweep.alarmIs(null);
+    let wake = sweep.plan(sweep.earliestStale(pingsAt(T0)), T0)!;
     for (let i = 0; i < 20; i++) {
-      const lastPings = phases.map((p) => T0 + p + Math.floor((wake - T0 - p) / interval) * interval);
-      for (const at of lastPings) expect(staleReason(liveness({ lastAutoResponseAt: at }), TIMEOUT, wake)).toBeNull();
-      const next = nextWake(lastPings.map((at) => liveness({ lastAutoResponseAt: at })), TIMEOUT, interval)!;
+      for (const socket of pingsAt(wake)) expect(sweep.staleReason(socket, wake)).toBeNull();
+      sweep.alarmIs(null);
+      const next = sweep.plan(sweep.earliestStale(pingsAt(wake)), wake)!;
       expect(next - wake).toBeGreaterThanOrEqual(TIMEOUT);
       wake = next;
     }
-  });
-
-  it("accepts any iterable (a generator)", () => {
-    function* sockets(): Generator<Liveness> {
-      yield liveness({ lastMessageAt: T0 + 100 });
-      yield liveness();
-    }
-    expect(nextWake(sockets(), TIMEOUT)).toBe(T0 + TIMEOUT);
+    // A socket silent since T0, beside the pinging ones: the alarm set at its connect comes when it turns stale.
+    sweep.alarmIs(null);
+    const at = sweep.plan(sweep.earliestStale([...pingsAt(T0), liveness()]), T0)!;
+    expect(at).toBe(T0 + 1000 + TIMEOUT);
+    expect(sweep.staleReason(liveness(), at)).toBe("heartbeat-timeout");
   });
 });

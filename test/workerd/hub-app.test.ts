@@ -7,6 +7,7 @@ import {
   CloseCode,
   type ConnectionAttachment,
   DEFAULT_CONFIG,
+  fanOutApp,
   ErrorCode,
   FrameError,
   Hub,
@@ -25,6 +26,7 @@ class TestHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();
   readonly attachments = new Map<WebSocket, ConnectionAttachment>();
   readonly wakes: (number | null)[] = [];
+  attachmentWrites = 0;
   readonly log = new MemoryDeliveryLog(retentionOf(DEFAULT_CONFIG));
   readonly tickets = new MemoryTicketStore();
   readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
@@ -32,9 +34,13 @@ class TestHost implements HubHost<WebSocket> {
   now = () => this.clock;
   openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
   readAttachment = (ws: WebSocket) => this.attachments.get(ws) ?? null;
-  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => void this.attachments.set(ws, { ...attachment });
+  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => {
+    this.attachmentWrites++;
+    this.attachments.set(ws, { ...attachment });
+  };
   lastAutoResponseAt = () => null;
   scheduleWake = (at: number | null) => void this.wakes.push(at);
+  scheduledWake = () => this.wakes.at(-1) ?? null;
 }
 
 const config = readHubConfig({ HEARTBEAT_TIMEOUT_MS: "3000", MAX_MESSAGE_BYTES: "1024" });
@@ -71,6 +77,53 @@ function captureErrors() {
   vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void errors.push(args.map(String).join(" ")));
 }
 
+describe("the zombie sweep at the defaults (a twelve-hour janitor)", () => {
+  const defaults = readHubConfig({});
+
+  it("a hub whose socket pings sets one alarm, a sweep period away, and none again inside it; a frame writes its attachment at most once per interval", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, fanOutApp, defaults);
+    const a = await open(hub, host);
+    const openedAt = host.clock;
+    expect(host.wakes).toEqual([openedAt + defaults.heartbeatSweepMs]);
+    const writes = host.attachmentWrites;
+    // Pings every 10 s (no runtime auto-response here: each reaches the hub) until just before the period ends.
+    let pongs = 0;
+    a.client.addEventListener("message", (e) => void (e.data === "pong" && pongs++));
+    const pings = Math.floor(defaults.heartbeatSweepMs / 10_000) - 1;
+    for (let i = 0; i < pings; i++) {
+      host.clock += 10_000;
+      await hub.message(a.server, "ping");
+    }
+    await vi.waitFor(() => expect(pongs).toBe(pings));
+    expect(host.wakes).toEqual([openedAt + defaults.heartbeatSweepMs]);
+    const elapsed = host.clock - openedAt;
+    expect(host.attachmentWrites - writes).toBeLessThanOrEqual(Math.ceil(elapsed / defaults.heartbeat.intervalMs));
+    expect(host.attachmentWrites - writes).toBeGreaterThan(0);
+    // The janitor runs: the socket is alive, and the next alarm is one period on.
+    host.clock = openedAt + defaults.heartbeatSweepMs;
+    await hub.wake();
+    expect(host.wakes).toEqual([openedAt + defaults.heartbeatSweepMs, host.clock + defaults.heartbeatSweepMs]);
+    expect(a.client.readyState).toBe(WebSocket.OPEN);
+    a.client.close(1000);
+  });
+
+  it("a silent socket is never counted once stale: the next wake of any kind closes it, alarm or not", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, fanOutApp, defaults);
+    const [a, b] = [await open(hub, host), await open(hub, host)];
+    host.clock += defaults.heartbeat.timeoutMs + defaults.heartbeat.intervalMs;
+    // a speaks (and is alive by it); b has been silent a timeout past its last possible frame.
+    a.client.send(JSON.stringify({ type: "send", data: "hi" }));
+    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
+    await vi.waitFor(() => expect(a.frames.some((f) => (f as { type?: string }).type === "message")).toBe(true));
+    expect(a.frames).toContainEqual({ type: "presence", connections: 1 });
+    expect(b.frames.some((f) => (f as { type?: string }).type === "message")).toBe(false);
+    expect(host.wakes).toHaveLength(1);
+    a.client.close(1000);
+  });
+});
+
 describe("application hooks", () => {
   it("calls onConnect after the welcome, and onClose exactly once however the socket ends", async () => {
     const events: string[] = [];
@@ -94,11 +147,14 @@ describe("application hooks", () => {
 
     // A heartbeat timeout reports its own code.
     const b = await open(hub, host);
-    host.clock += 3000;
+    const wakesBefore = host.wakes.length;
+    // Silent since it connected: stale one timeout after the latest its unrecorded frames could be (one interval on).
+    host.clock += config.heartbeat.timeoutMs + config.heartbeat.intervalMs;
     await hub.wake();
     expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
     expect(events.at(-1)).toBe(`close ${b.id} ${CloseCode.HeartbeatTimeout}`);
-    expect(host.wakes.at(-1)).toBeNull();
+    // The alarm that ran was the last: nothing is set again for an empty hub.
+    expect(host.wakes.slice(wakesBefore).filter((at) => at !== null)).toEqual([]);
   });
 
   it("routes each frame type to its handler with the verified connection; FrameError becomes invalid_frame", async () => {

@@ -31,7 +31,9 @@ class TestHost implements HubHost<WebSocket> {
   readAttachment = (ws: WebSocket) => this.attachments.get(ws) ?? null;
   writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => void this.attachments.set(ws, { ...attachment });
   lastAutoResponseAt = () => null;
-  scheduleWake = () => {};
+  wake: number | null = null;
+  scheduleWake = (at: number | null) => void (this.wake = at);
+  scheduledWake = () => this.wake;
 }
 
 const config = readHubConfig({

@@ -9,7 +9,7 @@ import type { UserHub } from "../../durable-objects/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
 
 const TIMEOUT_MS = 3000;
-/** The alarm's grace past a heartbeat deadline: one ping interval (see nextWake). */
+/** The ping interval: also how far past a recorded frame the hub judges a socket's last sign of life (see ZombieSweep). */
 const INTERVAL_MS = 1000;
 
 /** Each test gets users of its own, so no hub state leaks between tests. */
@@ -28,14 +28,21 @@ async function hubState(userId: string) {
   }));
 }
 
-/** Moves every open socket's last sign of life `ms` into the past, as if it had been silent that long. */
-async function age(userId: string, ms: number): Promise<void> {
+/**
+ * Moves open sockets' last sign of life `ms` into the past (all of them, or
+ * those in `only`), as if they had been silent that long, then evicts the
+ * object (sockets hibernate) so the hub reads the attachments afresh, as
+ * after hibernation: a live instance keeps its own copy.
+ */
+async function age(userId: string, ms: number, only?: readonly string[], changes: Partial<ConnectionAttachment> = {}): Promise<void> {
   await runInDurableObject(hubOf(userId), (_instance: UserHub, state) => {
     for (const ws of state.getWebSockets()) {
       const a = ws.deserializeAttachment() as ConnectionAttachment;
-      ws.serializeAttachment({ ...a, connectedAt: a.connectedAt - ms, lastMessageAt: a.lastMessageAt - ms });
+      if (only && !only.includes(a.connectionId)) continue;
+      ws.serializeAttachment({ ...a, connectedAt: a.connectedAt - ms, lastMessageAt: a.lastMessageAt - ms, ...changes });
     }
   });
+  await evictDurableObject(hubOf(userId));
 }
 
 describe("connecting", () => {
@@ -253,44 +260,43 @@ describe("hibernation", () => {
   });
 });
 
-describe("heartbeat alarm", () => {
-  it("is set for the earliest heartbeat deadline (plus one ping interval of grace) while sockets are open, and cleared when the last one leaves", async () => {
+describe("heartbeat alarm (eager sweep: HEARTBEAT_SWEEP_MS = the timeout, as the test bindings set it)", () => {
+  it("is set when the first socket opens, for its heartbeat deadline (one interval past its recorded frame), and cleared when the last one leaves", async () => {
     const alice = user("alice");
     const client = await connect(alice);
     const state = await hubState(alice);
     const { connectedAt } = state.sockets[0]!.attachment;
-    expect(state.alarm).toBe(connectedAt + TIMEOUT_MS + INTERVAL_MS);
+    expect(state.alarm).toBe(connectedAt + INTERVAL_MS + TIMEOUT_MS);
     client.socket.close(1000);
     await vi.waitFor(async () => expect((await hubState(alice)).alarm).toBeNull());
   });
 
-  it("closes a socket that has been silent for the timeout with 4000, keeps the live ones, and sets itself again", async () => {
+  it("closes a socket that has been silent for the timeout with 4000, keeps the live ones, and sets itself again a sweep period on", async () => {
     const alice = user("alice");
     const [silent, pinging] = [await connect(alice), await connect(alice)];
-    await age(alice, TIMEOUT_MS + 1000);
-    // The pinging socket's heartbeat is answered by the runtime; the alarm must read that answer's time.
+    await age(alice, TIMEOUT_MS + INTERVAL_MS + 1000);
+    // The pinging socket's heartbeat is answered by the runtime; the sweep must read that answer's time.
     pinging.socket.send("ping");
     expect(await pinging.next()).toBe("pong");
-    const fresh = await connect(alice);
 
+    const before = Date.now();
     expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
     expect(await silent.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
     const after = await hubState(alice);
-    expect(after.sockets.map((s) => s.attachment.connectionId).sort()).toEqual(
-      [pinging.welcome.connectionId, fresh.welcome.connectionId].sort(),
-    );
-    // The next wake is the earliest remaining deadline: the pinging socket's last pong plus the timeout.
-    const pingedAt = after.sockets.find((s) => s.attachment.connectionId === pinging.welcome.connectionId)!.autoResponseAt!;
-    expect(after.alarm).toBe(pingedAt + TIMEOUT_MS + INTERVAL_MS);
+    expect(after.sockets.map((s) => s.attachment.connectionId)).toEqual([pinging.welcome.connectionId]);
+    // The next wake: no sooner than one sweep period after this one, no later than the pinging socket's deadline allows.
+    const pingedAt = after.sockets[0]!.autoResponseAt!;
+    expect(after.alarm).toBeGreaterThanOrEqual(Math.max(pingedAt + TIMEOUT_MS, before + TIMEOUT_MS));
+    expect(after.alarm).toBeLessThanOrEqual(Date.now() + TIMEOUT_MS);
     pinging.sendJson({ type: "send", data: "alive" });
     expect(await pinging.next()).toMatchObject({ type: "message", data: "alive" });
-    for (const c of [pinging, fresh]) c.socket.close(1000);
+    pinging.socket.close(1000);
   });
 
   it("leaves no alarm behind after sweeping the last socket", async () => {
     const alice = user("alice");
     const client = await connect(alice);
-    await age(alice, TIMEOUT_MS + 1);
+    await age(alice, TIMEOUT_MS + INTERVAL_MS);
     expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
     expect((await client.closed).code).toBe(CloseCode.HeartbeatTimeout);
     expect(await hubState(alice)).toEqual({ sockets: [], alarm: null });
@@ -299,12 +305,99 @@ describe("heartbeat alarm", () => {
   it("closes a socket whose token expired with 4001", async () => {
     const alice = user("alice");
     const client = await connect(alice);
-    await runInDurableObject(hubOf(alice), (_instance: UserHub, state) => {
-      const [ws] = state.getWebSockets();
-      ws!.serializeAttachment({ ...(ws!.deserializeAttachment() as ConnectionAttachment), expiresAt: Date.now() - 1 });
-    });
+    await age(alice, 0, undefined, { expiresAt: Date.now() - 1 });
     expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
     expect(await client.closed).toEqual({ code: CloseCode.TokenExpired, reason: "token expired" });
+  });
+});
+
+describe("zombies: every wake closes stale sockets first", () => {
+  /** A user with a live socket and a zombie (silent past the timeout, or with an expired token), the hub woken from hibernation. */
+  async function withZombie(kind: "silent" | "expired") {
+    const id = user(`zombie-${kind}`);
+    const [live, zombie] = [await connect(id), await connect(id)];
+    await expect.poll(() => live.presence.at(-1)).toBe(2);
+    if (kind === "silent") await age(id, TIMEOUT_MS + INTERVAL_MS + 1000, [zombie.welcome.connectionId as string]);
+    else await age(id, 0, [zombie.welcome.connectionId as string], { expiresAt: Date.now() - 1 });
+    return { id, live, zombie, code: kind === "silent" ? CloseCode.HeartbeatTimeout : CloseCode.TokenExpired };
+  }
+
+  for (const kind of ["silent", "expired"] as const) {
+    it(`a connect (${kind}): the newcomer's welcome and the cap do not count the zombie`, async () => {
+      const { id, live, zombie, code } = await withZombie(kind);
+      const fresh = await connect(id);
+      expect(fresh.welcome.connections).toBe(2);
+      expect((await zombie.closed).code).toBe(code);
+      for (const c of [live, fresh]) c.socket.close(1000);
+    });
+
+    it(`a push (${kind}): the zombie gets nothing and is not in "delivered"`, async () => {
+      const { id, live, zombie, code } = await withZombie(kind);
+      expect(await hubOf(id).push(["after"])).toMatchObject({ delivered: 1 });
+      expect((await zombie.closed).code).toBe(code);
+      expect(zombie.frames.some((f) => (f as { type?: string }).type === "message")).toBe(false);
+      expect(await live.next()).toMatchObject({ type: "message", data: "after" });
+      live.socket.close(1000);
+    });
+
+    it(`a message (${kind}): the zombie gets no delivery, and the presence count drops before it`, async () => {
+      const { live, zombie, code } = await withZombie(kind);
+      live.sendJson({ type: "send", data: "hello" });
+      expect(await live.next()).toMatchObject({ type: "message", data: "hello" });
+      expect((await zombie.closed).code).toBe(code);
+      expect(zombie.frames.some((f) => (f as { type?: string }).type === "message")).toBe(false);
+      await expect.poll(() => live.presence.at(-1)).toBe(1);
+      live.socket.close(1000);
+    });
+
+    it(`a close (${kind}): onClose's presence count never includes the zombie`, async () => {
+      const { id, live, zombie, code } = await withZombie(kind);
+      const leaving = await connect(id);
+      // The connect already swept the zombie; make a second one and let a close be the wake that finds it.
+      expect((await zombie.closed).code).toBe(code);
+      await age(id, TIMEOUT_MS + INTERVAL_MS + 1000, [live.welcome.connectionId as string]);
+      const observer = await connect(id);
+      expect(observer.welcome.connections).toBe(2); // leaving + observer: the second zombie went at this connect too
+      expect((await live.closed).code).toBe(CloseCode.HeartbeatTimeout);
+      leaving.socket.close(1000);
+      await expect.poll(() => observer.presence.at(-1)).toBe(1);
+      observer.socket.close(1000);
+    });
+  }
+
+  it("a socket whose token expired gets no delivery after exp, even from its own frame", async () => {
+    const { live, zombie } = await withZombie("expired");
+    zombie.sendJson({ type: "send", data: "from the expired socket" });
+    expect((await zombie.closed).code).toBe(CloseCode.TokenExpired);
+    live.sendJson({ type: "send", data: "marker" });
+    expect(await live.next()).toMatchObject({ type: "message", data: "marker", seq: 1 });
+    live.socket.close(1000);
+  });
+});
+
+describe("signals", () => {
+  it("go to every socket of the user with the sender's connection id, unlogged: no seq, nothing to replay", async () => {
+    const alice = user("alice");
+    const [a, b] = [await connect(alice), await connect(alice)];
+    const bob = await connect(user("bob"));
+    a.sendJson({ type: "send", data: "durable-1" });
+    for (const c of [a, b]) expect(await c.next()).toMatchObject({ type: "message", seq: 1, data: "durable-1" });
+    a.sendJson({ type: "signal", data: { typing: true } });
+    for (const c of [a, b]) expect(await c.next()).toEqual({ type: "signal", data: { typing: true }, from: a.welcome.connectionId });
+    // A socket resuming from seq 0 gets the logged delivery replayed, never the signal; the next delivery is seq 2.
+    const resumed = await accept(
+      await SELF.fetch("https://hub.test/ws?since=0", { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(alice)}` }) }),
+    );
+    expect(resumed.welcome).toMatchObject({ seq: 1 });
+    expect(await resumed.next()).toMatchObject({ type: "message", seq: 1, data: "durable-1" });
+    a.sendJson({ type: "send", data: "durable-2" });
+    expect(await resumed.next()).toMatchObject({ type: "message", seq: 2, data: "durable-2" });
+    expect(resumed.frames.some((f) => (f as { type?: string }).type === "signal")).toBe(false);
+    expect(await a.next()).toMatchObject({ type: "message", seq: 2 });
+    a.sendJson({ type: "signal" });
+    expect(await a.next()).toMatchObject({ type: "error", code: ErrorCode.InvalidFrame });
+    expect(bob.frames).toHaveLength(1);
+    for (const c of [a, b, resumed, bob]) c.socket.close(1000);
   });
 });
 

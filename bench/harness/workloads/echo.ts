@@ -47,7 +47,7 @@ export async function runEcho(server: Pick<TargetServer, "url" | "usage">, targe
           let sentAt = 0;
           const send = () => {
             sentAt = performance.now();
-            socket.send(clientFrame(++counter));
+            socket.send((target.echoFrame ?? clientFrame)(++counter));
           };
           socket.onText = (text) => {
             if (!target.isDelivery(text)) return;
