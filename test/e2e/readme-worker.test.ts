@@ -66,8 +66,8 @@ beforeAll(async () => {
   // Pack as a release would: prepare builds dist/, `files` picks what ships.
   const pack = await run("npm", ["pack", "--pack-destination", scratch, "--json"], ROOT);
   expect(pack.code, pack.output).toBe(0);
-  const [{ filename }] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as Array<{ filename: string }>;
-  tarball = join(scratch, filename);
+  const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as Array<{ filename: string }>;
+  tarball = join(scratch, packed!.filename);
 
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "my-worker", private: true, type: "module" }));
   const install = await run("npm", ["install", ...installLine(), "--offline", "--no-audit", "--no-fund"], project);
