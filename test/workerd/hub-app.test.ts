@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CloseCode,
+  CloseReason,
   type ConnectionAttachment,
   DEFAULT_CONFIG,
   ErrorCode,
@@ -93,7 +94,7 @@ describe("application hooks", () => {
     const b = await open(hub, host);
     host.clock += 3000;
     await hub.wake();
-    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
+    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: CloseReason[CloseCode.HeartbeatTimeout] });
     expect(events.at(-1)).toBe(`close ${b.id} ${CloseCode.HeartbeatTimeout}`);
     expect(host.wakes.at(-1)).toBeNull();
   });
