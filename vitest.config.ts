@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 // - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
 // - client: unit tests of the browser client (src/client/, web standards only) under Node 22;
 // - e2e: Node tests that drive a real `wrangler dev` on a free port;
-// - browser: Node tests that drive Debian's Chromium against `wrangler dev`.
+// - browser: Node tests that drive Chromium (test/support/chromium.ts finds one) against `wrangler dev`.
 export default defineConfig({
   test: {
     projects: [

@@ -23,7 +23,12 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** The hub hit an unexpected error while handling this socket. */
   InternalError: 1011,
-  /** No heartbeat or message arrived within `HEARTBEAT_TIMEOUT_MS`. Reconnect. */
+  /**
+   * No text `ping` or other frame arrived within `HEARTBEAT_TIMEOUT_MS`.
+   * Protocol-level PING frames do not count: the runtime answers them and
+   * neither host ever hands them to the hub. Reconnect, and send the text
+   * `ping` every `heartbeat.intervalMs` of the welcome.
+   */
   HeartbeatTimeout: 4000,
   /** The credentials the socket was opened with have expired. Reconnect with a fresh token. */
   TokenExpired: 4001,
@@ -36,14 +41,19 @@ export const CloseCode = {
 /** One of the values of {@link CloseCode}. */
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** The reason text sent with each of userhub's own close codes. */
+/**
+ * The reason text sent with each of userhub's own close codes. Each fits a
+ * close frame (at most 123 bytes of UTF-8, RFC 6455 §5.5). The heartbeat
+ * timeout's says what the hub expects, for clients whose library keeps a
+ * connection alive with protocol-level pings (Python `websockets`, gorilla).
+ */
 export const CloseReason: Readonly<Record<number, string>> = {
   [CloseCode.Normal]: "normal closure",
   [CloseCode.GoingAway]: "going away",
   [CloseCode.PolicyViolation]: "policy violation",
   [CloseCode.MessageTooBig]: "message too big",
   [CloseCode.InternalError]: "internal error",
-  [CloseCode.HeartbeatTimeout]: "heartbeat timeout",
+  [CloseCode.HeartbeatTimeout]: 'heartbeat timeout: send the text "ping" every heartbeat.intervalMs; protocol-level pings never reach the hub',
   [CloseCode.TokenExpired]: "token expired",
   [CloseCode.SlowConsumer]: "slow consumer",
   [CloseCode.Revoked]: "revoked",

@@ -19,7 +19,8 @@ const SUITES = [
   { name: 'vitest workerd', vitestProject: 'workerd' },
   { name: 'vitest client', vitestProject: 'client' },
   { name: 'vitest e2e', vitestProject: 'e2e' },
-  { name: 'vitest browser', vitestProject: 'browser' },
+  // The probe finds a Chromium (test/support/chromium.ts); exit 3 means none can be had here.
+  { name: 'vitest browser', vitestProject: 'browser', probe: ['node', 'test/support/chromium-probe.ts'] },
   // deno's default test-file pattern for test/deno; only *_test.ts in src/deno.
   { name: 'deno', denoFiles: [['test/deno', /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/], ['src/deno', /_test\.ts$/]] },
 ];
@@ -42,7 +43,23 @@ function run(args, { capture = false } = {}) {
   });
 }
 
+/** Exit code of a probe that found nothing to run the suite with: skip, do not fail. */
+const PROBE_UNAVAILABLE = 3;
+
+/** Runs the suite's probe: undefined to go on, or a skip reason, or a failure. */
+async function runProbe(suite) {
+  const { code, out } = await run(suite.probe, { capture: true });
+  const line = stripVTControlCharacters(out).trim().split('\n').pop() ?? '';
+  if (code === 0) return undefined;
+  if (code === PROBE_UNAVAILABLE) return { skipReason: line };
+  return { code, passed: 0, failed: 0, skipped: 0, probeFailed: line };
+}
+
 async function runVitest(suite) {
+  if (suite.probe) {
+    const probed = await runProbe(suite);
+    if (probed) return probed;
+  }
   const config = VITEST_CONFIGS.find((f) => existsSync(join(ROOT, f)));
   // Cheap presence check without loading the config: the project name must
   // appear as a string literal in it (e.g. `name: "workerd"`).
@@ -104,7 +121,10 @@ for (const suite of SUITES) {
   total.skipped += r.skipped;
   // A crash or config error may exit non-zero with no failed tests; a suite
   // that reports nothing at all is broken too. Either counts as one failure.
-  if ((r.code !== 0 && r.failed === 0) || r.passed + r.failed + r.skipped === 0) {
+  if (r.probeFailed) {
+    total.failed++;
+    problems.push(`suite "${suite.name}" not run: ${r.probeFailed}`);
+  } else if ((r.code !== 0 && r.failed === 0) || r.passed + r.failed + r.skipped === 0) {
     total.failed++;
     problems.push(`suite "${suite.name}" exited with ${r.code} after reporting ${r.passed} passed, ${r.failed} failed`);
   }

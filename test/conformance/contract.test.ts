@@ -58,6 +58,9 @@ import {
 } from "./contract-client.ts";
 import { hosts } from "./hosts.ts";
 
+/** The 4000 close reason as every client sees it: it says what the hub expects. */
+const HEARTBEAT_TIMEOUT_REASON = 'heartbeat timeout: send the text "ping" every heartbeat.intervalMs; protocol-level pings never reach the hub';
+
 // ----------------------------------------------------------------- suites --
 
 for (const host of hosts) {
@@ -397,7 +400,7 @@ for (const host of hosts) {
     // ------------------------------------------------------ heartbeats --
 
     describe("heartbeats", () => {
-      test(`a silent socket is closed with 4000 "heartbeat timeout" no earlier than ${TIMEOUT_MS} ms after connecting; pinging sockets of the same and another user stay up`, async () => {
+      test(`a silent socket is closed with 4000 (heartbeat timeout) no earlier than ${TIMEOUT_MS} ms after connecting; pinging sockets of the same and another user stay up`, async () => {
         const user = uniqueUser("hb");
         const other = uniqueUser("hb-other");
         const pinging = await connectAs(user);
@@ -408,7 +411,7 @@ for (const host of hosts) {
 
         const closed = await withTimeout(silent.closed, LATE_BOUND_MS + 2_000, "heartbeat close of the silent socket");
         expect(closed.code).toBe(4000);
-        expect(closed.reason).toBe("heartbeat timeout");
+        expect(closed.reason).toBe(HEARTBEAT_TIMEOUT_REASON);
         // The hub's connect time lies between the request and the 101.
         expect(closed.at - silent.requestedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
         expect(closed.at - silent.openedAt).toBeLessThan(LATE_BOUND_MS);
@@ -438,6 +441,27 @@ for (const host of hosts) {
         expect(fresh.welcome.connections).toBe(2);
       });
 
+      test("protocol-level PING frames are answered (PONG) but are not a heartbeat: a socket that sends only them is closed with 4000 naming the text ping", async () => {
+        const client = await connectAs(uniqueUser("hb-protocol-ping"), { keepAlive: false });
+        const pongs: number[] = [];
+        client.socket.on("pong", () => pongs.push(Date.now()));
+        const pinger = setInterval(() => {
+          if (client.socket.readyState === client.socket.OPEN) client.socket.ping();
+        }, INTERVAL_MS / 2);
+        try {
+          const closed = await withTimeout(client.closed, LATE_BOUND_MS + 2_000, "heartbeat close of the protocol-ping-only socket");
+          expect(closed.code).toBe(4000);
+          expect(closed.reason).toBe(HEARTBEAT_TIMEOUT_REASON);
+          expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+          expect(closed.at - client.requestedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
+          // The runtime answered its pings all along; the hub never heard them.
+          expect(pongs.filter((at) => at > client.openedAt + TIMEOUT_MS / 2).length).toBeGreaterThan(0);
+          expect(client.frames).toHaveLength(1); // its welcome
+        } finally {
+          clearInterval(pinger);
+        }
+      });
+
       test("the timeout counts from a socket's last frame, not from its connect", async () => {
         const client = await connectAs(uniqueUser("hb-late"), { keepAlive: false });
         // Silent for two seconds, then one frame, then silent for good.
@@ -448,7 +472,7 @@ for (const host of hosts) {
 
         const closed = await withTimeout(client.closed, LATE_BOUND_MS + 2_000, "heartbeat close after the last frame");
         expect(closed.code).toBe(4000);
-        expect(closed.reason).toBe("heartbeat timeout");
+        expect(closed.reason).toBe(HEARTBEAT_TIMEOUT_REASON);
         expect(closed.at - sentAt).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
         expect(closed.at - sentAt).toBeLessThan(LATE_BOUND_MS);
       });

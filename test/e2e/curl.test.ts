@@ -90,8 +90,13 @@ test("the README's TOKEN= and curl upgrade lines get 101 and alice's welcome fra
 
   expect(run.code, run.stderr).toBe(28);
   expect(run.stdout).toContain("HTTP/1.1 101 Switching Protocols");
-  // The welcome frame follows the headers, inside a raw WebSocket frame.
+  // The welcome frame follows the headers as it travels (README): a text frame's
+  // header, 0x81, then 0x7E and two bytes of length (it is over 125 bytes), then the JSON.
   const afterHeaders = run.stdout.slice(run.stdout.indexOf("\r\n\r\n") + 4);
+  const bytes = Buffer.from(afterHeaders, "latin1");
+  expect([bytes[0], bytes[1]]).toEqual([0x81, 0x7e]);
+  const length = bytes.readUInt16BE(2);
+  expect(JSON.parse(bytes.subarray(4, 4 + length).toString("utf8"))).toMatchObject({ type: "welcome", userId: "alice" });
   expect(afterHeaders).toContain('"type":"welcome"');
   expect(afterHeaders).toContain('"userId":"alice"');
   expect(afterHeaders).toMatch(/"connections":1\b/);

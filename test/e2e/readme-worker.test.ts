@@ -1,59 +1,84 @@
-// The README's "Use it in your own Worker" is a working Worker: its TypeScript
-// and wrangler.toml, taken from the README, in a fresh project that imports the
-// built package (`userhub`, `userhub/cloudflare` through package.json
-// `exports`), type-check, bundle with `wrangler deploy --dry-run`, and serve
-// a socket under `wrangler dev`.
+// The README's "Use it in your own Worker" is a working Worker, built against
+// the package as a deployer installs it: `npm pack` (which builds dist/ on
+// prepare), then the README's install line with that tarball, into a fresh
+// project outside the repository. Its TypeScript and its complete
+// wrangler.toml, taken from the README, type-check, bundle with `wrangler
+// deploy --dry-run`, and serve a socket under `wrangler dev`.
+//
+// No network: `hono` (userhub's one dependency) is given to npm as a folder
+// (the repository's copy), so `npm install --offline` resolves everything
+// locally; wrangler, TypeScript and the Workers types are linked from the
+// repository's node_modules rather than installed again.
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { access, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import WebSocket from "ws";
 import { issueToken } from "../../src/index.ts";
+import { codeBlock, codeBlocks, readmeSection } from "../support/readme.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "readme-worker-test-secret";
+const SECTION = readmeSection("## Use it in your own Worker");
 
+let scratch: string;
 let project: string;
+let tarball: string;
 let dev: WranglerDev | undefined;
 
-/** The fenced block of `language` that follows `heading` in the README. */
-async function readmeBlock(heading: string, language: string): Promise<string> {
-  const readme = await readFile(join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf(heading));
-  const match = new RegExp("```" + language + "\\n([\\s\\S]*?)```").exec(section);
-  if (!match) throw new Error(`no ${language} block after "${heading}" in README.md`);
-  return match[1]!;
-}
-
-function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" } });
     let output = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+      stdout += chunk;
+    });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-    child.on("close", (code) => resolve({ code, output }));
+    child.on("close", (code) => resolve({ code, output, stdout }));
   });
 }
 
+/**
+ * The README's `npm install` line for userhub, with the tarball this test
+ * packed in place of the README's, and the repository's hono folder in place
+ * of `hono` (the same package, without the registry).
+ */
+function installLine(): string[] {
+  const line = codeBlock(SECTION, "sh").split("\n").find((l) => /^npm install [^-]/.test(l));
+  expect(line, "the README's own-Worker section has an `npm install` line").toBeDefined();
+  const args = line!.replace(/#.*/, "").trim().split(/\s+/).slice(2);
+  const readmeTarball = args.findIndex((arg) => /\.tgz$/.test(arg));
+  expect(readmeTarball, "the install line names a tarball").toBeGreaterThanOrEqual(0);
+  args[readmeTarball] = tarball;
+  return args.map((arg) => (arg === "hono" ? join(ROOT, "node_modules/hono") : arg));
+}
+
 beforeAll(async () => {
-  project = await mkdtemp(join(tmpdir(), "userhub-readme-worker-"));
-  // The package as npm would install it: package.json and the build `exports` points at.
-  const installed = join(project, "node_modules", "userhub");
-  await mkdir(installed, { recursive: true });
-  await cp(join(ROOT, "package.json"), join(installed, "package.json"));
-  const build = await run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", join(installed, "dist")], ROOT);
-  expect(build.code, build.output).toBe(0);
-  for (const dependency of ["hono", "@cloudflare/workers-types"]) {
-    await mkdir(join(project, "node_modules", dependency, ".."), { recursive: true });
-    await symlink(join(ROOT, "node_modules", dependency), join(project, "node_modules", dependency));
+  scratch = await mkdtemp(join(tmpdir(), "userhub-readme-worker-"));
+  project = join(scratch, "my-worker");
+  await mkdir(join(project, "src"), { recursive: true });
+
+  // Pack as a release would: prepare builds dist/, `files` picks what ships.
+  const pack = await run("npm", ["pack", "--pack-destination", scratch, "--json"], ROOT);
+  expect(pack.code, pack.output).toBe(0);
+  const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as Array<{ filename: string }>;
+  tarball = join(scratch, packed!.filename);
+
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "my-worker", private: true, type: "module" }));
+  const install = await run("npm", ["install", ...installLine(), "--offline", "--no-audit", "--no-fund"], project);
+  expect(install.code, install.output).toBe(0);
+  for (const tool of ["wrangler", "typescript", "@cloudflare/workers-types"]) {
+    await mkdir(join(project, "node_modules", tool, ".."), { recursive: true });
+    await symlink(join(ROOT, "node_modules", tool), join(project, "node_modules", tool));
   }
-  await mkdir(join(project, "src"));
-  await writeFile(join(project, "src/index.ts"), await readmeBlock("## Use it in your own Worker", "ts"));
-  const toml = await readmeBlock("## Use it in your own Worker", "toml");
-  await writeFile(join(project, "wrangler.toml"), `name = "readme-worker"\nmain = "src/index.ts"\ncompatibility_date = "2026-10-01"\n\n${toml}`);
+
+  await writeFile(join(project, "src/index.ts"), codeBlocks(SECTION, "ts")[0]!); // the first: src/index.ts
+  await writeFile(join(project, "wrangler.toml"), codeBlock(SECTION, "toml"));
   await writeFile(join(project, ".dev.vars"), `JWT_SECRET=${SECRET}\n`);
   await writeFile(
     join(project, "tsconfig.json"),
@@ -62,15 +87,35 @@ beforeAll(async () => {
       include: ["src"],
     }),
   );
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await dev?.stop();
-  if (project) await rm(project, { recursive: true, force: true });
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+test("the tarball is the built package: dist/ with its types, no tests, and userhub installed as a copy, not a link", async () => {
+  const installed = join(project, "node_modules/userhub");
+  expect((await lstat(installed)).isSymbolicLink()).toBe(false);
+  const manifest = JSON.parse(await readFile(join(installed, "package.json"), "utf8")) as { exports: Record<string, { types: string; import: string }> };
+  for (const [entry, { types, import: js }] of Object.entries(manifest.exports)) {
+    await expect(access(join(installed, types)), `${entry} types`).resolves.toBeUndefined();
+    await expect(access(join(installed, js)), `${entry} module`).resolves.toBeUndefined();
+  }
+  await expect(access(join(installed, "test")), "no tests in the package").rejects.toThrow();
+  const listing = await run("tar", ["tzf", tarball], scratch);
+  expect(listing.output).not.toMatch(/\.test\.ts$|_test\.ts$/m);
+});
+
+test("the README's wrangler.toml is complete: name, main and compatibility_date", () => {
+  const toml = codeBlock(SECTION, "toml");
+  expect(toml).toMatch(/^name = "/m);
+  expect(toml).toMatch(/^main = "src\/index\.ts"$/m);
+  expect(toml).toMatch(/^compatibility_date = "\d{4}-\d{2}-\d{2}"$/m);
 });
 
 test("type-checks against the package's published types", async () => {
-  const check = await run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project);
+  const check = await run(process.execPath, [join(project, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project);
   expect(check.code, check.output).toBe(0);
   // About 20 lines, as the README promises.
   const lines = (await readFile(join(project, "src/index.ts"), "utf8")).split("\n").filter((l) => l.trim() !== "");
@@ -78,7 +123,7 @@ test("type-checks against the package's published types", async () => {
 });
 
 test("bundles for deployment with wrangler deploy --dry-run", async () => {
-  const deploy = await run(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", join(project, "dist")], project);
+  const deploy = await run(process.execPath, [join(project, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", join(scratch, "out")], project);
   expect(deploy.code, deploy.output).toBe(0);
   expect(deploy.output).toContain("env.USER_HUB (UserHub)");
 }, 60_000);

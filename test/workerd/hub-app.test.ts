@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CloseCode,
+  CloseReason,
   type ConnectionAttachment,
   DEFAULT_CONFIG,
   fanOutApp,
@@ -151,7 +152,7 @@ describe("application hooks", () => {
     // Silent since it connected: stale one timeout after the latest its unrecorded frames could be (one interval on).
     host.clock += config.heartbeat.timeoutMs + config.heartbeat.intervalMs;
     await hub.wake();
-    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
+    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: CloseReason[CloseCode.HeartbeatTimeout] });
     expect(events.at(-1)).toBe(`close ${b.id} ${CloseCode.HeartbeatTimeout}`);
     // The alarm that ran was the last: nothing is set again for an empty hub.
     expect(host.wakes.slice(wakesBefore).filter((at) => at !== null)).toEqual([]);

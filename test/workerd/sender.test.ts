@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { CloseCode, type GoneReason, Sender, type SenderOptions, type WritableSocket } from "../../src/index.ts";
+import { CloseCode, CloseReason, type GoneReason, Sender, type SenderOptions, type WritableSocket } from "../../src/index.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -248,8 +248,8 @@ describe("close", () => {
     const { sender, gone } = senderOn(wrapped);
     sender.close(CloseCode.HeartbeatTimeout);
     sender.answerClose(1000);
-    await vi.waitFor(() => expect(clientCloses).toEqual([{ code: 4000, reason: "heartbeat timeout" }]));
-    expect(calls.close).toEqual([[4000, "heartbeat timeout"]]);
+    await vi.waitFor(() => expect(clientCloses).toEqual([{ code: 4000, reason: CloseReason[4000] }]));
+    expect(calls.close).toEqual([[4000, CloseReason[4000]]]);
     expect(gone).toEqual(["closed"]);
   });
 

@@ -4,7 +4,7 @@
 // 1 s heartbeat interval, a 3 s timeout, 4 sockets per user and 1 KiB frames.
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { CloseCode, type ConnectionAttachment, ErrorCode } from "../../src/index.ts";
+import { CloseCode, CloseReason, type ConnectionAttachment, ErrorCode } from "../../src/index.ts";
 import type { UserHub } from "../../durable-objects/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
 
@@ -281,7 +281,7 @@ describe("heartbeat alarm (eager sweep: HEARTBEAT_SWEEP_MS = the timeout, as the
 
     const before = Date.now();
     expect(await runDurableObjectAlarm(hubOf(alice))).toBe(true);
-    expect(await silent.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
+    expect(await silent.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: CloseReason[CloseCode.HeartbeatTimeout] });
     const after = await hubState(alice);
     expect(after.sockets.map((s) => s.attachment.connectionId)).toEqual([pinging.welcome.connectionId]);
     // The next wake: no sooner than one sweep period after this one, no later than the pinging socket's deadline allows.
