@@ -116,7 +116,7 @@ describe("the zombie sweep at the defaults (a twelve-hour janitor)", () => {
     host.clock += defaults.heartbeat.timeoutMs + defaults.heartbeat.intervalMs;
     // a speaks (and is alive by it); b has been silent a timeout past its last possible frame.
     a.client.send(JSON.stringify({ type: "send", data: "hi" }));
-    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: "heartbeat timeout" });
+    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: CloseReason[CloseCode.HeartbeatTimeout] });
     await vi.waitFor(() => expect(a.frames.some((f) => (f as { type?: string }).type === "message")).toBe(true));
     expect(a.frames).toContainEqual({ type: "presence", connections: 1 });
     expect(b.frames.some((f) => (f as { type?: string }).type === "message")).toBe(false);
