@@ -117,7 +117,11 @@ const running: ClientProcess[] = [];
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "userhub-other-languages-"));
-  dev = await startWranglerDev({ vars: { HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS), HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS) } });
+  // The eager sweep (a janitor alarm every timeout): a silent socket is closed about one timeout after its last sign of
+  // life even when nothing else wakes its hub, so the text-ping loops are what keeps the README's clients up.
+  dev = await startWranglerDev({
+    vars: { HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS), HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS), HEARTBEAT_SWEEP_MS: String(TIMEOUT_MS) },
+  });
 });
 
 afterAll(async () => {
