@@ -1,4 +1,3 @@
-import type { FrameHandler } from "./hub-app.ts";
 import type { SchemaFrameHandler } from "./frame-schema.ts";
 import type { StandardSchemaV1 } from "./standard-schema.ts";
 
@@ -54,13 +53,44 @@ export interface StateFrame {
   readonly data: unknown;
 }
 
+/** The demo's state frame: fields to merge into this connection's state, or none to only read it. */
+export interface StateUpdateFrame {
+  readonly type: "state";
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+const stateUpdateSchema: StandardSchemaV1<unknown, StateUpdateFrame> = {
+  "~standard": {
+    version: 1,
+    vendor: "userhub-demo",
+    validate(value) {
+      if (!("data" in (value as object))) return { value: { type: "state" } };
+      const data = (value as { data?: unknown }).data;
+      if (typeof data !== "object" || data === null || Array.isArray(data)) return { issues: [{ message: "Expected object", path: ["data"] }] };
+      return { value: { type: "state", data: data as Record<string, unknown> } };
+    },
+  },
+};
+
 /**
- * `{"type":"state","data":X}` sets this connection's state to X (null clears
- * it); `{"type":"state"}` only reads it. Either way this socket alone gets
- * `{"type":"state","data":<the state now>}`.
+ * `{"type":"state","data":{…}}` merges those fields into this connection's
+ * state (a field set to null is removed); `{"type":"state"}` only reads it.
+ * Either way this socket alone gets `{"type":"state","data":<the state now,
+ * or null>}`. Merging lets several small frames grow a state past its bound
+ * (a `state_too_large` error).
  */
-export const stateFrame: FrameHandler = async (frame, connection) => {
-  if ("data" in frame) connection.setState(frame.data);
-  const answer: StateFrame = { type: "state", data: connection.state };
-  await connection.send(answer);
+export const stateFrame: SchemaFrameHandler<StateUpdateFrame> = {
+  schema: stateUpdateSchema,
+  async handle(frame, connection) {
+    const fields = frame.data;
+    if (fields !== undefined) {
+      connection.setState((previous: unknown) => {
+        const next: Record<string, unknown> = { ...(previous as Record<string, unknown> | null), ...fields };
+        for (const [key, value] of Object.entries(next)) if (value === null) delete next[key];
+        return Object.keys(next).length === 0 ? null : next;
+      });
+    }
+    const answer: StateFrame = { type: "state", data: connection.state };
+    await connection.send(answer);
+  },
 };

@@ -128,7 +128,22 @@ describe("the demo's state frame on the UserHub Durable Object", () => {
     laptop.socket.close(1000);
     phone.socket.close(1000);
   });
-  // Past the bound through the demo frame: test/conformance (the test Worker here takes frames of at most 1 KiB, so no frame can carry 2 KiB of state).
+  it("answers state_too_large when merged fields pass the bound, and keeps the old state through an eviction", async () => {
+    const alice = user("alice");
+    const client = await connect(alice);
+    // The test Worker takes frames of at most 1 KiB: three fields of 900 characters pass the 2 KiB bound.
+    const field = "x".repeat(900);
+    for (const key of ["one", "two"]) {
+      client.sendJson({ type: "state", data: { [key]: field } });
+      await client.next();
+    }
+    client.sendJson({ type: "state", data: { three: field } });
+    expect(await client.next()).toMatchObject({ type: "error", code: "state_too_large" });
+    await evictDurableObject(hubOf(alice));
+    client.sendJson({ type: "state" });
+    expect(await client.next()).toEqual({ type: "state", data: { one: field, two: field } });
+    client.socket.close(1000);
+  });
 });
 
 describe("the demo's schema-checked note frame on the UserHub Durable Object", () => {
