@@ -45,6 +45,12 @@ export interface BenchOptions {
   readonly drivingMs: number;
   /** How long to profile userhub's echo with V8's sampling profiler (0: not at all). */
   readonly profileMs: number;
+  /**
+   * Run the phases after the rounds (idle memory, cold wakes, wakes) for every
+   * target at once instead of one after another: quicker, with numbers
+   * disturbed by each other. For the smoke run only.
+   */
+  readonly sideBySide?: boolean;
   readonly storage: StorageKind;
 }
 

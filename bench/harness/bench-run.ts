@@ -53,6 +53,8 @@ export interface RunOutcome {
   readonly results: BenchResults;
   /** Every process group the run started (all stopped by now). */
   readonly processGroups: readonly number[];
+  /** Every temporary directory the run made for its bundles and servers (all removed by now; the driving comparison removes its own). */
+  readonly directories: readonly string[];
 }
 
 export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOutcome> {
@@ -71,10 +73,12 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
   const forgetBundleDir = removeOnExit(bundleDir);
   const live = new Set<TargetServer>();
   const processGroups: number[] = [];
+  const directories: string[] = [bundleDir];
   const start = async (target: Target, profile: "throughput" | "idle" | "heartbeat") => {
     const server = await startTarget(target, profile, options.heartbeat, bundles, root);
     live.add(server);
     processGroups.push(server.pgid);
+    if (server.dir) directories.push(server.dir);
     return server;
   };
   const stop = async (server: TargetServer) => {
@@ -163,8 +167,8 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     }
     for (const server of servers.values()) await stop(server);
 
-    // Memory: one target at a time, nothing else running; the floor + log variant is the floor here.
-    for (const target of targets.filter((t) => t.role !== "attribution")) {
+    // Memory: one target at a time, nothing else running (unless sideBySide); the floor + log variant is the floor here.
+    const idlePhase = async (target: Target) => {
       const server = await start(target, "idle");
       try {
         const sample = await runIdleMemory(server, target, {
@@ -205,10 +209,10 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       } finally {
         await stop(server);
       }
-    }
+    };
 
     // The floor + log's cold wakes too: a message to a hub woken from hibernation is judged against it.
-    for (const target of targets.filter((t) => t.name === "floor-log")) {
+    const logColdPhase = async (target: Target) => {
       const server = await start(target, "idle");
       try {
         const cold = await runColdWakes(server, target, {
@@ -223,35 +227,47 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       } finally {
         await stop(server);
       }
-    }
+    };
 
     // Wakes: every edge target at once (they only wait), each on its own server.
-    const waking = targets.filter((t) => t.kind === "edge" && t.role !== "attribution");
-    progress(`wakes · ${waking.map((t) => t.name).join(", ")} at once: ${options.wakesHubs} hubs × ${options.wakesDevices} sockets, ping every ${options.heartbeat.intervalMs} ms, timeout ${options.heartbeat.timeoutMs} ms, ${options.wakesMs} ms + ${options.wakesEmptyMs} ms empty`);
-    await Promise.all(
-      waking.map(async (target) => {
-        const server = await start(target, "heartbeat");
-        try {
-          const sample = await runWakes(server, target, {
-            hubs: options.wakesHubs,
-            devices: options.wakesDevices,
-            heartbeat: options.heartbeat,
-            durationMs: options.wakesMs,
-            emptyMs: options.wakesEmptyMs,
-            userPrefix: "wakes",
-            logFill: options.coldLogFill,
-            // Alarms come at least (timeout − interval) apart; evicting a little more often makes every alarm find its hub cold.
-            ...(target.hibernates ? { evictEveryMs: Math.max(200, options.heartbeat.timeoutMs - options.heartbeat.intervalMs - 100) } : {}),
-          });
-          samples.wakes[target.name] = sample;
-          progress(
-            `wakes · ${target.name}: ${fmt(sample.wakesPerConnectionHour)} per connection-hour, ${sample.wakesPerPing.toFixed(2)} per ping, ${sample.alarmsPerHubPerTimeout.toFixed(2)} alarms per hub per timeout (${sample.steady.constructed} of them cold), ${sample.empty.alarm} alarms with no sockets`,
-          );
-        } finally {
-          await stop(server);
-        }
-      }),
-    );
+    const wakesPhase = async () => {
+      const waking = targets.filter((t) => t.kind === "edge" && t.role !== "attribution");
+      progress(`wakes · ${waking.map((t) => t.name).join(", ")} at once: ${options.wakesHubs} hubs × ${options.wakesDevices} sockets, ping every ${options.heartbeat.intervalMs} ms, timeout ${options.heartbeat.timeoutMs} ms, ${options.wakesMs} ms + ${options.wakesEmptyMs} ms empty`);
+      await Promise.all(
+        waking.map(async (target) => {
+          const server = await start(target, "heartbeat");
+          try {
+            const sample = await runWakes(server, target, {
+              hubs: options.wakesHubs,
+              devices: options.wakesDevices,
+              heartbeat: options.heartbeat,
+              durationMs: options.wakesMs,
+              emptyMs: options.wakesEmptyMs,
+              userPrefix: "wakes",
+              logFill: options.coldLogFill,
+              // Alarms come at least (timeout − interval) apart; evicting a little more often makes every alarm find its hub cold.
+              ...(target.hibernates ? { evictEveryMs: Math.max(200, options.heartbeat.timeoutMs - options.heartbeat.intervalMs - 100) } : {}),
+            });
+            samples.wakes[target.name] = sample;
+            progress(
+              `wakes · ${target.name}: ${fmt(sample.wakesPerConnectionHour)} per connection-hour, ${sample.wakesPerPing.toFixed(2)} per ping, ${sample.alarmsPerHubPerTimeout.toFixed(2)} alarms per hub per timeout (${sample.steady.constructed} of them cold), ${sample.empty.alarm} alarms with no sockets`,
+            );
+          } finally {
+            await stop(server);
+          }
+        }),
+      );
+    };
+
+    const idleTargets = targets.filter((t) => t.role !== "attribution");
+    const logTargets = targets.filter((t) => t.name === "floor-log");
+    if (options.sideBySide) {
+      await Promise.all([...idleTargets.map(idlePhase), ...logTargets.map(logColdPhase), wakesPhase()]);
+    } else {
+      for (const target of idleTargets) await idlePhase(target);
+      for (const target of logTargets) await logColdPhase(target);
+      await wakesPhase();
+    }
 
     // Where userhub's time goes, on a server of its own with the profiler attached.
     let profile: HotPathProfile | null = null;
@@ -259,6 +275,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       const server = await startTarget(TARGETS.userhub, "throughput", options.heartbeat, bundles, root, { inspect: true });
       live.add(server);
       processGroups.push(server.pgid);
+      if (server.dir) directories.push(server.dir);
       try {
         profile = await profileHotPath(server, TARGETS.userhub, { connections: 10, warmupMs: options.warmupMs, durationMs: options.profileMs, top: 18 });
         progress(`hot path · userhub: ${profile.samples} samples; most self time in ${profile.bySelf.slice(0, 4).map((e) => `${e.name} ${e.selfPercent.toFixed(0)}%`).join(", ")}`);
@@ -309,7 +326,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
         whatIf: userhubWhatIf(costInputs, options),
       },
     };
-    return { results, processGroups };
+    return { results, processGroups, directories };
   } finally {
     await Promise.allSettled([...live].map((server) => server.stop()));
     await rm(bundleDir, { recursive: true, force: true });
