@@ -6,6 +6,7 @@
  * counts, for the test that keeps it from rotting (under 30 s).
  */
 import type { BenchOptions } from "./bench-results.ts";
+import { DEFAULT_LOG_RETENTION } from "./userhub-defaults.ts";
 
 export const FULL: BenchOptions = {
   targets: ["userhub", "userhub-signal", "floor", "floor-log", "partyserver", "hono-do", "node-ws"],
@@ -27,8 +28,8 @@ export const FULL: BenchOptions = {
   // Enough messages that a batched prune, if the log made one, would show in rows per message.
   coldWarmIterations: 64,
   coldIterations: 20,
-  // Past userhub's 1,000-delivery retention, as a long-lived user's log is: its ring is full, so each delivery rewrites a row.
-  coldLogFill: 1131,
+  // Past userhub's default retention, as a long-lived user's log is full.
+  coldLogFill: DEFAULT_LOG_RETENTION + 131,
   heartbeat: { intervalMs: 1000, timeoutMs: 3000 },
   drivingMethods: true,
   drivingMs: 2000,

@@ -25,6 +25,7 @@ import type { BenchOptions, BenchResults } from "./bench-results.ts";
 import { DEFAULT_SCENARIO, monthlyCost } from "./cost-model.ts";
 import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
 import { checkGoals } from "./goals.ts";
+import { USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 import { describeMachine, measuredCommit } from "./machine-description.ts";
 import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
 import { storageRoot } from "./storage-root.ts";
@@ -298,14 +299,15 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       command: io.command,
       machine: await describeMachine(loadAverageStart, commit),
       options,
+      userhubDefaults: USERHUB_DEFAULTS,
       driving: {
-        chosen: "Miniflare (wrangler's own copy and workerd), each client connected to the Worker's own socket (unsafeDirectSockets); `ws` client, TCP_NODELAY; storage in memory",
+        chosen: `Miniflare (wrangler's own copy and workerd), each client connected to the Worker's own socket (unsafeDirectSockets); \`ws\` client, TCP_NODELAY; storage ${options.storage === "memory" ? "in memory" : "on disk"}`,
         why: [
           "wrangler dev, as `npm start` runs it, streams a trace of every event to its local observability collector and wraps every SQLite Durable Object class for its local explorer; that, not the runtime, is where its Worker's workerd spends most of its CPU per message.",
           "With those two off, wrangler dev still puts a dev proxy (a second workerd) in front: one more hop and process per frame.",
           "Miniflare's entry socket adds an entry worker in the Worker's workerd; the Worker's own socket is the runtime alone.",
-          "The `ws` client costs the least CPU per frame on this 2-core machine, where client and server share the cores; it sets TCP_NODELAY (Nagle's algorithm off), and so does workerd's side.",
-          "Durable Object storage lives in /dev/shm so a durable write costs what the runtime does, not this VM's fsync (production makes writes durable by replication, not a local fsync).",
+          "The `ws` client sets TCP_NODELAY (Nagle's algorithm off), and so does workerd's side.",
+          `Durable Object storage lives in ${root}${options.storage === "memory" ? ", so a durable write costs what the runtime does, not this machine's fsync (production makes writes durable by replication, not a local fsync)" : ""}.`,
         ],
         storageRoot: root,
         comparison,
