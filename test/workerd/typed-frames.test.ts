@@ -5,7 +5,8 @@
 // WebSocketPairs (memory-hub.ts).
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ErrorCode, FrameSchemaError, type HubApp, issueText, type StandardSchemaV1, withSchema } from "../../src/index.ts";
+import { ErrorCode, FrameSchemaError, type HubApp, type StandardSchemaV1, withSchema } from "../../src/index.ts";
+import { issueText } from "../../src/frame-schema.ts";
 import { hubWith } from "./memory-hub.ts";
 
 const errors: string[] = [];
