@@ -1,13 +1,14 @@
 /**
- * The bench's smoke run: the whole harness (bundling, servers in their own
- * process groups, every workload, medians, ratios, goals, cost model, the
- * report files) with tiny counts against userhub (durable and signal echo),
- * the floor and the floor + log, in seconds,
+ * The bench's smoke run (under 30 s on a quiet machine): the whole harness
+ * (bundling, servers in their own process groups, every workload but the
+ * driving comparison and the profile, medians, ratios, goals, cost model,
+ * the report files) with the tiniest counts, against userhub and the floor,
  * so it cannot rot. It checks the shape of what comes out, not performance,
- * and that every process and temporary directory it made is gone.
+ * and that every process and temporary directory this run made is gone
+ * (only this run's: another bench may be running beside it).
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,21 +16,14 @@ import { SMOKE } from "./harness/bench-presets.ts";
 import { runBench } from "./harness/bench-run.ts";
 import { processGroupAlive } from "../test/support/process-group.ts";
 import { writeResults } from "./harness/results-files.ts";
-import { storageRoot } from "./harness/storage-root.ts";
-
-const benchDirs = async (): Promise<Set<string>> => {
-  const roots = [...new Set([tmpdir(), storageRoot("memory")])];
-  const entries = await Promise.all(roots.map(async (root) => (await readdir(root)).filter((e) => e.startsWith("userhub-bench-")).map((e) => join(root, e))));
-  return new Set(entries.flat());
-};
 
 const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
 
 describe("bench harness, smoke run", () => {
-  it("measures userhub and the floor, computes ratios, goals and costs, writes its files, and leaves nothing behind", { timeout: 180_000 }, async () => {
-    const dirsBefore = await benchDirs();
+  // The run takes about 30 s on this shared 2-core machine under load; the timeout is a safety net, not a measurement.
+  it("measures userhub and the floor, computes ratios, goals and costs, writes its files, and leaves nothing behind", { timeout: 90_000 }, async () => {
     const progress: string[] = [];
-    const { results, processGroups } = await runBench(SMOKE, { progress: (line) => progress.push(line), command: "bench smoke test" });
+    const { results, processGroups, directories } = await runBench(SMOKE, { progress: (line) => progress.push(line), command: "bench smoke test" });
 
     expect(progress.length).toBeGreaterThan(5);
     for (const name of ["userhub", "floor"] as const) {
@@ -48,9 +42,8 @@ describe("bench harness, smoke run", () => {
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);
     expect(isNumber(results.ratios.userhub!.echo1) && isNumber(results.ratios.userhub!.fanOut) && isNumber(results.ratios.userhub!.cpu)).toBe(true);
-    expect(isNumber(results.ratios["userhub-signal"]!.echo1) && isNumber(results.ratiosToFloorLog!.userhub!.echo1)).toBe(true);
-    expect(results.summary["floor-log"]!.coldWake!.cold.statementsPerMessage).toBeGreaterThan(0);
-    expect(results.goals.map((g) => g.id)).toEqual(expect.arrayContaining(["echo-1", "cpu", "fan-out", "signal-echo-1", "signal-cpu", "cold-wake", "rows-per-delivery", "ping-wakes", "alarm-wakes", "empty-wakes", "cost"]));
+    expect(results.goals.map((g) => g.id)).toEqual(expect.arrayContaining(["rows-per-delivery", "ping-wakes", "alarm-wakes", "empty-wakes", "cost"]));
+    for (const goal of results.goals) expect(goal.measured, goal.id).not.toMatch(/NaN|undefined/);
     expect(results.cost.targets.map((t) => t.target).sort()).toEqual(["floor", "userhub"]);
     for (const cost of results.cost.targets) expect(cost.totalUsd).toBeGreaterThanOrEqual(5);
 
@@ -58,17 +51,19 @@ describe("bench harness, smoke run", () => {
     try {
       await writeResults(results, out);
       expect(JSON.parse(await readFile(join(out, "latest.json"), "utf8")).schema).toBe(1);
-      expect(await readFile(join(out, "latest.md"), "utf8")).toContain("## Goals");
+      const report = await readFile(join(out, "latest.md"), "utf8");
+      expect(report).toContain("## Goals");
+      expect(report).not.toMatch(/NaN|undefined/);
       expect(await readFile(join(out, "chart.svg"), "utf8")).toMatch(/^<svg [^]*<\/svg>\n$/);
       expect(existsSync(join(out, "latest.json.tmp"))).toBe(false);
     } finally {
       await rm(out, { recursive: true, force: true });
     }
 
-    // Every server's process group is gone, and so is every directory the run made.
-    expect(processGroups.length).toBeGreaterThanOrEqual(6);
+    // Every server's process group is gone, and so is every directory this run made: its bundles' and one per server.
+    expect(processGroups.length).toBeGreaterThanOrEqual(5);
     for (const pgid of processGroups) expect(processGroupAlive(pgid), `process group ${pgid}`).toBe(false);
-    const left = [...(await benchDirs())].filter((dir) => !dirsBefore.has(dir));
-    expect(left).toEqual([]);
+    expect(directories).toHaveLength(processGroups.length + 1);
+    expect(directories.filter((dir) => existsSync(dir))).toEqual([]);
   });
 });

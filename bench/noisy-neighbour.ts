@@ -21,6 +21,7 @@ import { storageRoot } from "./harness/storage-root.ts";
 import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
 import { LIMITS_OUT_OF_REACH, type Target, TARGETS } from "./harness/targets.ts";
 import { type NoisyNeighbourSample, runNoisyNeighbour } from "./harness/workloads/noisy-neighbour.ts";
+import { DEFAULT_HEARTBEAT } from "./harness/userhub-defaults.ts";
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +63,7 @@ try {
       },
     };
     console.log(`workerd, limits ${limits}…`);
-    const server = await startTarget(target, "throughput", { intervalMs: 30_000, timeoutMs: 75_000 }, bundles, storageRoot("memory"));
+    const server = await startTarget(target, "throughput", DEFAULT_HEARTBEAT, bundles, storageRoot("memory"));
     try {
       rows.push({ host: "workerd", limits, sample: await runNoisyNeighbour(server.url, target, workload(`workerd-${limits}`)) });
     } finally {

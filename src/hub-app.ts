@@ -1,9 +1,12 @@
+import type { ConnectionStateUpdate } from "./connection-state.ts";
 import type { Delivery } from "./delivery-log.ts";
+import { noteFrame, stateFrame } from "./demo-frames.ts";
+import type { SchemaFrameHandler } from "./frame-schema.ts";
 import type { ClientFrame } from "./protocol.ts";
 import type { SendOutcome } from "./sender.ts";
 
-/** One socket of the user, as an application sees it. */
-export interface Connection {
+/** One socket of the user, as an application sees it; `State` is what the app keeps in {@link Connection.state}. */
+export interface Connection<State = unknown> {
   /** Assigned by the hub. */
   readonly id: string;
   /** The verified user id (the token's `sub`). */
@@ -13,6 +16,19 @@ export interface Connection {
   send(frame: object | string): Promise<SendOutcome>;
   /** Closes this socket; cleanup and `onClose` run once. */
   close(code?: number, reason?: string): void;
+  /**
+   * The application's state for this connection (a copy; null until set),
+   * kept in the socket's attachment, so it survives hibernation.
+   */
+  readonly state: State | null;
+  /**
+   * Replaces the state (null clears it) and returns the new one. At most
+   * 2 KiB as JSON (`MAX_CONNECTION_STATE_BYTES`).
+   *
+   * @throws {ConnectionStateTooLargeError} past the limit (a handler that lets it escape: a `state_too_large` error frame; the socket stays).
+   * @throws {ConnectionStateUnserializableError} for a value with no JSON form.
+   */
+  setState(next: ConnectionStateUpdate<State>): State | null;
 }
 
 /** What an application may do with the user's hub. */
@@ -35,10 +51,10 @@ export interface HubContext {
 
 /** A frame the application refuses; the client gets an `invalid_frame` error naming `message`. */
 export class FrameError extends Error {
-  override readonly name = "FrameError";
+  override readonly name: string = "FrameError";
 }
 
-/** Handles one frame `type`. Throw {@link FrameError} to refuse the frame. */
+/** Handles one frame `type`. Throw {@link FrameError} to refuse the frame. For a checked, typed frame, see `withSchema`. */
 export type FrameHandler = (frame: ClientFrame, connection: Connection, hub: HubContext) => void | Promise<void>;
 
 /**
@@ -61,8 +77,11 @@ export type FrameHandler = (frame: ClientFrame, connection: Connection, hub: Hub
 export interface HubApp {
   /** Called after the welcome frame was sent. */
   onConnect?(connection: Connection, hub: HubContext): void | Promise<void>;
-  /** Handlers by frame `type`. A type with no handler gets an `unknown_type` error frame. */
-  frames?: Readonly<Record<string, FrameHandler>>;
+  /**
+   * Handlers by frame `type`: a function, or a schema and a handler (`withSchema`),
+   * whose frame the schema checks first. A type with no handler gets an `unknown_type` error frame.
+   */
+  frames?: Readonly<Record<string, FrameHandler | SchemaFrameHandler>>;
   /** Called once per socket, however it ended (close frame, error, heartbeat timeout, limit). */
   onClose?(connection: Connection, event: { code: number; reason: string }, hub: HubContext): void | Promise<void>;
 }
@@ -78,6 +97,7 @@ export interface PresenceFrame {
  * delivered to every open socket of the same user, the sender's included;
  * a `{"type":"signal","data":X}` frame goes to the same sockets as
  * `{"type":"signal","data":X,"from":<connection id>}`, unlogged;
+ * `note` and `state` frames show typed frames and connection state (see demo-frames.ts);
  * when a socket joins or leaves, the user's other sockets get a
  * `{"type":"presence","connections":N}` frame (the page's device count).
  */
@@ -91,6 +111,8 @@ export const fanOutApp: HubApp = {
       if (!("data" in frame) || frame.data === undefined) throw new FrameError('a "signal" frame needs a "data" field');
       await hub.signal(frame.data, { from: connection.id });
     },
+    note: noteFrame,
+    state: stateFrame,
   },
   // The newcomer's welcome already carries the count, so only the others are told.
   onConnect: (connection, hub) => announcePresence(hub, connection.id),

@@ -23,6 +23,8 @@ export interface ConnectionAttachment {
   sessionId?: string | null;
   /** The client said it acknowledges deliveries (`?ack=1`): its unacknowledged bytes are bounded by `maxUnackedBytes`. */
   acks?: true;
+  /** The application's `connection.state` as JSON (at most `MAX_CONNECTION_STATE_BYTES`), when it set one. */
+  state?: string;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }

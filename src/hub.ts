@@ -1,10 +1,12 @@
 import { AuthError, type Identity } from "./auth.ts";
 import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "./close-code.ts";
 import type { HubConfig } from "./config.ts";
+import { ConnectionStateTooLargeError, connectionStateText, readConnectionState } from "./connection-state.ts";
 import type { Delivery, NewDelivery } from "./delivery-log.ts";
 import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "./delivery-frame.ts";
 import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
+import { runFrameHandler } from "./frame-schema.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { DisconnectOptions, DisconnectResult, HubHandoff, PushOptions, PushResult, ResumePoint, TicketResult } from "./hub-namespace.ts";
 import { HttpStatus } from "./http-status.ts";
@@ -320,10 +322,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       return;
     }
     try {
-      await handler(parsed.frame, this.#connection(socket, attachment), this.#context(attachment.userId));
+      await runFrameHandler(handler, parsed.frame, this.#connection(socket, attachment), this.#context(attachment.userId));
     } catch (error) {
       if (error instanceof FrameError || error instanceof UnserializablePayloadError) {
         await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message)));
+      } else if (error instanceof ConnectionStateTooLargeError) {
+        await sender.send(JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${parsed.frame.type}" handler's ${error.message}`)));
       } else {
         logFailure(`frame handler "${parsed.frame.type}"`, error);
         await sender.send(JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${parsed.frame.type}" handler failed; nothing was delivered`)));
@@ -604,6 +608,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // One object per socket per instance, not one per frame.
     const known = this.#connections.get(socket);
     if (known) return known;
+    const attachmentNow = () => this.#attachment(socket) ?? attachment;
     const connection: Connection = {
       id: attachment.connectionId,
       userId: attachment.userId,
@@ -616,6 +621,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         this.#markClosing(socket, current);
         this.#sender(socket).close(code, text);
         void this.#cleanup(socket, current, code, text, true);
+      },
+      get state() {
+        return readConnectionState(attachmentNow().state);
+      },
+      // Written through at once, like the hub's own fields: the object may hibernate right after the handler.
+      setState: (next) => {
+        const attachment = attachmentNow();
+        const text = connectionStateText(typeof next === "function" ? next(readConnectionState(attachment.state)) : next);
+        if (text === undefined) delete attachment.state;
+        else attachment.state = text;
+        this.#writeAttachment(socket, attachment);
+        return readConnectionState(text);
       },
     };
     this.#connections.set(socket, connection);

@@ -83,6 +83,14 @@ export {
 export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./ticket.ts";
 export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext, type PresenceFrame } from "./hub-app.ts";
+export { FrameSchemaError, type SchemaFrameHandler, withSchema } from "./frame-schema.ts";
+export type { StandardSchemaV1 } from "./standard-schema.ts";
+export {
+  ConnectionStateTooLargeError,
+  ConnectionStateUnserializableError,
+  type ConnectionStateUpdate,
+  MAX_CONNECTION_STATE_BYTES,
+} from "./connection-state.ts";
 export { type Admission, Hub, type HubOptions } from "./hub.ts";
 export type {
   DisconnectOptions,

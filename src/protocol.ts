@@ -34,6 +34,8 @@ export const ErrorCode = {
    * The error frame carries `retryAfterMs`; at most one is sent per second (frames refused in between are dropped silently).
    */
   RateLimited: "rate_limited",
+  /** The handler set a `connection.state` larger than its limit (`MAX_CONNECTION_STATE_BYTES`); the state was not changed. */
+  StateTooLarge: "state_too_large",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

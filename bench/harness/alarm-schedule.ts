@@ -8,7 +8,8 @@
  * alarms late; this is the rate the hub's schedule asks for.
  */
 import type { Liveness } from "../../src/heartbeat.ts";
-import { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "../../src/zombie-sweep.ts";
+import { ZombieSweep } from "../../src/zombie-sweep.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS } from "./userhub-defaults.ts";
 
 export interface AlarmScheduleOptions {
   readonly intervalMs: number;

@@ -3,9 +3,10 @@
  * minutes on this 2-core machine: five short rounds rather than three long
  * ones, because the machine is shared and a median of five shrugs off two
  * disturbed rounds); `smoke` is the same harness with tiny
- * counts, for the test that keeps it from rotting (seconds).
+ * counts, for the test that keeps it from rotting (under 30 s).
  */
 import type { BenchOptions } from "./bench-results.ts";
+import { DEFAULT_LOG_RETENTION } from "./userhub-defaults.ts";
 
 export const FULL: BenchOptions = {
   targets: ["userhub", "userhub-signal", "floor", "floor-log", "partyserver", "hono-do", "node-ws"],
@@ -27,8 +28,8 @@ export const FULL: BenchOptions = {
   // Enough messages that a batched prune, if the log made one, would show in rows per message.
   coldWarmIterations: 64,
   coldIterations: 20,
-  // Past userhub's 1,000-delivery retention, as a long-lived user's log is: its ring is full, so each delivery rewrites a row.
-  coldLogFill: 1131,
+  // Past userhub's default retention, as a long-lived user's log is full.
+  coldLogFill: DEFAULT_LOG_RETENTION + 131,
   heartbeat: { intervalMs: 1000, timeoutMs: 3000 },
   drivingMethods: true,
   drivingMs: 2000,
@@ -36,29 +37,36 @@ export const FULL: BenchOptions = {
   storage: "memory",
 };
 
+/**
+ * The least that still runs every phase but the driving comparison and the
+ * profile: userhub and the floor only (ratios, goals, the cost model and
+ * the report still come out), one round, windows of a few hundred ms, the
+ * later phases side by side.
+ */
 export const SMOKE: BenchOptions = {
-  targets: ["userhub", "userhub-signal", "floor", "floor-log"],
+  targets: ["userhub", "floor"],
   rounds: 1,
-  warmupMs: 100,
-  durationMs: 300,
-  echoConnections: [1, 2],
-  fanOutSockets: 3,
-  pushConcurrency: 2,
-  pushDevices: 2,
-  idleSockets: 6,
+  warmupMs: 50,
+  durationMs: 200,
+  echoConnections: [1],
+  fanOutSockets: 2,
+  pushConcurrency: 1,
+  pushDevices: 1,
+  idleSockets: 2,
   idleDevices: 2,
-  idleSettleMs: 100,
-  wakesHubs: 2,
-  wakesDevices: 2,
-  wakesMs: 1_600,
-  wakesEmptyMs: 1_300,
-  coldHubs: 2,
+  idleSettleMs: 50,
+  wakesHubs: 1,
+  wakesDevices: 1,
+  wakesMs: 1_200,
+  wakesEmptyMs: 600,
+  coldHubs: 1,
   coldWarmIterations: 2,
-  coldIterations: 2,
-  coldLogFill: 100,
+  coldIterations: 1,
+  coldLogFill: 10,
   heartbeat: { intervalMs: 400, timeoutMs: 1_000 },
   drivingMethods: false,
   drivingMs: 300,
-  profileMs: 300,
+  profileMs: 0,
+  sideBySide: true,
   storage: "memory",
 };

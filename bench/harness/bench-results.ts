@@ -16,6 +16,7 @@ import type { FanOutSample } from "./workloads/fan-out.ts";
 import type { IdleMemorySample } from "./workloads/idle-memory.ts";
 import type { PushSample } from "./workloads/push.ts";
 import type { WakesSample } from "./workloads/wakes.ts";
+import type { UserhubDefaults } from "./userhub-defaults.ts";
 
 export interface BenchOptions {
   readonly targets: readonly TargetName[];
@@ -45,6 +46,12 @@ export interface BenchOptions {
   readonly drivingMs: number;
   /** How long to profile userhub's echo with V8's sampling profiler (0: not at all). */
   readonly profileMs: number;
+  /**
+   * Run the phases after the rounds (idle memory, cold wakes, wakes) for every
+   * target at once instead of one after another: quicker, with numbers
+   * disturbed by each other. For the smoke run only.
+   */
+  readonly sideBySide?: boolean;
   readonly storage: StorageKind;
 }
 
@@ -76,7 +83,7 @@ export interface TargetSummary {
     /** As local workerd fired them at the bench's heartbeat (late by up to a second, so fewer). */
     readonly alarmsPerHubPerTimeout: number;
     /**
-     * At the 30 s / 75 s defaults with the bench's sockets per hub, as userhub's own scheduling code
+     * At userhub's heartbeat defaults with the bench's sockets per hub, as userhub's own scheduling code
      * asks for them when alarms fire on time (alarm-schedule.ts); 0 for a hub that set no alarm. Goals and costs use it.
      */
     readonly alarmsPerHubPerTimeoutAtDefaults: number;
@@ -86,7 +93,7 @@ export interface TargetSummary {
     /** Constructions per alarm: 1 when every alarm found its hub evicted (as in production). */
     readonly constructedPerAlarm: number;
     readonly evicted: boolean;
-    /** Extrapolated to the production heartbeat (30 s / 75 s) and 2 sockets per hub. */
+    /** Extrapolated to userhub's default heartbeat and 2 sockets per hub. */
     readonly wakesPerConnectionHourAtDefaults: number;
   } | null;
   readonly storagePerMessage: StoragePerMessage | null;
@@ -127,6 +134,8 @@ export interface BenchResults {
     readonly ws: string;
   };
   readonly options: BenchOptions;
+  /** userhub's defaults when the run was made (src/config.ts): what its numbers were extrapolated to. Absent in runs before it was recorded. */
+  readonly userhubDefaults?: UserhubDefaults;
   readonly driving: {
     readonly chosen: string;
     readonly why: readonly string[];

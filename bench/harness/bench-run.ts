@@ -25,6 +25,7 @@ import type { BenchOptions, BenchResults } from "./bench-results.ts";
 import { DEFAULT_SCENARIO, monthlyCost } from "./cost-model.ts";
 import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
 import { checkGoals } from "./goals.ts";
+import { USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 import { describeMachine, measuredCommit } from "./machine-description.ts";
 import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
 import { storageRoot } from "./storage-root.ts";
@@ -53,6 +54,8 @@ export interface RunOutcome {
   readonly results: BenchResults;
   /** Every process group the run started (all stopped by now). */
   readonly processGroups: readonly number[];
+  /** Every temporary directory the run made for its bundles and servers (all removed by now; the driving comparison removes its own). */
+  readonly directories: readonly string[];
 }
 
 export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOutcome> {
@@ -71,10 +74,12 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
   const forgetBundleDir = removeOnExit(bundleDir);
   const live = new Set<TargetServer>();
   const processGroups: number[] = [];
+  const directories: string[] = [bundleDir];
   const start = async (target: Target, profile: "throughput" | "idle" | "heartbeat") => {
     const server = await startTarget(target, profile, options.heartbeat, bundles, root);
     live.add(server);
     processGroups.push(server.pgid);
+    if (server.dir) directories.push(server.dir);
     return server;
   };
   const stop = async (server: TargetServer) => {
@@ -163,8 +168,8 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     }
     for (const server of servers.values()) await stop(server);
 
-    // Memory: one target at a time, nothing else running; the floor + log variant is the floor here.
-    for (const target of targets.filter((t) => t.role !== "attribution")) {
+    // Memory: one target at a time, nothing else running (unless sideBySide); the floor + log variant is the floor here.
+    const idlePhase = async (target: Target) => {
       const server = await start(target, "idle");
       try {
         const sample = await runIdleMemory(server, target, {
@@ -205,10 +210,10 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       } finally {
         await stop(server);
       }
-    }
+    };
 
     // The floor + log's cold wakes too: a message to a hub woken from hibernation is judged against it.
-    for (const target of targets.filter((t) => t.name === "floor-log")) {
+    const logColdPhase = async (target: Target) => {
       const server = await start(target, "idle");
       try {
         const cold = await runColdWakes(server, target, {
@@ -223,35 +228,47 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       } finally {
         await stop(server);
       }
-    }
+    };
 
     // Wakes: every edge target at once (they only wait), each on its own server.
-    const waking = targets.filter((t) => t.kind === "edge" && t.role !== "attribution");
-    progress(`wakes · ${waking.map((t) => t.name).join(", ")} at once: ${options.wakesHubs} hubs × ${options.wakesDevices} sockets, ping every ${options.heartbeat.intervalMs} ms, timeout ${options.heartbeat.timeoutMs} ms, ${options.wakesMs} ms + ${options.wakesEmptyMs} ms empty`);
-    await Promise.all(
-      waking.map(async (target) => {
-        const server = await start(target, "heartbeat");
-        try {
-          const sample = await runWakes(server, target, {
-            hubs: options.wakesHubs,
-            devices: options.wakesDevices,
-            heartbeat: options.heartbeat,
-            durationMs: options.wakesMs,
-            emptyMs: options.wakesEmptyMs,
-            userPrefix: "wakes",
-            logFill: options.coldLogFill,
-            // Alarms come at least (timeout − interval) apart; evicting a little more often makes every alarm find its hub cold.
-            ...(target.hibernates ? { evictEveryMs: Math.max(200, options.heartbeat.timeoutMs - options.heartbeat.intervalMs - 100) } : {}),
-          });
-          samples.wakes[target.name] = sample;
-          progress(
-            `wakes · ${target.name}: ${fmt(sample.wakesPerConnectionHour)} per connection-hour, ${sample.wakesPerPing.toFixed(2)} per ping, ${sample.alarmsPerHubPerTimeout.toFixed(2)} alarms per hub per timeout (${sample.steady.constructed} of them cold), ${sample.empty.alarm} alarms with no sockets`,
-          );
-        } finally {
-          await stop(server);
-        }
-      }),
-    );
+    const wakesPhase = async () => {
+      const waking = targets.filter((t) => t.kind === "edge" && t.role !== "attribution");
+      progress(`wakes · ${waking.map((t) => t.name).join(", ")} at once: ${options.wakesHubs} hubs × ${options.wakesDevices} sockets, ping every ${options.heartbeat.intervalMs} ms, timeout ${options.heartbeat.timeoutMs} ms, ${options.wakesMs} ms + ${options.wakesEmptyMs} ms empty`);
+      await Promise.all(
+        waking.map(async (target) => {
+          const server = await start(target, "heartbeat");
+          try {
+            const sample = await runWakes(server, target, {
+              hubs: options.wakesHubs,
+              devices: options.wakesDevices,
+              heartbeat: options.heartbeat,
+              durationMs: options.wakesMs,
+              emptyMs: options.wakesEmptyMs,
+              userPrefix: "wakes",
+              logFill: options.coldLogFill,
+              // Alarms come at least (timeout − interval) apart; evicting a little more often makes every alarm find its hub cold.
+              ...(target.hibernates ? { evictEveryMs: Math.max(200, options.heartbeat.timeoutMs - options.heartbeat.intervalMs - 100) } : {}),
+            });
+            samples.wakes[target.name] = sample;
+            progress(
+              `wakes · ${target.name}: ${fmt(sample.wakesPerConnectionHour)} per connection-hour, ${sample.wakesPerPing.toFixed(2)} per ping, ${sample.alarmsPerHubPerTimeout.toFixed(2)} alarms per hub per timeout (${sample.steady.constructed} of them cold), ${sample.empty.alarm} alarms with no sockets`,
+            );
+          } finally {
+            await stop(server);
+          }
+        }),
+      );
+    };
+
+    const idleTargets = targets.filter((t) => t.role !== "attribution");
+    const logTargets = targets.filter((t) => t.name === "floor-log");
+    if (options.sideBySide) {
+      await Promise.all([...idleTargets.map(idlePhase), ...logTargets.map(logColdPhase), wakesPhase()]);
+    } else {
+      for (const target of idleTargets) await idlePhase(target);
+      for (const target of logTargets) await logColdPhase(target);
+      await wakesPhase();
+    }
 
     // Where userhub's time goes, on a server of its own with the profiler attached.
     let profile: HotPathProfile | null = null;
@@ -259,6 +276,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       const server = await startTarget(TARGETS.userhub, "throughput", options.heartbeat, bundles, root, { inspect: true });
       live.add(server);
       processGroups.push(server.pgid);
+      if (server.dir) directories.push(server.dir);
       try {
         profile = await profileHotPath(server, TARGETS.userhub, { connections: 10, warmupMs: options.warmupMs, durationMs: options.profileMs, top: 18 });
         progress(`hot path · userhub: ${profile.samples} samples; most self time in ${profile.bySelf.slice(0, 4).map((e) => `${e.name} ${e.selfPercent.toFixed(0)}%`).join(", ")}`);
@@ -281,14 +299,15 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       command: io.command,
       machine: await describeMachine(loadAverageStart, commit),
       options,
+      userhubDefaults: USERHUB_DEFAULTS,
       driving: {
-        chosen: "Miniflare (wrangler's own copy and workerd), each client connected to the Worker's own socket (unsafeDirectSockets); `ws` client, TCP_NODELAY; storage in memory",
+        chosen: `Miniflare (wrangler's own copy and workerd), each client connected to the Worker's own socket (unsafeDirectSockets); \`ws\` client, TCP_NODELAY; storage ${options.storage === "memory" ? "in memory" : "on disk"}`,
         why: [
           "wrangler dev, as `npm start` runs it, streams a trace of every event to its local observability collector and wraps every SQLite Durable Object class for its local explorer; that, not the runtime, is where its Worker's workerd spends most of its CPU per message.",
           "With those two off, wrangler dev still puts a dev proxy (a second workerd) in front: one more hop and process per frame.",
           "Miniflare's entry socket adds an entry worker in the Worker's workerd; the Worker's own socket is the runtime alone.",
-          "The `ws` client costs the least CPU per frame on this 2-core machine, where client and server share the cores; it sets TCP_NODELAY (Nagle's algorithm off), and so does workerd's side.",
-          "Durable Object storage lives in /dev/shm so a durable write costs what the runtime does, not this VM's fsync (production makes writes durable by replication, not a local fsync).",
+          "The `ws` client sets TCP_NODELAY (Nagle's algorithm off), and so does workerd's side.",
+          `Durable Object storage lives in ${root}${options.storage === "memory" ? ", so a durable write costs what the runtime does, not this machine's fsync (production makes writes durable by replication, not a local fsync)" : ""}.`,
         ],
         storageRoot: root,
         comparison,
@@ -309,7 +328,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
         whatIf: userhubWhatIf(costInputs, options),
       },
     };
-    return { results, processGroups };
+    return { results, processGroups, directories };
   } finally {
     await Promise.allSettled([...live].map((server) => server.stop()));
     await rm(bundleDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * and for userhub a few "what if" bills: the same scenario with the changes
  * this run's numbers point at (estimates, labelled as such in the report).
  */
-import { DEFAULT_HEARTBEAT_SWEEP_MS } from "../../src/zombie-sweep.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS, DEFAULT_LOG_RETENTION } from "./userhub-defaults.ts";
 import { alarmsPerTimeoutOnTime } from "./alarm-schedule.ts";
 import type { BenchOptions, TargetSummary } from "./bench-results.ts";
 import { type CostInputs, DEFAULT_SCENARIO, monthlyCost, type Scenario } from "./cost-model.ts";
@@ -33,8 +33,8 @@ export function costInputsFor(targets: readonly Target[], summary: Partial<Recor
         rowsWrittenPerConnect: s.rowsWrittenPerConnect ?? 0,
         activeMsPerEvent: perMessage?.cpuMsPerMessage ?? (s.echo[String(options.echoConnections[0])]?.cpuMsPer1k ?? 0) / 1000,
         workerCpuMsPerConnect: s.idle?.cpuMsPerConnect ?? 0,
-        // userhub keeps LOG_RETENTION (default 1,000) deliveries per user; the others keep none of their socket messages.
-        retainedMessagesPerUser: t.name === "userhub" ? 1000 : 0,
+        // userhub keeps LOG_RETENTION deliveries per user; the others keep none of their socket messages.
+        retainedMessagesPerUser: t.name === "userhub" ? DEFAULT_LOG_RETENTION : 0,
         rowOverheadBytes: 100,
         basis: perMessage ? "cold" : "warm",
       };

@@ -6,6 +6,7 @@
  * formula, so the report can show the arithmetic.
  */
 import { DURABLE_OBJECTS, WORKERS } from "./pricing.ts";
+import { DEFAULT_HEARTBEAT } from "./userhub-defaults.ts";
 
 export interface Scenario {
   readonly users: number;
@@ -18,7 +19,7 @@ export interface Scenario {
   readonly messagesPerActiveMinute: number;
   /** How often each device opens a new connection (network changes, restarts). */
   readonly connectsPerDevicePerDay: number;
-  /** The client's heartbeat, as userhub's defaults: a ping every 30 s, dead after 75 s. */
+  /** The client's heartbeat: userhub's defaults (src/config.ts). */
   readonly heartbeatIntervalSeconds: number;
   readonly heartbeatTimeoutSeconds: number;
   /** Payload size, for what a delivery log keeps. */
@@ -32,8 +33,8 @@ export const DEFAULT_SCENARIO: Scenario = {
   activeShare: 0.05,
   messagesPerActiveMinute: 1,
   connectsPerDevicePerDay: 1,
-  heartbeatIntervalSeconds: 30,
-  heartbeatTimeoutSeconds: 75,
+  heartbeatIntervalSeconds: DEFAULT_HEARTBEAT.intervalMs / 1000,
+  heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT.timeoutMs / 1000,
   messageBytes: 200,
 };
 

@@ -35,7 +35,7 @@ export function metricsFor(echoConnections: readonly number[], fanOutSockets: nu
     { id: "push", label: "push via durable log", unit: "pushes/s", better: "higher", value: (s) => s.push?.perSecond ?? null },
     { id: "cpu", label: `CPU per 1k msgs (${cpuAt} conn)`, unit: "CPU ms", better: "lower", value: (s) => s.echo[String(cpuAt)]?.cpuMsPer1k ?? null },
     { id: "memory", label: "memory per idle conn", unit: "KB", better: "lower", value: (s) => s.idle?.kbPerConnection ?? null },
-    { id: "wakes", label: "wakes per conn-hour (30 s/75 s)", unit: "wakes", better: "lower", value: (s) => s.wakes?.wakesPerConnectionHourAtDefaults ?? null },
+    { id: "wakes", label: "wakes per conn-hour (default heartbeat)", unit: "wakes", better: "lower", value: (s) => s.wakes?.wakesPerConnectionHourAtDefaults ?? null },
   ];
 }
 

@@ -2,11 +2,14 @@
  * The report (bench/results/latest.md): how the run was made and why that
  * way, the table with ratios to the floor, the goals checked, the details
  * behind each number, and the monthly bill of each edge target for the
- * stated scenario, with its arithmetic and its price sources.
+ * stated scenario, with its arithmetic and its price sources. Its sentences
+ * are built from the run's fields (userhub's defaults included, as the run
+ * recorded them), so re-rendering an old run never states what is no longer so.
  */
 import type { BenchResults } from "./bench-results.ts";
 import { scenarioVolumes } from "./cost-model.ts";
 import { formatRatio, formatValue, markdownTable, tableRows } from "./results-table.ts";
+import { heartbeatText, USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 
 const usd = (value: number) =>
   value > 0 && value < 0.1
@@ -19,12 +22,15 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   const m = results.machine;
   const out: string[] = [];
   const names = results.targets.map((t) => t.name);
+  // Runs before the defaults were recorded were made at today's.
+  const defaults = results.userhubDefaults ?? USERHUB_DEFAULTS;
+  const atDefaults = heartbeatText(defaults.heartbeat);
 
   out.push(`# userhub benchmarks`, "");
   out.push(
     `Run ${results.startedAt} → ${results.finishedAt} (${results.wallSeconds} s) with \`${results.command}\` at userhub ${m.commit}, on ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB; ` +
       `load average ${m.loadAverageStart.map((l) => l.toFixed(2)).join(" / ")} at the start and ${m.loadAverageEnd.map((l) => l.toFixed(2)).join(" / ")} at the end ` +
-      `(the machine is shared: other engineers' test runs were going on, which is why every number is a median of ${o.rounds} interleaved rounds and every goal is a ratio to the floor of the same run). ` +
+      `(every number is a median of ${o.rounds} interleaved round${o.rounds === 1 ? "" : "s"}, and every goal a ratio to the floor of the same run). ` +
       `Node ${m.node}, wrangler ${m.wrangler}, Miniflare ${m.miniflare}, workerd ${m.workerd}, partyserver ${m.partyserver}, hono ${m.hono}, ws ${m.ws}.`,
     "",
   );
@@ -43,9 +49,10 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
 
   out.push(`## How workerd is driven, and why`, "");
   out.push(`**Used:** ${results.driving.chosen} (storage root: \`${results.driving.storageRoot}\`).`, "");
-  for (const why of results.driving.why) out.push(`- ${why}`);
-  out.push("");
+  // The reasons stand on the comparison measured in the same run; without it, only what was used is stated.
   if (results.driving.comparison) {
+    for (const why of results.driving.why) out.push(`- ${why}`);
+    out.push("");
     out.push("The evidence (same run, medians of 2 interleaved rounds; server CPU is the whole process group: wrangler, its proxy's workerd and the Worker's workerd, or Miniflare's host and workerd):", "");
     out.push(
       markdownTable(
@@ -73,7 +80,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
     `Medians of ${o.rounds} rounds; in parentheses, the ratio to the floor: the median of the ${o.rounds} per-round ratios (each round runs every target back to back), or for memory and wakes, measured once, the plain ratio. Echo: ${o.durationMs} ms windows after ${o.warmupMs} ms of warm-up, each connection its own user, closed loop. ` +
       `Fan-out: ${o.fanOutSockets} sockets of one user, one frame at a time, time until all have it. Push: ${o.pushConcurrency} HTTP clients in closed loops to one user with ${o.pushDevices} sockets. ` +
       `CPU: utime + stime of the server's process group from /proc. Memory: resident memory with ${o.idleSockets} idle sockets (${o.idleDevices} per user) minus none. ` +
-      `Wakes: ${o.wakesHubs} hubs × ${o.wakesDevices} sockets pinging every ${o.heartbeat.intervalMs} ms (timeout ${o.heartbeat.timeoutMs} ms) for ${o.wakesMs} ms, extrapolated to userhub's defaults (30 s / 75 s).`,
+      `Wakes: ${o.wakesHubs} hubs × ${o.wakesDevices} sockets pinging every ${o.heartbeat.intervalMs} ms (timeout ${o.heartbeat.timeoutMs} ms) for ${o.wakesMs} ms, extrapolated to userhub's defaults (${atDefaults}).`,
     "",
   );
   const { header, rows } = tableRows(results);
@@ -136,7 +143,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   out.push(`### What the hubs' code did (bench-only counters)`, "");
   out.push(
     markdownTable(
-      ["target", "SQL statements / msg", "rows written / msg", "rows read / msg", "wakes per ping", "alarms / hub / timeout: at 30 s / 75 s on time; fired here at the bench heartbeat", "rows written / alarm (setAlarm incl.)", "wakes per conn-hour (bench heartbeat)", "(at 30 s / 75 s)", "wakes with no sockets", "rows written / connection"],
+      ["target", "SQL statements / msg", "rows written / msg", "rows read / msg", "wakes per ping", `alarms / hub / timeout: at ${atDefaults} on time; fired here at the bench heartbeat`, "rows written / alarm (setAlarm incl.)", "wakes per conn-hour (bench heartbeat)", `(at ${atDefaults})`, "wakes with no sockets", "rows written / connection"],
       names
         .filter((name) => results.summary[name]?.storagePerMessage || results.summary[name]?.wakes)
         .map((name) => {
@@ -157,15 +164,15 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
         }),
     ),
     "",
-    `Counted by each target's Durable Object around its real entry points (fetch, webSocketMessage, webSocketClose, webSocketError, alarm, RPC) and its own \`ctx.storage\` (SQL cursors' rowsRead/rowsWritten, setAlarm/getAlarm/deleteAlarm calls); \`bench/targets/hub-counters.js\`. Rows per message are those of a message to a hub in memory (the warm half of the cold-wakes phase below, userhub's log full); rows per connection cover reconnecting (and closing) a socket of an existing hub. KV calls (partyserver's name record) count one row per key. During the wakes window, userhub's logs had taken ${o.coldLogFill} deliveries each (past the 1,000 it keeps, as a long-lived user's has) and hibernating hubs were evicted (sockets hibernated) a little more often than their alarms come, so every alarm found its hub cold, as in production.`,
+    `Counted by each target's Durable Object around its real entry points (fetch, webSocketMessage, webSocketClose, webSocketError, alarm, RPC) and its own \`ctx.storage\` (SQL cursors' rowsRead/rowsWritten, setAlarm/getAlarm/deleteAlarm calls); \`bench/targets/hub-counters.js\`. Rows per message are those of a message to a hub in memory (the warm half of the cold-wakes phase below, userhub's log full); rows per connection cover reconnecting (and closing) a socket of an existing hub. KV calls (partyserver's name record) count one row per key. During the wakes window, userhub's logs had taken ${o.coldLogFill} deliveries each (it keeps ${defaults.logRetention} by default) and hibernating hubs were evicted (sockets hibernated) between their alarms.`,
     "",
   );
   const cold = names.filter((name) => results.summary[name]?.coldWake);
   if (cold.length) {
     out.push(`### A message to a hibernated hub`, "");
     out.push(
-      `In production a hub idle for ten seconds is hibernated, so a mostly idle user's messages and alarms find it cold: the object is rebuilt (constructor, then whatever the first event touches). ${o.coldHubs} hubs with one socket each` +
-        `${o.coldLogFill ? ` (userhub's log first given ${o.coldLogFill} deliveries of 200 bytes: past the 1,000 it keeps, as a long-lived user's)` : ""}; first ${o.coldWarmIterations} messages per hub in memory (spanning one of the log's batched prunes), then ${o.coldIterations} rounds of: evict every hub with its socket hibernated (Miniflare's unsafeEvictDurableObject), then one message per socket.`,
+      `A mostly idle user's messages and alarms find its hub hibernated: the object is rebuilt (constructor, then whatever the first event touches). ${o.coldHubs} hubs with one socket each` +
+        `${o.coldLogFill ? ` (userhub's log first given ${o.coldLogFill} deliveries; it keeps ${defaults.logRetention} by default)` : ""}; first ${o.coldWarmIterations} messages per hub in memory, then ${o.coldIterations} rounds of: evict every hub with its socket hibernated (Miniflare's unsafeEvictDurableObject), then one message per socket.`,
       "",
       markdownTable(
         ["target", "in memory: CPU ms / msg", "rows read", "rows written", "SQL statements", "hibernated: CPU ms / msg", "rows read", "rows written", "SQL statements", "constructions / msg"],
@@ -209,7 +216,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   const v = scenarioVolumes(s);
   out.push(
     `Scenario: ${s.users.toLocaleString("en-US")} users, ${s.devicesPerUser} devices each, connected all month (${s.hoursPerMonth} h); active ${Math.round(s.activeShare * 100)}% of the time, sending ${s.messagesPerActiveMinute} message a minute while active (each delivered to all of the user's devices), idle ${Math.round((1 - s.activeShare) * 100)}% of the time; ` +
-      `each device reconnects ${s.connectsPerDevicePerDay}× a day; the client pings every ${s.heartbeatIntervalSeconds} s (timeout ${s.heartbeatTimeoutSeconds} s, userhub's defaults); ${s.messageBytes}-byte messages. ` +
+      `each device reconnects ${s.connectsPerDevicePerDay}× a day; the client pings every ${s.heartbeatIntervalSeconds} s (timeout ${s.heartbeatTimeoutSeconds} s); ${s.messageBytes}-byte messages. ` +
       `That is ${num(v.messages)} incoming messages, ${num(v.connects)} connections and ${num(v.pings)} pings a month.`,
     "",
   );
@@ -239,7 +246,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   if (c.whatIf.length) {
     const hubInput = c.inputs.find((i) => i.target === "userhub");
     out.push(
-      `userhub's heartbeat is a janitor alarm: every wake of a hub closes its stale sockets first, so the alarm only bounds how long a zombie of an otherwise silent hub lingers. At the defaults a hub with sockets open wakes ${formatValue(hubInput?.alarmsPerHubPerTimeout)} times per ${s.heartbeatTimeoutSeconds} s timeout period (its schedule, alarms on time), ` +
+      `At the defaults a userhub hub with sockets open is woken by its alarm ${formatValue(hubInput?.alarmsPerHubPerTimeout)} times per ${s.heartbeatTimeoutSeconds} s timeout period (its schedule, alarms on time), ` +
         `i.e. ${num((hubInput?.alarmsPerHubPerTimeout ?? 0) * v.timeoutPeriodsPerHub)} alarms a month per user, each a billed request and a \`setAlarm\` (a row written). ` +
         "The same scenario at other settings, each on its own (estimates: the measured inputs with the named ones changed), and the goal's reference:",
       "",
@@ -278,10 +285,10 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
 
   out.push(`## Caveats`, "");
   out.push(
-    "- This is workerd on one 2-core VM, client and servers sharing the cores; production runs each Durable Object on Cloudflare's machines, behind its edge. Ratios between targets run the same way carry over better than absolute numbers.",
-    "- Local durable writes go to SQLite in /dev/shm; production replicates them before acknowledging, which adds latency (not CPU) per write, to userhub, floor + log and every push alike.",
-    "- Memory is the whole server process's resident set; local workerd does not evict hibernated objects within the few seconds measured, so hibernating targets show what an awake idle hub costs.",
-    "- Wakes are counted at a 1 s / 3 s heartbeat for a few seconds and extrapolated linearly to 30 s / 75 s.",
+    `- This is workerd on one ${m.cpus}-core machine, client and servers sharing the cores; production runs each Durable Object on Cloudflare's machines, behind its edge. Ratios between targets run the same way carry over better than absolute numbers.`,
+    `- Local durable writes go to SQLite under \`${results.driving.storageRoot}\`; production replicates them before acknowledging, which adds latency (not CPU) per write, to userhub, floor + log and every push alike.`,
+    "- Memory is the whole server process's resident set, measured within seconds of connecting, so hibernating targets show what an awake idle hub costs.",
+    `- Wakes are counted at a ${heartbeatText(o.heartbeat)} heartbeat for ${o.wakesMs / 1000} s and extrapolated linearly to ${atDefaults}.`,
     "",
   );
   return `${out.join("\n")}\n`;

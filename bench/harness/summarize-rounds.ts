@@ -9,10 +9,11 @@ import { median } from "./latency-summary.ts";
 import { cpuConnections, metricsFor } from "./metrics.ts";
 import type { TargetName } from "./targets.ts";
 import { wakesIn } from "./workloads/wakes.ts";
+import { DEFAULT_HEARTBEAT } from "./userhub-defaults.ts";
 
 /** The production heartbeat the wakes are extrapolated to (userhub's defaults). */
-const DEFAULT_INTERVAL_S = 30;
-const DEFAULT_TIMEOUT_S = 75;
+const DEFAULT_INTERVAL_S = DEFAULT_HEARTBEAT.intervalMs / 1000;
+const DEFAULT_TIMEOUT_S = DEFAULT_HEARTBEAT.timeoutMs / 1000;
 
 export function summarize(samples: BenchResults["samples"], options: BenchOptions, names: readonly TargetName[]): Partial<Record<TargetName, TargetSummary>> {
   const summary: Partial<Record<TargetName, TargetSummary>> = {};

@@ -24,6 +24,8 @@ export interface TargetServer {
   /** The Worker isolate's V8 inspector, when the host was asked to open it. */
   readonly inspectorUrl?: string | undefined;
   readonly pgid: number;
+  /** The server's temporary directory, removed by `stop()`, if it has one. */
+  readonly dir: string | undefined;
   /** The group's CPU and memory now. */
   usage(): GroupUsage;
   /** Kills the group (idempotent) and removes the server's temporary directory. */
@@ -76,6 +78,7 @@ function serverOf(
     url,
     entryUrl,
     pgid,
+    dir,
     usage: () => groupUsage(pgid),
     output,
     evict,

@@ -23,11 +23,11 @@ export interface StateChange {
   readonly offline?: boolean;
 }
 
-/** `detail` of "message": one delivery, each `seq` at most once. */
-export interface ReceivedMessage {
+/** `detail` of "message": one delivery, each `seq` at most once; `Data` is what your server delivers. */
+export interface ReceivedMessage<Data = unknown> {
   /** The delivery's sequence number, per user; it grows by one per delivery. Persist it to resume across page loads. */
   readonly seq: number;
-  readonly data: unknown;
+  readonly data: Data;
   /** When the hub accepted it, epoch ms. */
   readonly at: number;
   /** The connection that sent it, when a socket of this user did. */
@@ -51,18 +51,39 @@ export interface AppFrame {
   readonly [field: string]: unknown;
 }
 
-/** Every event of a `UserhubClient`, by name. */
-export interface UserhubClientEventMap {
+/** `detail` of "signal": an ephemeral frame whose `data` is what your server signals. */
+export type ReceivedSignal<Data = unknown> = Omit<SignalFrame, "data"> & { readonly data: Data };
+
+/** What a typed client's frames must be: objects with a string `type` (interfaces fit too, unlike {@link AppFrame}). */
+export interface TypedFrame {
+  readonly type: string;
+}
+
+/**
+ * Every event of a `UserhubClient`, by name. `ServerData` types the `data`
+ * of "message" and "signal"; `ServerFrames`, your app's own frames ("frame").
+ */
+export interface UserhubClientEventMap<ServerData = unknown, ServerFrames extends TypedFrame = AppFrame> {
   state: CustomEvent<StateChange>;
   welcome: CustomEvent<WelcomeFrame>;
-  message: CustomEvent<ReceivedMessage>;
+  message: CustomEvent<ReceivedMessage<ServerData>>;
   /** An ephemeral frame (typing, cursors): no seq, never replayed, so a client that was away simply missed it. */
-  signal: CustomEvent<SignalFrame>;
+  signal: CustomEvent<ReceivedSignal<ServerData>>;
   reset: CustomEvent<ResetFrame>;
-  frame: CustomEvent<AppFrame>;
+  frame: CustomEvent<ServerFrames>;
   error: CustomEvent<Error>;
   close: CustomEvent<ConnectionClosed>;
 }
+
+/**
+ * What `send(data)` takes for a client whose frames are `ClientFrames`: the
+ * `data` of its `send` frame; anything when the frames are not typed; nothing
+ * (`never`) when they have no `send` frame.
+ */
+export type SendData<ClientFrames extends TypedFrame> = AppFrame extends ClientFrames ? unknown
+  : [Extract<ClientFrames, { readonly type: "send" }>] extends [never] ? never
+  : Extract<ClientFrames, { readonly type: "send" }> extends { readonly data: infer Data } ? Data
+  : never;
 
 /** The options `addEventListener` takes, written out so that they mean the same under every runtime's type library. */
 export interface ClientListenerOptions {

@@ -23,7 +23,10 @@ export type {
   ConnectionClosed,
   ConnectionState,
   ReceivedMessage,
+  ReceivedSignal,
+  SendData,
   StateChange,
+  TypedFrame,
   UserhubClientEventMap,
 } from "./client-events.ts";
 export { subprotocolsFor, type TicketFetch, ticketFrom, type TicketProvider, type TokenProvider } from "./credentials.ts";

@@ -15,7 +15,7 @@ import {
   type WelcomeFrame,
 } from "../protocol.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
-import type { AppFrame, ClientListenerOptions, ConnectionClosed, ConnectionState, StateChange, UserhubClientEventMap } from "./client-events.ts";
+import type { AppFrame, ClientListenerOptions, ConnectionClosed, ConnectionState, SendData, StateChange, TypedFrame, UserhubClientEventMap } from "./client-events.ts";
 import { type ClientWebSocket, type ClientWebSocketConstructor, SOCKET_OPEN, type SocketCloseEvent, type SocketMessageEvent } from "./client-web-socket.ts";
 import { connectUrl, type ResumePoint, socketUrl } from "./connect-url.ts";
 import { subprotocolsFor, type TicketProvider, type TokenProvider } from "./credentials.ts";
@@ -80,16 +80,16 @@ type TimerName = "connect" | "retry";
  * The typed listener overloads of {@link UserhubClient} (declaration merging:
  * `EventTarget` itself only knows plain `Event`s).
  */
-export interface UserhubClient {
+export interface UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame = AppFrame, ServerFrames extends TypedFrame = AppFrame> {
   addEventListener<K extends keyof UserhubClientEventMap>(
     type: K,
-    listener: (event: UserhubClientEventMap[K]) => void,
+    listener: (event: UserhubClientEventMap<ServerData, ServerFrames>[K]) => void,
     options?: boolean | ClientListenerOptions,
   ): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | ClientListenerOptions): void;
   removeEventListener<K extends keyof UserhubClientEventMap>(
     type: K,
-    listener: (event: UserhubClientEventMap[K]) => void,
+    listener: (event: UserhubClientEventMap<ServerData, ServerFrames>[K]) => void,
     options?: boolean | ClientListenerOptions,
   ): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | ClientListenerOptions): void;
@@ -152,8 +152,23 @@ export interface UserhubClient {
  * // on sign-out:
  * client.close();
  * ```
+ *
+ * Typed: `ServerData` is the `data` your server delivers and signals,
+ * `ClientFrames` the frames your `HubApp` handles (what `sendFrame` takes;
+ * `send` takes their `send` frame's `data`), `ServerFrames` your app's own
+ * server frames ("frame"). Types only: nothing is checked at runtime.
+ *
+ * @example
+ * ```ts
+ * type Chat = { text: string };
+ * type Out = { type: "send"; data: Chat } | { type: "typing"; conversation: string };
+ * const chat = new UserhubClient<Chat, Out>({ url, token });
+ * chat.addEventListener("message", ({ detail }) => render(detail.data.text)); // detail.data: Chat
+ * chat.send({ text: "hi" });                                                    // must be a Chat
+ * chat.sendFrame({ type: "typing", conversation: "c-42" });                     // must be one of Out
+ * ```
  */
-export class UserhubClient extends EventTarget {
+export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame = AppFrame, ServerFrames extends TypedFrame = AppFrame> extends EventTarget {
   readonly #baseUrl: URL;
   readonly #token: TokenProvider | undefined;
   readonly #ticket: TicketProvider | undefined;
@@ -255,8 +270,8 @@ export class UserhubClient extends EventTarget {
    * client.send({ text: "hello" });
    * ```
    */
-  send(data: unknown): void {
-    this.sendFrame({ type: "send", data });
+  send(data: SendData<ClientFrames>): void {
+    this.#sendFrame({ type: "send", data });
   }
 
   /**
@@ -272,7 +287,11 @@ export class UserhubClient extends EventTarget {
    * client.sendFrame({ type: "typing", conversation: "c-42" });
    * ```
    */
-  sendFrame(frame: AppFrame): void {
+  sendFrame(frame: ClientFrames): void {
+    this.#sendFrame(frame);
+  }
+
+  #sendFrame(frame: AppFrame | TypedFrame): void {
     if (this.#isClosed()) throw new ClientClosedError();
     if (typeof frame?.type !== "string" || frame.type.length === 0) throw new TypeError('userhub client: a frame needs a non-empty string "type"');
     const text = JSON.stringify(frame);

@@ -641,5 +641,42 @@ for (const host of hosts) {
         expect(other.frames).toHaveLength(1); // its welcome
       });
     });
+    describe("typed frames and connection state (the demo's note and state frames)", () => {
+      test('a note whose text is not a string gets invalid_frame naming "data.text"; the socket stays up and a good note is delivered', async () => {
+        const user = uniqueUser("note");
+        const a = await connectAs(user);
+        a.send(JSON.stringify({ type: "note", data: { text: 5 } }));
+        expect(await a.nextJson()).toEqual({ type: "error", code: "invalid_frame", message: "data.text: Expected string" });
+        a.send(JSON.stringify({ type: "note", data: { text: "hello" } }));
+        expect(await a.nextJson()).toEqual(message(1, { text: "hello" }, a.welcome.connectionId as string));
+      });
+
+      test("a connection's state is its own and merges; past 2 KiB it answers state_too_large, keeps the old state and the socket", async () => {
+        const user = uniqueUser("state");
+        const jwt = await token(user);
+        const a = await connect({ bearer: jwt });
+        const b = await connect({ bearer: jwt });
+        await expectPresence(a, 2);
+        a.send(JSON.stringify({ type: "state", data: { device: "laptop" } }));
+        expect(await a.nextJson()).toEqual({ type: "state", data: { device: "laptop" } });
+        b.send(JSON.stringify({ type: "state" }));
+        expect(await b.nextJson()).toEqual({ type: "state", data: null });
+        // Frames are at most 1 KiB here; three fields of 900 characters grow the state past 2048 bytes.
+        const field = "x".repeat(900);
+        a.send(JSON.stringify({ type: "state", data: { one: field } }));
+        expect(await a.nextJson()).toEqual({ type: "state", data: { device: "laptop", one: field } });
+        a.send(JSON.stringify({ type: "state", data: { two: field } }));
+        expect(await a.nextJson()).toEqual({ type: "state", data: { device: "laptop", one: field, two: field } });
+        a.send(JSON.stringify({ type: "state", data: { three: field } }));
+        const refused = await a.nextJson();
+        expect(refused).toMatchObject({ type: "error", code: "state_too_large" });
+        expect(refused.message).toMatch(/^the "state" handler's connection state is 2\d{3} bytes as JSON, over the 2048-byte limit; it was not changed$/);
+        a.send(JSON.stringify({ type: "state", data: { one: null, two: null } }));
+        expect(await a.nextJson()).toEqual({ type: "state", data: { device: "laptop" } });
+        a.send(JSON.stringify({ type: "state", data: [1] }));
+        expect(await a.nextJson()).toEqual({ type: "error", code: "invalid_frame", message: "data: Expected object" });
+        await expectPong(a);
+      });
+    });
   });
 }

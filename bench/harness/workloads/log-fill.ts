@@ -1,7 +1,7 @@
 /**
  * Puts deliveries in hubs' logs before a phase that wakes them, so a hub
  * that rebuilds its view of the log on waking does so over a log of the
- * size a real user's has (userhub keeps 1,000). Only targets with a batch
+ * size a real user's has (LOG_RETENTION). Only targets with a batch
  * push have such a log; for the others this does nothing.
  */
 import { Agent, request } from "node:http";
