@@ -421,7 +421,9 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   async #deliver(entries: readonly NewDelivery[], idempotencyKey?: string) {
     const serialized = entries.map(serializeDelivery);
     const now = this.#host.now();
-    const appended = await this.#host.log.append(serialized, now, idempotencyKey);
+    // Not awaited when the log answers at once (SQLite): an await of a plain value is a turn of the microtask queue per delivery.
+    const appending = this.#host.log.append(serialized, now, idempotencyKey);
+    const appended = appending instanceof Promise ? await appending : appending;
     if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
     const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     const frames = texts.length === 1 ? texts[0]! : texts;
@@ -441,7 +443,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         return this.#sender(socket).send(frames);
       }),
     );
-    await this.#host.log.prune(now);
+    const pruning = this.#host.log.prune(now);
+    if (pruning instanceof Promise) await pruning;
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
   }
 
