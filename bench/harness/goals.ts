@@ -153,7 +153,7 @@ export function checkGoals(
         met,
         explanation: met
           ? "The log learns where it stands in one statement (its epoch, last and first rows, the bytes kept from a running total), then the delivery is the second."
-          : `userhub rebuilds its Hub and config, reads every socket's attachment once and runs ${n(hubCold.statementsPerMessage, 2)} statements where floor + log creates its table (if it must) and inserts.`,
+          : `userhub rebuilds its Hub (its configuration is read once per isolate, not per wake), sweeps its sockets for zombies (every socket's attachment and auto-response time read once), and runs ${n(hubCold.statementsPerMessage, 2)} statements (where the log stands, with six subqueries, then the delivery) where floor + log runs its CREATE TABLE IF NOT EXISTS and its INSERT (a CPU profile of these messages: node bench/hot-path.ts --profile-cold).`,
       });
     }
   }
