@@ -117,7 +117,8 @@ const running: ClientProcess[] = [];
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "userhub-other-languages-"));
-  dev = await startWranglerDev({ vars: { HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS), HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS) } });
+  // The eager sweep (a janitor every timeout): with the default janitor period (hours) a zombie whose hub nothing wakes is closed only then.
+  dev = await startWranglerDev({ vars: { HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS), HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS), HEARTBEAT_SWEEP_MS: String(TIMEOUT_MS) } });
 });
 
 afterAll(async () => {
