@@ -109,12 +109,12 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    * router is given options in code rather than variables.
    */
   protected get auth(): AuthOptions {
-    return readAuthOptions(this.env as Readonly<Record<string, unknown>>);
+    return readOnce(authOptionsRead, this.env, readAuthOptions);
   }
 
   /** This hub's configuration, read from `env`. */
   protected get config(): HubConfig {
-    return (this.#config ??= readHubConfig(this.env as Readonly<Record<string, unknown>>));
+    return (this.#config ??= readOnce(configsRead, this.env, readHubConfig));
   }
 
   /**
@@ -189,4 +189,23 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
   override async alarm(): Promise<void> {
     await this.hub.wake();
   }
+}
+
+/**
+ * What was read from an `env` object, kept for as long as that object lives:
+ * a hub woken from hibernation is a new instance, and reading every variable
+ * again was part of what each cold message cost. The runtime hands every
+ * instance of a class in an isolate the same `env` (it changes only with a
+ * deploy, which starts a new isolate); when it does not, this reads afresh.
+ */
+const configsRead = new WeakMap<object, HubConfig>();
+const authOptionsRead = new WeakMap<object, AuthOptions>();
+
+function readOnce<T>(cache: WeakMap<object, T>, env: object, read: (vars: Readonly<Record<string, unknown>>) => T): T {
+  let value = cache.get(env);
+  if (value === undefined) {
+    value = read(env as Readonly<Record<string, unknown>>);
+    cache.set(env, value);
+  }
+  return value;
 }

@@ -1,3 +1,5 @@
+import { utf8Length } from "./utf8-length.ts";
+
 /** One delivery as the log keeps it. */
 export interface Delivery {
   /** The user's sequence number: it only grows, and has no gaps. */
@@ -150,8 +152,6 @@ export class MemoryDeliveryLog implements DeliveryLog {
   }
 }
 
-const encoder = new TextEncoder();
-
 /** The bytes a payload counts against retention: its JSON. */
 export function payloadBytes(data: unknown): number {
   return jsonBytes(JSON.stringify(data ?? null));
@@ -159,5 +159,5 @@ export function payloadBytes(data: unknown): number {
 
 /** {@link payloadBytes} of a payload whose JSON the caller already has (a log that stores it), without stringifying it again. */
 export function jsonBytes(json: string): number {
-  return encoder.encode(json).byteLength;
+  return utf8Length(json);
 }

@@ -410,8 +410,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   async signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
     if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
-    const frame: SignalFrame = { type: "signal", data: data ?? null, ...(options.from ? { from: options.from } : {}) };
-    const text = JSON.stringify(frame);
+    const text = signalFrameText(data, options.from);
     const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(text)));
     return { delivered: outcomes.filter((o) => o === "sent").length };
   }
@@ -425,7 +424,9 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   async #deliver(entries: readonly NewDelivery[], idempotencyKey?: string) {
     const serialized = entries.map(serializeDelivery);
     const now = this.#host.now();
-    const appended = await this.#host.log.append(serialized, now, idempotencyKey);
+    // Not awaited when the log answers at once (SQLite): an await of a plain value is a turn of the microtask queue per delivery.
+    const appending = this.#host.log.append(serialized, now, idempotencyKey);
+    const appended = appending instanceof Promise ? await appending : appending;
     if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
     const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     const frames = texts.length === 1 ? texts[0]! : texts;
@@ -445,7 +446,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         return this.#sender(socket).send(frames);
       }),
     );
-    await this.#host.log.prune(now);
+    const pruning = this.#host.log.prune(now);
+    if (pruning instanceof Promise) await pruning;
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
   }
 
@@ -528,10 +530,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   /** Sockets that are open and not being closed by the hub. */
   #liveSockets(): S[] {
-    return this.#host.openSockets().filter((socket) => {
-      const attachment = this.#attachment(socket);
-      return attachment !== null && !attachment.closing;
-    });
+    const open = this.#host.openSockets();
+    // Most of the time every open socket is live: then the host's array is the answer, with no second one built.
+    for (let i = 0; i < open.length; i++) {
+      const attachment = this.#attachment(open[i]!);
+      if (attachment === null || attachment.closing) {
+        return open.filter((socket) => {
+          const a = this.#attachment(socket);
+          return a !== null && !a.closing;
+        });
+      }
+    }
+    return open;
   }
 
   #attachment(socket: S): ConnectionAttachment | null {
@@ -656,6 +666,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       logFailure(hook, error);
     }
   }
+}
+
+/**
+ * A `signal` frame's text, built around the payload's JSON: the same text as
+ * `JSON.stringify` of a {@link SignalFrame} (same fields, same order),
+ * without building the frame object first.
+ */
+function signalFrameText(data: unknown, from: string | undefined): string {
+  const json = JSON.stringify(data ?? null) as string | undefined;
+  // A payload with no JSON form (a function, a symbol) is left out of the frame, as JSON.stringify of the object leaves it out.
+  if (json === undefined) return JSON.stringify({ type: "signal", ...(from ? { from } : {}) });
+  return from ? `{"type":"signal","data":${json},"from":${JSON.stringify(from)}}` : `{"type":"signal","data":${json}}`;
 }
 
 /** `reason` cut to the 123 UTF-8 bytes a close frame can carry, never inside a character. */

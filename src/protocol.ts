@@ -2,6 +2,7 @@
  * The `userhub.v1` wire protocol: the frames each side sends, and the parser
  * that turns a client's text frame into a typed frame or a named problem.
  */
+import { utf8Length } from "./utf8-length.ts";
 
 /** The subprotocol every userhub socket speaks; the server selects it in the 101 answer. */
 export const PROTOCOL = "userhub.v1";
@@ -170,11 +171,9 @@ export function errorFrame(code: ErrorCode, message: string): ErrorFrame {
   return { type: "error", code, message };
 }
 
-const encoder = new TextEncoder();
-
 /** The size of a frame as it travels: UTF-8 bytes for text. */
 export function frameBytes(data: string | ArrayBuffer | ArrayBufferView): number {
-  return typeof data === "string" ? encoder.encode(data).byteLength : data.byteLength;
+  return typeof data === "string" ? utf8Length(data) : data.byteLength;
 }
 
 /** Whether a frame is larger than `limit` bytes, encoding text only when its length leaves doubt. */

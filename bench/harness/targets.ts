@@ -152,6 +152,8 @@ export const TARGETS: Readonly<Record<TargetName, Target>> = {
       ALLOWED_ORIGINS: "",
       // Fan-out puts 100 sockets on one user; the default limit is 32.
       MAX_CONNECTIONS_PER_USER: "256",
+      // As for userhub: the closed loops send thousands of signal frames a second from one socket.
+      ...LIMITS_OUT_OF_REACH,
       // The wakes window is seconds long: the eager sweep (a janitor every timeout) lets it measure what an alarm costs;
       // how often alarms come at the defaults is userhub's own schedule (alarm-schedule.ts).
       ...(profile === "heartbeat"

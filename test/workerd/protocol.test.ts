@@ -61,6 +61,14 @@ describe("frameBytes", () => {
     expect(frameBytes(text)).toBe(bytes);
   });
 
+  it("counts text as TextEncoder encodes it, lone surrogates (U+FFFD, 3 bytes) and every code unit included", () => {
+    const encoder = new TextEncoder();
+    const texts = ["\ud800", "\udc00", "a\ud800b", "\ud83d\ude00\ud83d", "\u007f\u0080\u07ff\u0800\uffff", "x".repeat(5000) + "ü"];
+    // Every UTF-16 code unit, in strings of 64 (surrogates among them unpaired; the pairs are above).
+    for (let start = 0; start < 0x10000; start += 64) texts.push(String.fromCharCode(...Array.from({ length: 64 }, (_, i) => start + ((i * 7919) % 64))));
+    for (const text of texts) expect(frameBytes(text)).toBe(encoder.encode(text).byteLength);
+  });
+
   it("counts binary frames by byteLength", () => {
     expect(frameBytes(new ArrayBuffer(10))).toBe(10);
     expect(frameBytes(new Uint8Array(new ArrayBuffer(10), 2, 5))).toBe(5);

@@ -39,6 +39,8 @@ export async function profileHotPath(
   server: Pick<TargetServer, "url" | "usage" | "inspectorUrl">,
   target: Target,
   options: { connections: number; warmupMs: number; durationMs: number; top: number },
+  /** What runs while the profiler samples, in place of the echo (e.g. messages to hibernated hubs); returns how many operations it ran. */
+  workload?: () => Promise<number>,
 ): Promise<HotPathProfile> {
   if (!server.inspectorUrl) throw new Error(`${target.name}: no inspector to profile with`);
   const session = new WebSocket(server.inspectorUrl);
@@ -60,7 +62,9 @@ export async function profileHotPath(
     await call("Profiler.setSamplingInterval", { interval: 200 });
     await runEcho(server, target, { connections: options.connections, warmupMs: options.warmupMs, durationMs: options.durationMs / 2, userPrefix: "profile-warm" });
     await call("Profiler.start");
-    const echo = await runEcho(server, target, { connections: options.connections, warmupMs: 0, durationMs: options.durationMs, userPrefix: "profile" });
+    const roundTrips = workload
+      ? await workload()
+      : (await runEcho(server, target, { connections: options.connections, warmupMs: 0, durationMs: options.durationMs, userPrefix: "profile" })).roundTrips;
     const { profile } = await call<{ profile: { nodes: ProfileNode[]; samples: number[] } }>("Profiler.stop");
     const byId = new Map(profile.nodes.map((node) => [node.id, node]));
     const parent = new Map<number, number>();
@@ -88,7 +92,7 @@ export async function profileHotPath(
         .sort((a, b) => b[1] - a[1])
         .slice(0, options.top)
         .map(([name]) => entry(name));
-    return { target: target.name, connections: options.connections, samples: profile.samples.length, roundTrips: echo.roundTrips, bySelf: rank(self), byTotal: rank(total) };
+    return { target: target.name, connections: options.connections, samples: profile.samples.length, roundTrips, bySelf: rank(self), byTotal: rank(total) };
   } finally {
     session.close();
   }

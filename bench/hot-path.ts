@@ -1,0 +1,154 @@
+/**
+ * `node bench/hot-path.ts`: only the hot-path goals of the bench (echo of
+ * `send` and `signal` against the floor and floor + log, and a message to a
+ * hibernated hub), in a few minutes instead of the full run's eight, for
+ * trying a change. Same harness, same servers, same per-round ratios; it
+ * writes nothing.
+ *
+ *   node bench/hot-path.ts                          5 rounds of echo ×1/×10/×100, then cold wakes
+ *   node bench/hot-path.ts --rounds 3 --connections 10 --no-cold
+ *   node bench/hot-path.ts --targets userhub,floor-log --profile
+ *   node bench/hot-path.ts --targets userhub --rounds 0 --no-cold --profile-cold   the profile of messages to hibernated hubs
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { FULL } from "./harness/bench-presets.ts";
+import { median } from "./harness/latency-summary.ts";
+import { storageRoot } from "./harness/storage-root.ts";
+import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
+import type { TargetServer } from "./harness/target-server.ts";
+import { TARGETS, type TargetName } from "./harness/targets.ts";
+import { runColdWakes } from "./harness/workloads/cold-wakes.ts";
+import { type EchoSample, runEcho } from "./harness/workloads/echo.ts";
+import { profileHotPath } from "./harness/workloads/hot-path-profile.ts";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    connections: { type: "string", default: "1,10,100" },
+    targets: { type: "string", default: "userhub,userhub-signal,floor,floor-log" },
+    duration: { type: "string", default: String(FULL.durationMs) },
+    "no-cold": { type: "boolean", default: false },
+    "cold-iterations": { type: "string", default: String(FULL.coldIterations) },
+    profile: { type: "boolean", default: false },
+    "profile-cold": { type: "boolean", default: false },
+  },
+});
+
+const names = values.targets.split(",") as TargetName[];
+const targets = names.map((name) => TARGETS[name]);
+const rounds = Number(values.rounds);
+const connectionCounts = values.connections.split(",").map(Number);
+const root = storageRoot("memory");
+const bundleDir = await mkdtemp(join(tmpdir(), "userhub-hot-path-"));
+const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+console.log(`load average ${load()}`);
+const bundles = await bundleTargets(targets, bundleDir);
+const live: TargetServer[] = [];
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+try {
+  const servers = new Map<TargetName, TargetServer>();
+  for (const target of targets) {
+    const server = await startTarget(target, "throughput", FULL.heartbeat, bundles, root);
+    live.push(server);
+    servers.set(target.name, server);
+  }
+  const samples = new Map<string, EchoSample[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, connections] of connectionCounts.entries()) {
+      const shift = (round + index) % targets.length;
+      for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
+        const sample = await runEcho(servers.get(target.name)!, target, {
+          connections,
+          warmupMs: FULL.warmupMs,
+          durationMs: Number(values.duration),
+          userPrefix: `hp${connections}-r${round}`,
+        });
+        const key = `${target.name}@${connections}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+      }
+    }
+    console.log(`round ${round + 1}/${rounds} done, load ${load()}`);
+  }
+  const ratio = (name: string, to: string, connections: number, pick: (s: EchoSample) => number) => {
+    const mine = samples.get(`${name}@${connections}`);
+    const theirs = samples.get(`${to}@${connections}`);
+    if (!mine || !theirs) return Number.NaN;
+    return median(mine.map((s, i) => pick(s) / pick(theirs[i]!)));
+  };
+  console.log("\ntarget           conns   rt/s (median)   CPU ms/1k   rt/s ÷ floor   rt/s ÷ floor-log   CPU ÷ floor   CPU ÷ floor-log");
+  for (const connections of connectionCounts) {
+    for (const target of targets) {
+      const runs = samples.get(`${target.name}@${connections}`);
+      if (!runs) continue;
+      const rt = (s: EchoSample) => s.perSecond;
+      const cpu = (s: EchoSample) => s.cpuMsPer1k;
+      console.log(
+        [
+          target.name.padEnd(16),
+          String(connections).padStart(5),
+          fmt(median(runs.map(rt))).padStart(15),
+          fmt(median(runs.map(cpu)), 1).padStart(11),
+          fmt(ratio(target.name, "floor", connections, rt), 2).padStart(14),
+          fmt(ratio(target.name, "floor-log", connections, rt), 2).padStart(18),
+          fmt(ratio(target.name, "floor", connections, cpu), 2).padStart(13),
+          fmt(ratio(target.name, "floor-log", connections, cpu), 2).padStart(17),
+        ].join(" "),
+      );
+    }
+  }
+  for (const server of live.splice(0)) await server.stop();
+
+  if (!values["no-cold"]) {
+    console.log("\ncold wakes (a message to a hub in memory / to a hibernated hub)");
+    for (const target of targets.filter((t) => t.name !== "userhub-signal" && t.hibernates)) {
+      const server = await startTarget(target, "idle", FULL.heartbeat, bundles, root);
+      live.push(server);
+      try {
+        const cold = await runColdWakes(server, target, {
+          hubs: FULL.coldHubs,
+          warmIterations: FULL.coldWarmIterations,
+          iterations: Number(values["cold-iterations"]),
+          logFill: FULL.coldLogFill,
+          userPrefix: "cold",
+        });
+        const line = (c: typeof cold.warm) =>
+          `${c.cpuMsPerMessage.toFixed(3)} CPU ms, ${c.statementsPerMessage.toFixed(2)} statements, ${c.rowsReadPerMessage.toFixed(2)} read, ${c.rowsWrittenPerMessage.toFixed(3)} written`;
+        console.log(`${target.name.padEnd(16)} warm: ${line(cold.warm)} | cold: ${line(cold.cold)}`);
+      } finally {
+        await live.pop()!.stop();
+      }
+    }
+  }
+
+  if (values.profile) {
+    const server = await startTarget(TARGETS[names[0]!], "throughput", FULL.heartbeat, bundles, root, { inspect: true });
+    live.push(server);
+    const profile = await profileHotPath(server, TARGETS[names[0]!], { connections: 10, warmupMs: FULL.warmupMs, durationMs: FULL.profileMs, top: 25 });
+    console.log(`\nprofile of ${names[0]} (${profile.samples} samples): self / with callees`);
+    for (const e of profile.bySelf) console.log(`${e.name.padEnd(28)} ${e.selfPercent.toFixed(1).padStart(5)}% ${e.totalPercent.toFixed(1).padStart(5)}%`);
+  }
+  if (values["profile-cold"]) {
+    const target = TARGETS[names[0]!];
+    const server = await startTarget(target, "idle", FULL.heartbeat, bundles, root, { inspect: true });
+    live.push(server);
+    const users = Array.from({ length: FULL.coldHubs }, (_, i) => `pcold-${i}`);
+    const className = Object.values(target.durableObjects ?? {})[0]!;
+    const profile = await profileHotPath(server, target, { connections: 1, warmupMs: FULL.warmupMs, durationMs: FULL.profileMs, top: 30 }, async () => {
+      // Only the messages are sampled between evictions' waits; the evictions themselves run in the host, not the isolate.
+      const cold = await runColdWakes(server, target, { hubs: users.length, warmIterations: 1, iterations: 60, logFill: FULL.coldLogFill, userPrefix: "pcold" });
+      return cold.cold.messages;
+    });
+    console.log(`\nprofile of ${names[0]}, messages to hibernated hubs (${profile.samples} samples): self / with callees`);
+    for (const e of profile.bySelf) console.log(`${e.name.padEnd(28)} ${e.selfPercent.toFixed(1).padStart(5)}% ${e.totalPercent.toFixed(1).padStart(5)}%`);
+    console.log("with callees:");
+    for (const e of profile.byTotal) console.log(`${e.name.padEnd(28)} ${e.selfPercent.toFixed(1).padStart(5)}% ${e.totalPercent.toFixed(1).padStart(5)}%`);
+  }
+} finally {
+  await Promise.allSettled(live.map((server) => server.stop()));
+  await rm(bundleDir, { recursive: true, force: true });
+  console.log(`\nload average ${load()}`);
+}
