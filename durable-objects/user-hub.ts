@@ -160,13 +160,12 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
       console.error(`userhub: configuration error: ${error.message}`);
       return new Response(`500 Internal Server Error: server misconfigured: ${error.message}.\n`, { status: HttpStatus.InternalServerError });
     }
-    const admission = await hub.admit(handoff);
-    if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const attachment = hub.attachmentFor(admission.identity, { acks: handoff.acks === true });
-    this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
-    server.serializeAttachment(attachment);
-    await hub.open(server, handoff.resume);
+    const accepted = await hub.accept(handoff, (attachment) => {
+      this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
+      return server;
+    });
+    if (!accepted.ok) return new Response(accepted.message, { status: accepted.status, headers: accepted.headers ?? {} });
     return new Response(null, {
       status: HttpStatus.SwitchingProtocols,
       webSocket: client,

@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION, type RetentionPolicy } from "./delivery-log.ts";
+import { DEFAULT_RETENTION, type RetentionPolicy } from "./retention.ts";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
 import { DEFAULT_HEARTBEAT_SWEEP_MS } from "./zombie-sweep.ts";
 import { DEFAULT_TICKET_TTL_MS } from "./ticket.ts";

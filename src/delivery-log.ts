@@ -1,3 +1,5 @@
+import { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionPolicy, retentionFloor } from "./retention.ts";
+
 /** One delivery as the log keeps it. */
 export interface Delivery {
   /** The user's sequence number: it only grows, and has no gaps. */
@@ -15,16 +17,6 @@ export interface NewDelivery {
   readonly from?: string;
   /** The payload's JSON when the caller already made it (the hub always does): the log stores and measures this text instead of stringifying `data` again. */
   readonly json?: string;
-}
-
-/** How much a log keeps for replay; the oldest deliveries go first when any bound is passed. */
-export interface RetentionPolicy {
-  /** Deliveries kept. */
-  readonly count: number;
-  /** Age kept, in milliseconds. Idempotency keys are remembered this long too. */
-  readonly ageMs: number;
-  /** Bytes of payload kept (JSON). */
-  readonly bytes: number;
 }
 
 /** What `append` did. */
@@ -49,28 +41,30 @@ export type ReplayResult =
  * only when the log itself is lost or reset, so a client can tell a log
  * that went on from one that started over (Centrifugo's offset and epoch).
  *
+ * Every method is asynchronous, whatever the store. The hub is the one
+ * caller that needs appends to settle in call order, and it chains them
+ * itself (see `Hub`), so a log need not. What a log keeps follows one rule,
+ * {@link retentionFloor}, applied when it is read.
+ *
  * The Durable Object keeps it in SQLite; {@link MemoryDeliveryLog} keeps it in memory.
  */
 export interface DeliveryLog {
   /** This log's lifetime: a log that was reset has a new epoch. */
-  epoch(): string | Promise<string>;
+  epoch(): Promise<string>;
   /** The latest sequence number (0 before the first delivery). */
-  latestSeq(): number | Promise<number>;
+  latestSeq(): Promise<number>;
   /** The oldest sequence number still kept (latest + 1 when none is). */
-  oldestSeq(): number | Promise<number>;
+  oldestSeq(): Promise<number>;
   /**
    * Appends a batch, numbering it in order. With an `idempotencyKey` seen
    * within the retention age, appends nothing and returns the earlier numbers.
    */
-  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult | Promise<AppendResult>;
+  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult>;
   /** The deliveries after `seq`, oldest first; or a gap when some of them are no longer kept. */
-  since(seq: number): ReplayResult | Promise<ReplayResult>;
+  since(seq: number): Promise<ReplayResult>;
   /** Drops what retention no longer covers. Called after a delivery is sent, so it never delays one. */
-  prune(now: number): void | Promise<void>;
+  prune(now: number): Promise<void>;
 }
-
-/** The defaults, also in the README's configuration table. */
-export const DEFAULT_RETENTION: RetentionPolicy = { count: 1000, ageMs: 24 * 60 * 60 * 1000, bytes: 1024 * 1024 };
 
 /**
  * A {@link DeliveryLog} in memory, for hosts without durable storage and for tests.
@@ -79,74 +73,85 @@ export const DEFAULT_RETENTION: RetentionPolicy = { count: 1000, ageMs: 24 * 60 
  * @example
  * ```ts
  * const log = new MemoryDeliveryLog();
- * log.append([{ data: "hi" }], Date.now()).seqs; // [1]
- * log.since(0); // { kind: "replay", deliveries: [{ seq: 1, ... }] }
+ * (await log.append([{ data: "hi" }], Date.now())).seqs; // [1]
+ * await log.since(0); // { kind: "replay", deliveries: [{ seq: 1, ... }] }
  * ```
  */
 export class MemoryDeliveryLog implements DeliveryLog {
   readonly #retention: RetentionPolicy;
+  readonly #clock: () => number;
   readonly #epoch = crypto.randomUUID();
-  readonly #entries: { delivery: Delivery; bytes: number }[] = [];
+  readonly #entries: { delivery: Delivery; base: number }[] = [];
   readonly #keys = new Map<string, { seqs: number[]; at: number }>();
   #seq = 0;
-  #bytes = 0;
+  /** Payload bytes ever appended: the next delivery's `base`. */
+  #end = 0;
+  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  #lastNow: number | null = null;
 
-  constructor(retention: Partial<RetentionPolicy> = {}) {
+  /** @param clock What "now" is for the age bound before the log has been told a time. @default Date.now */
+  constructor(retention: Partial<RetentionPolicy> = {}, clock: () => number = Date.now) {
     this.#retention = { ...DEFAULT_RETENTION, ...retention };
+    this.#clock = clock;
   }
 
-  epoch(): string {
+  async epoch(): Promise<string> {
     return this.#epoch;
   }
 
-  latestSeq(): number {
+  async latestSeq(): Promise<number> {
     return this.#seq;
   }
 
-  oldestSeq(): number {
-    return this.#entries[0]?.delivery.seq ?? this.#seq + 1;
+  async oldestSeq(): Promise<number> {
+    return this.#oldest();
   }
 
-  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult {
+  async append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
+    this.#tell(at);
     if (idempotencyKey !== undefined) {
       const seen = this.#keys.get(idempotencyKey);
-      if (seen && at - seen.at < this.#retention.ageMs) return { seqs: seen.seqs, deliveries: [], duplicate: true };
+      if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: seen.seqs, deliveries: [], duplicate: true };
     }
     const deliveries = entries.map((entry): Delivery => ({ seq: ++this.#seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) }));
     for (const [i, delivery] of deliveries.entries()) {
       const json = entries[i]!.json;
-      const bytes = json === undefined ? payloadBytes(delivery.data) : jsonBytes(json);
-      this.#entries.push({ delivery, bytes });
-      this.#bytes += bytes;
+      this.#entries.push({ delivery, base: this.#end });
+      this.#end += json === undefined ? payloadBytes(delivery.data) : jsonBytes(json);
     }
     const seqs = deliveries.map((d) => d.seq);
     if (idempotencyKey !== undefined) this.#keys.set(idempotencyKey, { seqs, at });
     return { seqs, deliveries, duplicate: false };
   }
 
-  since(seq: number): ReplayResult {
-    const oldest = this.oldestSeq();
+  async since(seq: number): Promise<ReplayResult> {
+    const oldest = this.#oldest();
     if (seq > this.#seq || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#seq };
-    return { kind: "replay", deliveries: this.#entries.filter((e) => e.delivery.seq > seq).map((e) => e.delivery) };
+    return { kind: "replay", deliveries: this.#entries.filter((e) => e.delivery.seq > seq && e.delivery.seq >= oldest).map((e) => e.delivery) };
   }
 
-  prune(now: number): void {
-    const { count, ageMs, bytes } = this.#retention;
+  async prune(now: number): Promise<void> {
+    this.#tell(now);
+    const oldest = this.#oldest();
     let drop = 0;
-    while (
-      drop < this.#entries.length &&
-      (this.#entries.length - drop > count || now - this.#entries[drop]!.delivery.at > ageMs || this.#bytes > bytes)
-    ) {
-      this.#bytes -= this.#entries[drop]!.bytes;
-      drop++;
-    }
+    while (drop < this.#entries.length && this.#entries[drop]!.delivery.seq < oldest) drop++;
     if (drop > 0) this.#entries.splice(0, drop);
-    for (const [key, seen] of this.#keys) if (now - seen.at >= ageMs) this.#keys.delete(key);
+    for (const [key, seen] of this.#keys) if (!isKeyRemembered(this.#retention, seen.at, now)) this.#keys.delete(key);
   }
 
   /** The deliveries still kept, oldest first. */
   entries(): readonly Delivery[] {
-    return this.#entries.map((e) => e.delivery);
+    const oldest = this.#oldest();
+    return this.#entries.filter((e) => e.delivery.seq >= oldest).map((e) => e.delivery);
+  }
+
+  #oldest(): number {
+    const floor = retentionFloor(this.#retention, this.#lastNow ?? this.#clock(), this.#seq, this.#end);
+    return this.#entries.find((e) => isRetained(floor, { seq: e.delivery.seq, at: e.delivery.at, base: e.base }))?.delivery.seq ?? this.#seq + 1;
+  }
+
+  #tell(now: number): void {
+    if (this.#lastNow === null || now > this.#lastNow) this.#lastNow = now;
   }
 }
 

@@ -1,7 +1,7 @@
 import { AuthError, type Identity } from "./auth.ts";
 import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "./close-code.ts";
 import type { HubConfig } from "./config.ts";
-import type { Delivery, NewDelivery } from "./delivery-log.ts";
+import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
 import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "./delivery-frame.ts";
 import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
@@ -43,6 +43,22 @@ export type Admission =
   | { readonly ok: true; readonly identity: Identity }
   | { readonly ok: false; readonly status: HttpStatus; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
 
+/** A socket the hub took: the host accepted it with its attachment; or the HTTP answer that refuses the upgrade. */
+export type Acceptance<S> =
+  | { readonly ok: true; readonly socket: S; readonly attachment: ConnectionAttachment }
+  | Extract<Admission, { ok: false }>;
+
+/** Options of {@link Hub.accept}. */
+export interface AcceptOptions {
+  /**
+   * For a host whose socket opens only after the 101 is answered (Deno): the
+   * hub hands it the greeting to run when the socket opens. Without it, the
+   * hub greets the socket before `accept` returns (Cloudflare, where an
+   * accepted socket is open at once).
+   */
+  readonly whenOpen?: (greet: () => Promise<void>) => void;
+}
+
 /** Frame types the hub handles itself, before any application handler. */
 const AUTH_FRAME = "auth";
 const ACK_FRAME = "ack";
@@ -54,17 +70,18 @@ const ACK_FRAME = "ack";
  * tickets, the scheduled wake). Only the per-socket senders live here,
  * because ordering matters only among the writes of one live instance.
  *
- * A host accepts a socket in its own way, then: `admit` (may it connect, as
- * whom?), `attachmentFor` (store it with the socket), `open`; then routes
- * `message`, `closed`, `errored` and its scheduled `wake` here.
+ * A host hands each upgrade to {@link accept} with the one runtime-specific
+ * step (accepting a socket), then routes `message`, `closed`, `errored` and
+ * its scheduled `wake` here.
  *
  * @example
  * ```ts
- * const hub = new Hub(host, fanOutApp, readHubConfig(env));
- * const admission = await hub.admit(handoff);
- * if (!admission.ok) return new Response(admission.message, { status: admission.status });
- * // … accept `socket` with hub.attachmentFor(admission.identity) as its attachment, then:
- * await hub.open(socket, handoff.resume);
+ * const hub = new Hub(host, app, readHubConfig(env));
+ * const accepted = await hub.accept(handoff, () => {
+ *   ctx.acceptWebSocket(server);
+ *   return server;
+ * });
+ * if (!accepted.ok) return new Response(accepted.message, { status: accepted.status });
  * ```
  */
 export class Hub<S extends WritableSocket = WritableSocket> {
@@ -82,6 +99,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #sweep: ZombieSweep;
   readonly #connections = new WeakMap<S, Connection>();
   #hubContext: HubContext | undefined;
+  /** The last append handed to the log: the next one starts after it, so appends settle in call order on every log (the one place that rule lives). */
+  #appendTail: Promise<unknown> = Promise.resolve();
 
   constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
@@ -145,6 +164,24 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       };
     }
     return { ok: true, identity: identity! };
+  }
+
+  /**
+   * Takes a handed-over upgrade, in the one order every host needs: admit it
+   * (ticket, limits, revocation), make its attachment, let the host accept
+   * the socket (`acceptSocket`, the runtime's own step), store the
+   * attachment with it, then greet it (now, or when `whenOpen` says it opened).
+   */
+  async accept(handoff: HubHandoff, acceptSocket: (attachment: ConnectionAttachment) => S, options: AcceptOptions = {}): Promise<Acceptance<S>> {
+    const admission = await this.admit(handoff);
+    if (!admission.ok) return admission;
+    const attachment = this.attachmentFor(admission.identity, { acks: handoff.acks === true });
+    const socket = acceptSocket(attachment);
+    this.#writeAttachment(socket, attachment);
+    const greet = () => this.open(socket, handoff.resume);
+    if (options.whenOpen) options.whenOpen(greet);
+    else await greet();
+    return { ok: true, socket, attachment };
   }
 
   /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`, unless its token is revoked; past `ticketsPerMinute`, only how long to wait. */
@@ -421,7 +458,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   async #deliver(entries: readonly NewDelivery[], idempotencyKey?: string) {
     const serialized = entries.map(serializeDelivery);
     const now = this.#host.now();
-    const appended = await this.#host.log.append(serialized, now, idempotencyKey);
+    const appended = await this.#append(serialized, now, idempotencyKey);
     if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
     const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     const frames = texts.length === 1 ? texts[0]! : texts;
@@ -443,6 +480,14 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     );
     await this.#host.log.prune(now);
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
+  }
+
+  /** Appends to the log after every earlier append has settled, so seqs reach the sockets in the order they were taken. */
+  #append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
+    const log = this.#host.log;
+    const appended = this.#appendTail.then(() => log.append(entries, at, idempotencyKey));
+    this.#appendTail = appended.catch(() => {});
+    return appended;
   }
 
   /** The frames that bring a resuming client up to `latest`: the deliveries it missed, or a reset when they are gone. */

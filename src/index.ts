@@ -70,7 +70,6 @@ export { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "./zombie-sweep.ts";
 export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList, retentionOf } from "./config.ts";
 export {
   type AppendResult,
-  DEFAULT_RETENTION,
   type Delivery,
   type DeliveryLog,
   MemoryDeliveryLog,
@@ -78,12 +77,12 @@ export {
   jsonBytes,
   payloadBytes,
   type ReplayResult,
-  type RetentionPolicy,
 } from "./delivery-log.ts";
+export { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionFloor, retentionFloor, type RetentionPolicy } from "./retention.ts";
 export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./ticket.ts";
 export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext, type PresenceFrame } from "./hub-app.ts";
-export { type Admission, Hub, type HubOptions } from "./hub.ts";
+export { type AcceptOptions, type Acceptance, type Admission, Hub, type HubOptions } from "./hub.ts";
 export type {
   DisconnectOptions,
   DisconnectResult,

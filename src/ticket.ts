@@ -8,14 +8,15 @@ export const DEFAULT_TICKET_TTL_MS = 30_000;
  * from the socket trades it (over an authenticated POST) for a ticket good
  * for one upgrade within a short window. The ticket names its user so the
  * router can find the hub, and only that user's hub can redeem it, once.
+ * Every method is asynchronous, whatever the store.
  */
 export interface TicketStore {
   /** Stores a new ticket for `identity` and returns it. */
-  issue(identity: Identity, now: number, ttlMs: number): string | Promise<string>;
+  issue(identity: Identity, now: number, ttlMs: number): Promise<string>;
   /** Consumes `ticket` atomically: the identity it was issued for, or null if unknown, used or expired. */
-  redeem(ticket: string, now: number): Identity | null | Promise<Identity | null>;
+  redeem(ticket: string, now: number): Promise<Identity | null>;
   /** Drops every unredeemed ticket of this store's user (a disconnect does, so a ticket cannot outlive it). */
-  revokeAll(): void | Promise<void>;
+  revokeAll(): Promise<void>;
 }
 
 /** A new ticket for `userId`: the user id (base64url, so the router can route it) and 128 random bits. */
@@ -42,29 +43,29 @@ export function ticketUserId(ticket: string): string | null {
  * @example
  * ```ts
  * const tickets = new MemoryTicketStore();
- * const ticket = tickets.issue({ userId: "alice", expiresAt: null }, Date.now(), 30_000);
- * tickets.redeem(ticket, Date.now()); // { userId: "alice", expiresAt: null }
- * tickets.redeem(ticket, Date.now()); // null: single use
+ * const ticket = await tickets.issue({ userId: "alice", expiresAt: null }, Date.now(), 30_000);
+ * await tickets.redeem(ticket, Date.now()); // { userId: "alice", expiresAt: null }
+ * await tickets.redeem(ticket, Date.now()); // null: single use
  * ```
  */
 export class MemoryTicketStore implements TicketStore {
   readonly #tickets = new Map<string, { identity: Identity; expiresAt: number }>();
 
-  issue(identity: Identity, now: number, ttlMs: number): string {
+  async issue(identity: Identity, now: number, ttlMs: number): Promise<string> {
     for (const [key, entry] of this.#tickets) if (entry.expiresAt <= now) this.#tickets.delete(key);
     const ticket = newTicket(identity.userId);
     this.#tickets.set(ticket, { identity, expiresAt: now + ttlMs });
     return ticket;
   }
 
-  redeem(ticket: string, now: number): Identity | null {
+  async redeem(ticket: string, now: number): Promise<Identity | null> {
     const entry = this.#tickets.get(ticket);
     this.#tickets.delete(ticket);
     return entry && entry.expiresAt > now ? entry.identity : null;
   }
 
   /** Drops every ticket this store holds. */
-  revokeAll(): void {
+  async revokeAll(): Promise<void> {
     this.#tickets.clear();
   }
 
@@ -73,12 +74,20 @@ export class MemoryTicketStore implements TicketStore {
     for (const [key, entry] of this.#tickets) if (entry.identity.userId === userId) this.#tickets.delete(key);
   }
 
-  /** A view of this store for one user of several: `revokeAll` drops only that user's tickets. */
+  /**
+   * A view of this store for one user of several, as `HubHost.tickets` must
+   * be: it issues only that user's tickets, redeems only theirs (another
+   * user's ticket is unknown to it and stays unused), and `revokeAll` drops
+   * only theirs.
+   */
   forUser(userId: string): TicketStore {
     return {
-      issue: (identity, now, ttlMs) => this.issue(identity, now, ttlMs),
-      redeem: (ticket, now) => this.redeem(ticket, now),
-      revokeAll: () => this.revokeUser(userId),
+      issue: async (identity, now, ttlMs) => {
+        if (identity.userId !== userId) throw new RangeError("MemoryTicketStore.forUser: a ticket for another user");
+        return await this.issue(identity, now, ttlMs);
+      },
+      redeem: async (ticket, now) => (this.#tickets.get(ticket)?.identity.userId === userId ? await this.redeem(ticket, now) : null),
+      revokeAll: async () => this.revokeUser(userId),
     };
   }
 

@@ -61,11 +61,11 @@ async function open(hub: Hub<WebSocket>, host: TestHost, userId = "alice") {
   // Route the server end's events to the hub, as a host does.
   server.addEventListener("message", (e) => void hub.message(server, e.data as string | ArrayBuffer));
   server.addEventListener("close", (e) => void hub.closed(server, e.code, e.reason));
-  const admission = await hub.admit({ userId, protocol: null, resume: null, identity: { userId, expiresAt: null } });
-  if (!admission.ok) throw new Error(admission.message);
-  host.sockets.add(server);
-  host.writeAttachment(server, hub.attachmentFor(admission.identity));
-  await hub.open(server);
+  const accepted = await hub.accept({ userId, protocol: null, resume: null, identity: { userId, expiresAt: null } }, () => {
+    host.sockets.add(server);
+    return server;
+  });
+  if (!accepted.ok) throw new Error(accepted.message);
   return { client, server, frames, closed, id: host.readAttachment(server)!.connectionId };
 }
 

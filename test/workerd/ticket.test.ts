@@ -21,12 +21,12 @@ describe("newTicket and ticketUserId", () => {
     },
   );
 
-  it("makes a different ticket every time", () => {
+  it("makes a different ticket every time", async () => {
     const tickets = new Set(Array.from({ length: 100 }, () => newTicket("alice")));
     expect(tickets.size).toBe(100);
   });
 
-  it("reads a hand-built ticket", () => {
+  it("reads a hand-built ticket", async () => {
     expect(ticketUserId(`${base64url("bob")}.${RANDOM}`)).toBe("bob");
   });
 
@@ -52,78 +52,78 @@ describe("newTicket and ticketUserId", () => {
 });
 
 describe("MemoryTicketStore", () => {
-  it("redeems a ticket once for the identity it was issued to", () => {
+  it("redeems a ticket once for the identity it was issued to", async () => {
     const store = new MemoryTicketStore();
-    const ticket = store.issue(ALICE, T0, TTL);
+    const ticket = await store.issue(ALICE, T0, TTL);
     expect(ticketUserId(ticket)).toBe("alice");
-    expect(store.redeem(ticket, T0 + 1)).toEqual(ALICE);
-    expect(store.redeem(ticket, T0 + 2)).toBeNull();
+    expect(await store.redeem(ticket, T0 + 1)).toEqual(ALICE);
+    expect(await store.redeem(ticket, T0 + 2)).toBeNull();
   });
 
-  it("keeps tickets apart", () => {
+  it("keeps tickets apart", async () => {
     const store = new MemoryTicketStore();
     const bob: Identity = { userId: "bob", expiresAt: null };
-    const forAlice = store.issue(ALICE, T0, TTL);
-    const forBob = store.issue(bob, T0, TTL);
-    const secondForAlice = store.issue(ALICE, T0, TTL);
-    expect(store.redeem(forBob, T0)).toEqual(bob);
-    expect(store.redeem(forAlice, T0)).toEqual(ALICE);
-    expect(store.redeem(secondForAlice, T0)).toEqual(ALICE);
+    const forAlice = await store.issue(ALICE, T0, TTL);
+    const forBob = await store.issue(bob, T0, TTL);
+    const secondForAlice = await store.issue(ALICE, T0, TTL);
+    expect(await store.redeem(forBob, T0)).toEqual(bob);
+    expect(await store.redeem(forAlice, T0)).toEqual(ALICE);
+    expect(await store.redeem(secondForAlice, T0)).toEqual(ALICE);
   });
 
-  it("refuses an unknown ticket", () => {
+  it("refuses an unknown ticket", async () => {
     const store = new MemoryTicketStore();
-    store.issue(ALICE, T0, TTL);
-    expect(store.redeem(newTicket("alice"), T0)).toBeNull();
-    expect(store.redeem("", T0)).toBeNull();
+    await store.issue(ALICE, T0, TTL);
+    expect(await store.redeem(newTicket("alice"), T0)).toBeNull();
+    expect(await store.redeem("", T0)).toBeNull();
   });
 
-  it("is good until just before now + ttl", () => {
+  it("is good until just before now + ttl", async () => {
     const store = new MemoryTicketStore();
-    expect(store.redeem(store.issue(ALICE, T0, TTL), T0 + TTL - 1)).toEqual(ALICE);
-    expect(store.redeem(store.issue(ALICE, T0, TTL), T0 + TTL)).toBeNull();
-    expect(store.redeem(store.issue(ALICE, T0, TTL), T0 + TTL + 60_000)).toBeNull();
+    expect(await store.redeem(await store.issue(ALICE, T0, TTL), T0 + TTL - 1)).toEqual(ALICE);
+    expect(await store.redeem(await store.issue(ALICE, T0, TTL), T0 + TTL)).toBeNull();
+    expect(await store.redeem(await store.issue(ALICE, T0, TTL), T0 + TTL + 60_000)).toBeNull();
   });
 
-  it("forgets an expired ticket once it is tried, so it cannot come back", () => {
+  it("forgets an expired ticket once it is tried, so it cannot come back", async () => {
     const store = new MemoryTicketStore();
-    const ticket = store.issue(ALICE, T0, TTL);
-    expect(store.redeem(ticket, T0 + TTL)).toBeNull();
+    const ticket = await store.issue(ALICE, T0, TTL);
+    expect(await store.redeem(ticket, T0 + TTL)).toBeNull();
     expect(store.size).toBe(0);
     // Even a clock that goes back does not revive it.
-    expect(store.redeem(ticket, T0)).toBeNull();
+    expect(await store.redeem(ticket, T0)).toBeNull();
   });
 
-  it("sweeps expired tickets on the next issue", () => {
+  it("sweeps expired tickets on the next issue", async () => {
     const store = new MemoryTicketStore();
-    store.issue(ALICE, T0, TTL);
-    store.issue(ALICE, T0, TTL);
-    const young = store.issue(ALICE, T0 + 20_000, TTL);
+    await store.issue(ALICE, T0, TTL);
+    await store.issue(ALICE, T0, TTL);
+    const young = await store.issue(ALICE, T0 + 20_000, TTL);
     expect(store.size).toBe(3);
-    store.issue(ALICE, T0 + TTL, TTL);
+    await store.issue(ALICE, T0 + TTL, TTL);
     expect(store.size).toBe(2);
-    expect(store.redeem(young, T0 + TTL)).toEqual(ALICE);
+    expect(await store.redeem(young, T0 + TTL)).toEqual(ALICE);
   });
 
-  it("defaults to a 30 s ttl", () => {
+  it("defaults to a 30 s ttl", async () => {
     expect(DEFAULT_TICKET_TTL_MS).toBe(30_000);
   });
 });
 
 describe("MemoryTicketStore revocation", () => {
-  it("revokeAll drops every ticket; a user's view drops only that user's", () => {
+  it("revokeAll drops every ticket; a user's view drops only that user's", async () => {
     const store = new MemoryTicketStore();
     const now = 1_000;
     const alice = store.forUser("alice");
-    const a1 = alice.issue({ userId: "alice", expiresAt: null }, now, 30_000) as string;
-    const a2 = store.issue({ userId: "alice", expiresAt: null }, now, 30_000);
-    const b1 = store.issue({ userId: "bob", expiresAt: null }, now, 30_000);
-    alice.revokeAll();
-    expect(store.redeem(a1, now)).toBeNull();
-    expect(store.redeem(a2, now)).toBeNull();
-    expect(store.redeem(b1, now)).toEqual({ userId: "bob", expiresAt: null });
-    store.issue({ userId: "carol", expiresAt: null }, now, 30_000);
-    store.revokeAll();
+    const a1 = await alice.issue({ userId: "alice", expiresAt: null }, now, 30_000);
+    const a2 = await store.issue({ userId: "alice", expiresAt: null }, now, 30_000);
+    const b1 = await store.issue({ userId: "bob", expiresAt: null }, now, 30_000);
+    await alice.revokeAll();
+    expect(await store.redeem(a1, now)).toBeNull();
+    expect(await store.redeem(a2, now)).toBeNull();
+    expect(await store.redeem(b1, now)).toEqual({ userId: "bob", expiresAt: null });
+    await store.issue({ userId: "carol", expiresAt: null }, now, 30_000);
+    await store.revokeAll();
     expect(store.size).toBe(0);
   });
 });
