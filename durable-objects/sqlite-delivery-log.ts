@@ -1,4 +1,14 @@
-import { type AppendResult, type Delivery, type DeliveryLog, isKeyRemembered, jsonBytes, type NewDelivery, type ReplayResult, retentionFloor, type RetentionPolicy } from "../src/index.ts";
+import {
+  type AppendResult,
+  type Delivery,
+  type DeliveryLog,
+  isKeyRemembered,
+  jsonBytes,
+  type NewDelivery,
+  type ReplayResult,
+  retentionFloor,
+  type RetentionPolicy,
+} from "../src/host.ts";
 
 /**
  * How far past a bound the log may grow before it is cut back: 1/16 of it.

@@ -1,4 +1,5 @@
-import { type Identity, newTicket, type TicketStore } from "../src/index.ts";
+import { type Identity } from "../src/index.ts";
+import { newTicket, type TicketStore } from "../src/host.ts";
 
 /**
  * Connect tickets in the user's Durable Object. Redeeming is one

@@ -190,7 +190,7 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
       ? sharedKeySet(options.jwksUrl, options.jwksUnknownKidRefetchMs === undefined ? {} : { unknownKidRefetchMs: options.jwksUnknownKidRefetchMs })
       : undefined);
   if (secret === undefined && keySet === undefined) {
-    throw new ConfigError("JWT_SECRET", "is not set and neither is JWKS_URL; set one or both (`wrangler secret put JWT_SECRET`, or the JWKS_URL variable)");
+    throw new ConfigError("JWT_SECRET", "is not set and neither is JWKS_URL; set one or both (JWT_SECRET as a secret, or the JWKS_URL variable)");
   }
   const accepted = options.algorithms ?? (options.algorithm ? [options.algorithm] : [
     ...(secret === undefined ? [] : DEFAULT_SECRET_ALGORITHMS),

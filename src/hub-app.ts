@@ -67,38 +67,10 @@ export interface HubApp {
   onClose?(connection: Connection, event: { code: number; reason: string }, hub: HubContext): void | Promise<void>;
 }
 
-/** What the demo app tells a user's sockets when one of them joins or leaves: how many are open now. */
-export interface PresenceFrame {
-  readonly type: "presence";
-  readonly connections: number;
-}
-
 /**
- * The demo Worker's application: a `{"type":"send","data":X}` frame is
- * delivered to every open socket of the same user, the sender's included;
- * a `{"type":"signal","data":X}` frame goes to the same sockets as
- * `{"type":"signal","data":X,"from":<connection id>}`, unlogged;
- * when a socket joins or leaves, the user's other sockets get a
- * `{"type":"presence","connections":N}` frame (the page's device count).
+ * The application a hub runs when none is given: it handles no frame type of
+ * its own (each gets an `unknown_type` error frame), so the hub only carries
+ * what the server pushes, plus the protocol's own frames (`auth`, `ack`,
+ * heartbeats).
  */
-export const fanOutApp: HubApp = {
-  frames: {
-    async send(frame, connection, hub) {
-      if (!("data" in frame) || frame.data === undefined) throw new FrameError('a "send" frame needs a "data" field');
-      await hub.deliver(frame.data, { from: connection.id });
-    },
-    async signal(frame, connection, hub) {
-      if (!("data" in frame) || frame.data === undefined) throw new FrameError('a "signal" frame needs a "data" field');
-      await hub.signal(frame.data, { from: connection.id });
-    },
-  },
-  // The newcomer's welcome already carries the count, so only the others are told.
-  onConnect: (connection, hub) => announcePresence(hub, connection.id),
-  onClose: (connection, _event, hub) => announcePresence(hub, connection.id),
-};
-
-async function announcePresence(hub: HubContext, except: string): Promise<void> {
-  const connections = hub.connections();
-  const frame: PresenceFrame = { type: "presence", connections: connections.length };
-  await Promise.all(connections.filter((c) => c.id !== except).map((c) => c.send(frame)));
-}
+export const PUSH_ONLY_APP: HubApp = {};

@@ -5,9 +5,12 @@
  */
 import { Hono } from "hono";
 import { answerDevToken, answerError, createUserhubRouter, readAuthOptions, readList } from "../src/index.ts";
-import { durableObjectHubs, UserHub, type UserHubEnv } from "../durable-objects/index.ts";
+import { durableObjectHubs, UserHub as UserHubBase, type UserHubEnv } from "../durable-objects/index.ts";
+import { fanOutApp } from "./demo-app.ts";
 
-export { UserHub };
+/** The demo's Durable Object (bound as `USER_HUB`, class `UserHub` in wrangler.toml): userhub's hub running the demo's application. */
+export const UserHub = UserHubBase.with(fanOutApp);
+export type UserHub = InstanceType<typeof UserHub>;
 
 /** The demo Worker's bindings (see wrangler.toml and .dev.vars). */
 export interface DemoEnv extends UserHubEnv {

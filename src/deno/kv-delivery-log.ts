@@ -11,7 +11,7 @@ import {
   type RetentionFloor,
   retentionFloor,
   type RetentionPolicy,
-} from "../index.ts";
+} from "../host.ts";
 
 /** A delivery's JSON is cut into parts this long (UTF-16 units), so that no KV value passes Deno KV's 64 KiB limit. */
 const PART_CHARS = 16 * 1024;

@@ -1,4 +1,12 @@
-import { type ConnectionAttachment, type DeliveryLog, type HubHost, MemoryRevocationWatermarks, type RevocationWatermark, type TicketStore, type WritableSocket } from "../index.ts";
+import {
+  type ConnectionAttachment,
+  type DeliveryLog,
+  type HubHost,
+  MemoryRevocationWatermarks,
+  type RevocationWatermark,
+  type TicketStore,
+  type WritableSocket,
+} from "../host.ts";
 
 /** Options of a {@link LocalHubHost}. */
 export interface LocalHubHostOptions {

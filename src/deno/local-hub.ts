@@ -1,19 +1,5 @@
-import {
-  type DeliveryLog,
-  type DisconnectOptions,
-  type DisconnectResult,
-  Hub,
-  type HubApp,
-  type HubConfig,
-  type HubHandoff,
-  type Identity,
-  type PushOptions,
-  type PushResult,
-  type RevocationWatermark,
-  type TicketResult,
-  type TicketStore,
-  type UserRateLimits,
-} from "../index.ts";
+import { type DisconnectOptions, type DisconnectResult, type HubApp, type HubConfig, type Identity, type PushOptions, type PushResult } from "../index.ts";
+import { type DeliveryLog, Hub, type HubHandoff, type RevocationWatermark, type TicketResult, type TicketStore, type UserRateLimits } from "../host.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
 import { SocketInbox } from "./socket-inbox.ts";
 

@@ -4,7 +4,7 @@
  * restart of the process, with the same seq and epoch.
  */
 import { deepStrictEqual } from "node:assert";
-import { type DeliveryLog, MemoryDeliveryLog } from "../../src/index.ts";
+import { type DeliveryLog, MemoryDeliveryLog } from "../../src/host.ts";
 import { KvDeliveryLog } from "../../src/deno/mod.ts";
 import { deliveryLogContract, LOOSE_RETENTION } from "../contract/delivery-log-contract.ts";
 

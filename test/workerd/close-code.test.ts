@@ -1,5 +1,6 @@
 import { expect, test } from "vitest";
-import { CloseCode, CloseReason } from "../../src/index.ts";
+import { CloseCode } from "../../src/index.ts";
+import { CloseReason } from "../../src/host.ts";
 
 test("every close reason fits a close frame: at most 123 bytes of UTF-8 (RFC 6455 §5.5)", () => {
   for (const code of Object.values(CloseCode)) {

@@ -4,7 +4,7 @@
 // survives a restart.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type DeliveryLog, MemoryDeliveryLog, type RetentionPolicy } from "../../src/index.ts";
+import { type DeliveryLog, MemoryDeliveryLog, type RetentionPolicy } from "../../src/host.ts";
 import { deliveryLogContract, LOOSE_RETENTION as LOOSE } from "../contract/delivery-log-contract.ts";
 import { SqliteDeliveryLog, type UserHub } from "../../durable-objects/index.ts";
 import { hubOf } from "./hub-client.ts";

@@ -1,5 +1,14 @@
 import { describe, expect, it, test } from "vitest";
-import { DEFAULT_HEARTBEAT, DEFAULT_HEARTBEAT_SWEEP_MS, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason, ZombieSweep } from "../../src/index.ts";
+import {
+  DEFAULT_HEARTBEAT,
+  DEFAULT_HEARTBEAT_SWEEP_MS,
+  heartbeatDeadline,
+  lastSignOfLife,
+  type Liveness,
+  staleAt,
+  staleReason,
+  ZombieSweep,
+} from "../../src/host.ts";
 
 const T0 = 1_900_000_000_000;
 const TIMEOUT = 3000;

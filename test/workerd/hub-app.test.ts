@@ -3,24 +3,19 @@
 // failing handlers become error frames, an app may close a socket itself, and a
 // failure is logged as one line without a stack trace.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CloseCode, DEFAULT_CONFIG, ErrorCode, FrameError, type HubApp, readHubConfig } from "../../src/index.ts";
 import {
-  CloseCode,
   CloseReason,
   type ConnectionAttachment,
-  DEFAULT_CONFIG,
-  fanOutApp,
-  ErrorCode,
-  FrameError,
   Hub,
-  type HubApp,
   type HubHost,
   MemoryDeliveryLog,
   KeySetUnavailableError,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
-  readHubConfig,
   retentionOf,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
+import { fanOutApp } from "../../worker/demo-app.ts";
 
 /** A host that keeps everything in memory, as a runtime without hibernation would. */
 class TestHost implements HubHost<WebSocket> {

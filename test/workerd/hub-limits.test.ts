@@ -4,20 +4,18 @@
 // sockets bounded by maxUnackedBytes (4002), and payloads with no JSON form
 // refused before they take a seq.
 import { describe, expect, it } from "vitest";
+import { CloseCode, type HubApp, readHubConfig } from "../../src/index.ts";
 import {
-  CloseCode,
   type ConnectionAttachment,
   FRAME_RATE_LIMIT_REASON,
   Hub,
-  type HubApp,
   type HubHost,
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
-  readHubConfig,
   UNACKED_BYTES_REASON,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
 
 class TestHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();

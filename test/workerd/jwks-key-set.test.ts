@@ -11,7 +11,7 @@ import {
   MAX_KEY_SET_MAX_AGE_MS,
   MIN_KEY_SET_MAX_AGE_MS,
   UNKNOWN_KID_REFETCH_MS,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
 
 const URL_ = "https://idp.test/.well-known/jwks.json";
 

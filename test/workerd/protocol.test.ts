@@ -1,5 +1,6 @@
 import { describe, expect, it, test } from "vitest";
-import { ErrorCode, frameBytes, isLargerThan, parseClientFrame } from "../../src/index.ts";
+import { ErrorCode } from "../../src/index.ts";
+import { frameBytes, isLargerThan, parseClientFrame } from "../../src/host.ts";
 
 /** The error code parsing `text` yields; fails if it parsed. */
 function errorCodeOf(text: string): string {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError, DEFAULT_CONFIG, readHubConfig } from "../../src/index.ts";
 import {
-  ConfigError,
-  DEFAULT_CONFIG,
   messageFrameText,
   NOTICE_INTERVAL_MS,
   PerMinuteLimit,
-  readHubConfig,
   serializeDelivery,
   SocketRateLimit,
   type SocketRateSettings,
@@ -15,7 +13,7 @@ import {
   UnserializablePayloadError,
   isUnserializablePayload,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
 
 const SETTINGS: SocketRateSettings = { framesPerSecond: 10, frameBurst: 20, bytesPerSecond: 1000, byteBurst: 2000, closeAfterMs: 3000, penaltyMs: 30_000 };
 

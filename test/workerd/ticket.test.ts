@@ -1,5 +1,6 @@
 import { describe, expect, it, test } from "vitest";
-import { DEFAULT_TICKET_TTL_MS, type Identity, MemoryTicketStore, newTicket, ticketUserId } from "../../src/index.ts";
+import { type Identity } from "../../src/index.ts";
+import { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, ticketUserId } from "../../src/host.ts";
 
 const T0 = 1_900_000_000_000;
 const TTL = 30_000;

@@ -1,5 +1,6 @@
 import { describe, expect, it, test } from "vitest";
-import { curlUpgradeLine, HttpStatus, tokenList, UpgradeError, validateUpgrade } from "../../src/index.ts";
+import { HttpStatus } from "../../src/index.ts";
+import { curlUpgradeLine, tokenList, UpgradeError, validateUpgrade } from "../../src/host.ts";
 
 const URL_WS = "https://hub.example/ws";
 const KEY = "dGhlIHNhbXBsZSBub25jZQ=="; // the RFC 6455 §1.3 sample key

@@ -10,12 +10,13 @@
  */
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
-import { answerDevToken, ConfigError, readAuthOptions, readHubConfig, readList, retentionOf } from "../index.ts";
-import { KvDeliveryLog } from "./kv-delivery-log.ts";
-import { serve, type UserhubServer } from "./serve.ts";
+import { answerDevToken, ConfigError, readAuthOptions, readHubConfig, readList } from "../src/index.ts";
+import { retentionOf } from "../src/host.ts";
+import { KvDeliveryLog, serve, type UserhubServer } from "../src/deno/mod.ts";
+import { fanOutApp } from "./demo-app.ts";
 
 /** The demo page's static assets, the same files Workers static assets serve (its script is built by `deno task dev`). */
-const DEMO_ASSETS = new URL("../../worker/public/", import.meta.url).pathname;
+const DEMO_ASSETS = new URL("./public/", import.meta.url).pathname;
 
 /** The demo's port when `PORT` is not set: the same as `npm start`. */
 export const DEFAULT_PORT = 8787;
@@ -49,6 +50,7 @@ export function startDemo(
   return serve<{ Bindings: DemoBindings }>({
     auth,
     config,
+    app: fanOutApp,
     ...(options.kv ? { log: (userId: string) => new KvDeliveryLog(options.kv!, userId, retentionOf(config)) } : {}),
     allowedOrigins: readList(env, "ALLOWED_ORIGINS"),
     router: { pushKey: () => env.PUSH_API_KEY },
@@ -80,7 +82,7 @@ function readPort(value: string | undefined): number {
  * name `deno` resolves to the npm package's launcher rather than this binary.
  */
 async function buildDemoPage(): Promise<void> {
-  const root = new URL("../../", import.meta.url).pathname;
+  const root = new URL("../", import.meta.url).pathname;
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-write=worker/public", "--allow-env", "--allow-run", "worker/build-demo-page.mjs"],
     cwd: root,
