@@ -7,8 +7,9 @@
  *
  * @module
  */
-export { BYTE_RATE_LIMIT_REASON, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, replyCloseCode, UNACKED_BYTES_REASON } from "./close-code.ts";
-export { curlUpgradeLine, tokenList, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./validate-upgrade.ts";
+export { BYTE_RATE_LIMIT_REASON, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, replyCloseCode, UNACKED_BYTES_REASON } from "./protocol/close-code.ts";
+export { curlUpgradeLine, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./edge/validate-upgrade.ts";
+export { tokenList } from "./edge/token-list.ts";
 export {
   type Credentials,
   DEFAULT_KEY_SET_ALGORITHMS,
@@ -19,7 +20,7 @@ export {
   JWT_ALGORITHMS,
   MISSING_CREDENTIALS_CHALLENGE,
   selectProtocol,
-} from "./auth.ts";
+} from "./edge/auth.ts";
 export {
   DEFAULT_KEY_SET_MAX_AGE_MS,
   FAILED_FETCH_RETRY_MS,
@@ -32,8 +33,8 @@ export {
   type PublicJwk,
   sharedKeySet,
   UNKNOWN_KID_REFETCH_MS,
-} from "./jwks-key-set.ts";
-export { isRevoked, MemoryRevocationWatermarks, type RevocationWatermark } from "./revocation.ts";
+} from "./edge/jwks-key-set.ts";
+export { isRevoked, MemoryRevocationWatermarks, type RevocationWatermark } from "./hub/revocation.ts";
 export {
   type AckFrame,
   type AuthFrame,
@@ -55,11 +56,11 @@ export {
   type SignalFrame,
   TICKET_PROTOCOL_PREFIX,
   type WelcomeFrame,
-} from "./protocol.ts";
-export { type GoneReason, Sender, type SenderOptions, type SendOutcome, type WritableSocket } from "./sender.ts";
-export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason } from "./heartbeat.ts";
-export { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "./zombie-sweep.ts";
-export { retentionOf } from "./config.ts";
+} from "./protocol/frames.ts";
+export { type GoneReason, Sender, type SenderOptions, type SendOutcome, type WritableSocket } from "./hub/sender.ts";
+export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason } from "./hub/heartbeat.ts";
+export { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "./hub/zombie-sweep.ts";
+export { retentionOf } from "./hub/config.ts";
 export {
   type AppendResult,
   type Delivery,
@@ -69,12 +70,14 @@ export {
   type NewDelivery,
   payloadBytes,
   type ReplayResult,
-} from "./delivery-log.ts";
-export { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionFloor, retentionFloor, type RetentionPolicy } from "./retention.ts";
-export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./ticket.ts";
-export { type ConnectionAttachment, type HubHost } from "./hub-host.ts";
-export { type Acceptance, type AcceptOptions, type Admission, Hub, type HubOptions } from "./hub.ts";
-export { type HubHandoff, type HubNamespace, type ResumePoint, type TicketResult } from "./hub-namespace.ts";
+} from "./hub/delivery-log.ts";
+export { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionFloor, retentionFloor, type RetentionPolicy } from "./hub/retention.ts";
+export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./hub/ticket.ts";
+export { type ConnectionAttachment, type HubHost } from "./hub/hub-host.ts";
+export { type Acceptance, type AcceptOptions, type Admission, Hub, type HubOptions } from "./hub/hub.ts";
+export { type HubHandoff, type ResumePoint } from "./hub/hub-handoff.ts";
+export { type HubNamespace } from "./hub/hub-namespace.ts";
+export { type TicketResult } from "./hub/ticket-result.ts";
 export {
   isUnserializablePayload,
   messageFrameText,
@@ -82,10 +85,10 @@ export {
   serializeDelivery,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
   UnserializablePayloadError,
-} from "./delivery-frame.ts";
-export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLimit, type SocketRateSettings, STREAK_GAP_MS } from "./socket-rate-limit.ts";
-export { PerMinuteLimit, TokenBucket } from "./token-bucket.ts";
-export { UnackedDeliveries } from "./unacked-deliveries.ts";
-export { UserRateLimits } from "./user-rate-limits.ts";
-export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
-export { disconnectRoute, MAX_CLOSE_REASON_BYTES, readDisconnectOptions } from "./disconnect-route.ts";
+} from "./protocol/delivery-frame.ts";
+export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLimit, type SocketRateSettings, STREAK_GAP_MS } from "./hub/socket-rate-limit.ts";
+export { PerMinuteLimit, TokenBucket } from "./hub/token-bucket.ts";
+export { UnackedDeliveries } from "./hub/unacked-deliveries.ts";
+export { UserRateLimits } from "./hub/user-rate-limits.ts";
+export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";
+export { disconnectRoute, MAX_CLOSE_REASON_BYTES, readDisconnectOptions } from "./edge/disconnect-route.ts";

@@ -7,13 +7,14 @@
  *
  * @module
  */
-export { CloseCode } from "./close-code.ts";
-export { HttpStatus } from "./http-status.ts";
-export { AuthError, type AuthOptions, type Identity, issueToken, type JwtAlgorithm, verifyToken } from "./auth.ts";
-export { readAuthOptions } from "./auth-config.ts";
-export { ErrorCode } from "./protocol.ts";
-export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList } from "./config.ts";
-export { type Connection, FrameError, type FrameHandler, type HubApp, type HubContext, PUSH_ONLY_APP } from "./hub-app.ts";
-export { type DisconnectOptions, type DisconnectResult, type PushOptions, type PushResult } from "./hub-namespace.ts";
-export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./router.ts";
-export { answerDevToken } from "./dev-token.ts";
+export { CloseCode } from "./protocol/close-code.ts";
+export { HttpStatus } from "./protocol/http-status.ts";
+export { AuthError, type AuthOptions, type Identity, issueToken, type JwtAlgorithm, verifyToken } from "./edge/auth.ts";
+export { readAuthOptions } from "./edge/auth-config.ts";
+export { ErrorCode } from "./protocol/frames.ts";
+export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList } from "./hub/config.ts";
+export { type Connection, FrameError, type FrameHandler, type HubApp, type HubContext, PUSH_ONLY_APP } from "./hub/hub-app.ts";
+export { type DisconnectOptions, type DisconnectResult } from "./hub/disconnect.ts";
+export { type PushOptions, type PushResult } from "./hub/push.ts";
+export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./edge/router.ts";
+export { answerDevToken } from "./edge/dev-token.ts";

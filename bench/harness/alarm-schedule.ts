@@ -7,8 +7,8 @@
  * windows cannot wait out a sweep period of hours, and local workerd fires
  * alarms late; this is the rate the hub's schedule asks for.
  */
-import type { Liveness } from "../../src/heartbeat.ts";
-import { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "../../src/zombie-sweep.ts";
+import type { Liveness } from "../../src/hub/heartbeat.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "../../src/hub/zombie-sweep.ts";
 
 export interface AlarmScheduleOptions {
   readonly intervalMs: number;

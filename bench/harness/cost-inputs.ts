@@ -3,7 +3,7 @@
  * and for userhub a few "what if" bills: the same scenario with the changes
  * this run's numbers point at (estimates, labelled as such in the report).
  */
-import { DEFAULT_HEARTBEAT_SWEEP_MS } from "../../src/zombie-sweep.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS } from "../../src/hub/zombie-sweep.ts";
 import { alarmsPerTimeoutOnTime } from "./alarm-schedule.ts";
 import type { BenchOptions, TargetSummary } from "./bench-results.ts";
 import { type CostInputs, DEFAULT_SCENARIO, monthlyCost, type Scenario } from "./cost-model.ts";

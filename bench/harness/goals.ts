@@ -9,7 +9,7 @@ import { atLeastAsGood, cpuConnections, metricsFor } from "./metrics.ts";
 import { formatValue } from "./results-table.ts";
 import type { TargetName } from "./targets.ts";
 import type { HotPathProfile } from "./workloads/hot-path-profile.ts";
-import { DEFAULT_HEARTBEAT_SWEEP_MS } from "../../src/zombie-sweep.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS } from "../../src/hub/zombie-sweep.ts";
 import { floorPlusOneRow, tokenRefreshUsd } from "./cost-inputs.ts";
 import { type CostInputs, monthlyCost } from "./cost-model.ts";
 

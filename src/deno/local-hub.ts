@@ -1,4 +1,4 @@
-import { type DisconnectOptions, type DisconnectResult, type HubApp, type HubConfig, type Identity, type PushOptions, type PushResult } from "../index.ts";
+import type { DisconnectOptions, DisconnectResult, HubApp, HubConfig, Identity, PushOptions, PushResult } from "../index.ts";
 import { type DeliveryLog, Hub, type HubHandoff, type RevocationWatermark, type TicketResult, type TicketStore, type UserRateLimits } from "../host.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
 import { SocketInbox } from "./socket-inbox.ts";

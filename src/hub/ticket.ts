@@ -1,4 +1,5 @@
-import { type Identity, isValidUserId } from "./auth.ts";
+// deno-lint-ignore-file require-await -- the in-memory stores answer at once; their methods are async so that every store keeps the one asynchronous contract.
+import { type Identity, isValidUserId } from "../edge/auth.ts";
 
 /** How long a ticket is good for, by default: one upgrade within 30 s. */
 export const DEFAULT_TICKET_TTL_MS = 30_000;

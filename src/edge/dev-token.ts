@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { isValidUserId, issueToken } from "./auth.ts";
-import { readList } from "./config.ts";
-import { HttpStatus } from "./http-status.ts";
+import { readList } from "../hub/config.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 
 /**
  * `POST /dev/token` with `{"userId":"alice"}` answers `{"token":"<jwt>"}`, so

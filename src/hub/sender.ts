@@ -1,5 +1,5 @@
-import { CloseCode, CloseReason, replyCloseCode } from "./close-code.ts";
-import { frameBytes } from "./protocol.ts";
+import { CloseCode, CloseReason, replyCloseCode } from "../protocol/close-code.ts";
+import { frameBytes } from "../protocol/frames.ts";
 
 /** The part of a WebSocket the {@link Sender} writes to. workerd's, Deno's and the browser's all fit. */
 export interface WritableSocket {
@@ -52,7 +52,7 @@ const OPEN = 1;
  *
  * @example
  * ```ts
- * import { Sender } from "userhub";
+ * import { Sender } from "userhub/host";
  * const sender = new Sender(socket, { onGone: () => cleanup() });
  * sender.send(async () => JSON.stringify(await loadHistory())); // written first
  * sender.send('{"type":"note"}');                                // written second

@@ -1,13 +1,16 @@
-import { AuthError, type Identity } from "./auth.ts";
-import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "./close-code.ts";
+import { AuthError, type Identity } from "../edge/auth.ts";
+import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
 import type { HubConfig } from "./config.ts";
 import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
-import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "./delivery-frame.ts";
+import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "../protocol/delivery-frame.ts";
 import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-import type { DisconnectOptions, DisconnectResult, HubHandoff, PushOptions, PushResult, ResumePoint, TicketResult } from "./hub-namespace.ts";
-import { HttpStatus } from "./http-status.ts";
+import type { DisconnectOptions, DisconnectResult } from "./disconnect.ts";
+import type { HubHandoff, ResumePoint } from "./hub-handoff.ts";
+import type { PushOptions, PushResult } from "./push.ts";
+import type { TicketResult } from "./ticket-result.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 import {
   type AuthFrame,
   type ClientFrame,
@@ -21,8 +24,8 @@ import {
   type ResetFrame,
   type SignalFrame,
   type WelcomeFrame,
-} from "./protocol.ts";
-import { KeySetUnavailableError } from "./jwks-key-set.ts";
+} from "../protocol/frames.ts";
+import { KeySetUnavailableError } from "../edge/jwks-key-set.ts";
 import { isRevoked } from "./revocation.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";

@@ -3,12 +3,13 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthError, type AuthOptions, findCredentials, type Identity, type JwtAlgorithm, MISSING_CREDENTIALS_CHALLENGE, selectProtocol, verifyToken } from "./auth.ts";
 import { disconnectRoute } from "./disconnect-route.ts";
 import { KeySetUnavailableError } from "./jwks-key-set.ts";
-import { ConfigError } from "./config.ts";
-import type { HubNamespace, ResumePoint } from "./hub-namespace.ts";
-import { HttpStatus } from "./http-status.ts";
+import { ConfigError } from "../hub/config.ts";
+import type { HubNamespace } from "../hub/hub-namespace.ts";
+import type { ResumePoint } from "../hub/hub-handoff.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 import { pushRoute } from "./push-route.ts";
-import { ticketUserId } from "./ticket.ts";
-import { PROTOCOL } from "./protocol.ts";
+import { ticketUserId } from "../hub/ticket.ts";
+import { PROTOCOL } from "../protocol/frames.ts";
 import { UpgradeError, validateUpgrade } from "./validate-upgrade.ts";
 
 /** Options for {@link createUserhubRouter}. Functions of the context read bindings per request. */

@@ -1,4 +1,4 @@
-import type { HeartbeatSettings } from "./protocol.ts";
+import type { HeartbeatSettings } from "../protocol/frames.ts";
 
 /**
  * Heartbeat defaults. The client pings every 30 s, as in the gorilla/websocket

@@ -2,7 +2,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from "./retention.ts";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
 import { DEFAULT_HEARTBEAT_SWEEP_MS } from "./zombie-sweep.ts";
 import { DEFAULT_TICKET_TTL_MS } from "./ticket.ts";
-import type { HeartbeatSettings } from "./protocol.ts";
+import type { HeartbeatSettings } from "../protocol/frames.ts";
 import type { SocketRateSettings } from "./socket-rate-limit.ts";
 
 /** A configuration value that cannot be used, named so that a deployer can fix it. */

@@ -1,9 +1,9 @@
 import { decode, sign, verify } from "hono/jwt";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "../hub/config.ts";
 import { type JwksKeySet, sharedKeySet } from "./jwks-key-set.ts";
-import { HttpStatus } from "./http-status.ts";
-import { BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_PROTOCOL_PREFIX } from "./protocol.ts";
-import { tokenList } from "./validate-upgrade.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
+import { BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_PROTOCOL_PREFIX } from "../protocol/frames.ts";
+import { tokenList } from "./token-list.ts";
 
 /**
  * The algorithms a token may be signed with: HMAC ones (checked only against

@@ -1,5 +1,5 @@
 import type { Delivery } from "./delivery-log.ts";
-import type { ClientFrame } from "./protocol.ts";
+import type { ClientFrame } from "../protocol/frames.ts";
 import type { SendOutcome } from "./sender.ts";
 
 /** One socket of the user, as an application sees it. */

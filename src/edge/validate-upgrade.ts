@@ -1,4 +1,5 @@
-import { HttpStatus } from "./http-status.ts";
+import { tokenList } from "./token-list.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 
 /** Why a request is not an acceptable WebSocket upgrade, with the answer to give. */
 export class UpgradeError extends Error {
@@ -49,7 +50,7 @@ export interface ValidateUpgradeOptions {
  *
  * @example
  * ```ts
- * import { validateUpgrade, UpgradeError } from "userhub";
+ * import { validateUpgrade, UpgradeError } from "userhub/host";
  * try {
  *   const { protocols } = validateUpgrade(request);
  * } catch (e) {
@@ -95,11 +96,6 @@ export function validateUpgrade(request: Request, options: ValidateUpgradeOption
   return { protocols: tokenList(headers.get("Sec-WebSocket-Protocol")), origin: headers.get("Origin") };
 }
 
-/** Splits a comma-separated header value into trimmed, non-empty tokens. */
-export function tokenList(value: string | null): string[] {
-  if (value === null) return [];
-  return value.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
-}
 
 function hasToken(value: string | null, token: string): boolean {
   return tokenList(value).some((t) => t.toLowerCase() === token);

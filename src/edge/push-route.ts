@@ -1,9 +1,9 @@
 import type { Context, Env } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { type AuthOptions, findCredentials, isValidUserId, MISSING_CREDENTIALS_CHALLENGE, verifyToken } from "./auth.ts";
-import { isUnserializablePayload } from "./delivery-frame.ts";
-import type { HubNamespace } from "./hub-namespace.ts";
-import { HttpStatus } from "./http-status.ts";
+import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
+import type { HubNamespace } from "../hub/hub-namespace.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 
 /** The most messages one push may carry. */
 export const MAX_PUSH_BATCH = 100;

@@ -1,5 +1,5 @@
-import type { Delivery, NewDelivery } from "./delivery-log.ts";
-import type { MessageFrame } from "./protocol.ts";
+import type { Delivery, NewDelivery } from "../hub/delivery-log.ts";
+import type { MessageFrame } from "./frames.ts";
 
 /** How every {@link UnserializablePayloadError}'s message begins: Workers RPC keeps a `TypeError`'s message, not its class. */
 export const UNSERIALIZABLE_PAYLOAD_PREFIX = "payload cannot be serialized as JSON";

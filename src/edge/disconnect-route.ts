@@ -1,7 +1,7 @@
 import type { Context, Env } from "hono";
 import { isValidUserId } from "./auth.ts";
-import type { DisconnectOptions } from "./hub-namespace.ts";
-import { HttpStatus } from "./http-status.ts";
+import type { DisconnectOptions } from "../hub/disconnect.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 import { type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
 
 /** A close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5: a control frame's 125 bytes, less the code). */

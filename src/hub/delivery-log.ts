@@ -1,3 +1,4 @@
+// deno-lint-ignore-file require-await -- the in-memory stores answer at once; their methods are async so that every store keeps the one asynchronous contract.
 import { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionPolicy, retentionFloor } from "./retention.ts";
 
 /** One delivery as the log keeps it. */

@@ -1,5 +1,5 @@
 import { type Liveness, staleAt, staleReason } from "./heartbeat.ts";
-import type { HeartbeatSettings } from "./protocol.ts";
+import type { HeartbeatSettings } from "../protocol/frames.ts";
 
 /**
  * How often the janitor alarm sweeps a hub that has sockets, by default:

@@ -1,5 +1,5 @@
 import { type AuthOptions, JWT_ALGORITHMS, type JwtAlgorithm } from "./auth.ts";
-import { ConfigError, readList } from "./config.ts";
+import { ConfigError, readList } from "../hub/config.ts";
 
 /** The lowest `JWKS_UNKNOWN_KID_REFETCH_MS`: below it, made-up kids could make every upgrade a fetch. */
 export const MIN_UNKNOWN_KID_REFETCH_MS = 1000;

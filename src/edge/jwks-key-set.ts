@@ -1,4 +1,4 @@
-import { HttpStatus } from "./http-status.ts";
+import { HttpStatus } from "../protocol/http-status.ts";
 
 /** How long a key set is kept when its answer says nothing (no `Cache-Control: max-age`). */
 export const DEFAULT_KEY_SET_MAX_AGE_MS = 10 * 60_000;
