@@ -117,7 +117,11 @@ const running: ClientProcess[] = [];
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "userhub-other-languages-"));
-  dev = await startWranglerDev({ vars: { HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS), HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS) } });
+  // The eager sweep (an alarm at each heartbeat timeout): with the default twelve-hour janitor, a silent
+  // ping-only client is closed only at the hub's next wake, which nothing in this test causes.
+  dev = await startWranglerDev({
+    vars: { HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS), HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS), HEARTBEAT_SWEEP_MS: String(TIMEOUT_MS) },
+  });
 });
 
 afterAll(async () => {
