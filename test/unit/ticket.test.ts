@@ -111,6 +111,20 @@ describe("MemoryTicketStore", () => {
   });
 });
 
+describe("MemoryTicketStore.forUser, the per-user view a hub gets on Deno", () => {
+  it("redeems only its user's tickets: another user's ticket is unknown to it and stays good for its own user", async () => {
+    const store = new MemoryTicketStore();
+    const bob: Identity = { userId: "bob", expiresAt: null };
+    const forBob = await store.issue(bob, T0, TTL);
+    expect(await store.forUser("alice").redeem(forBob, T0)).toBeNull();
+    expect(await store.forUser("bob").redeem(forBob, T0)).toEqual(bob);
+  });
+
+  it("refuses to issue a ticket for another user", async () => {
+    await expect(new MemoryTicketStore().forUser("alice").issue({ userId: "bob", expiresAt: null }, T0, TTL)).rejects.toThrow(RangeError);
+  });
+});
+
 describe("MemoryTicketStore revocation", () => {
   it("revokeAll drops every ticket; a user's view drops only that user's", async () => {
     const store = new MemoryTicketStore();
