@@ -1,8 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Four projects, run one at a time by test/run-all.mjs:
-// - workerd: unit tests of src/ and Durable Object tests, inside workerd (the demo Worker's wrangler.toml);
+// Five projects, run one at a time by test/run-all.mjs:
+// - workerd: tests that need the runtime (Durable Objects, the Worker's routes, SQLite), inside workerd (the demo Worker's wrangler.toml);
+// - unit: tests of runtime-free code of src/ (protocol, limits, tickets, upgrade checks, heartbeat, key set) under Node 22, no workerd;
 // - client: unit tests of the browser client (src/client/, web standards only) under Node 22;
 // - e2e: Node tests that drive a real `wrangler dev` on a free port;
 // - browser: Node tests that drive Chromium (test/support/chromium.ts finds one) against `wrangler dev`.
@@ -29,6 +30,9 @@ export default defineConfig({
           }),
         ],
         test: { name: "workerd", include: ["test/workerd/**/*.test.ts"] },
+      },
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
       {
         test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" },

@@ -1,4 +1,4 @@
-import type { ConnectionAttachment, DeliveryLog, HubHost, RevocationWatermark, TicketStore } from "../src/index.ts";
+import type { ConnectionAttachment, DeliveryLog, HubHost, RevocationWatermark, TicketStore } from "../src/host.ts";
 
 /**
  * The hub's {@link HubHost} over `DurableObjectState`: the Hibernation API's

@@ -1,4 +1,4 @@
-import { type HubHandoff, isValidUserId } from "../src/index.ts";
+import { type HubHandoff, isValidUserId } from "../src/host.ts";
 
 /**
  * The header that carries the router's handoff to the Durable Object. The

@@ -1,4 +1,4 @@
-import { type HubNamespace, UnserializablePayloadError } from "../src/index.ts";
+import { type HubNamespace, UnserializablePayloadError } from "../src/host.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 

@@ -1,11 +1,13 @@
 /**
- * userhub on Cloudflare: the `UserHub` Durable Object and the namespace the
+ * userhub on Cloudflare: `userhubWorker` (a whole Worker in one call), the
+ * `UserHub` Durable Object (`UserHub.with(app)`), and the namespace the
  * router hands sockets to.
  *
  * @module
  */
 export { UserHub, type UserHubEnv } from "./user-hub.ts";
 export { durableObjectHubs } from "./hub-namespace.ts";
+export { userhubWorker, type UserhubWorkerEnv, type UserhubWorkerOptions } from "./userhub-worker.ts";
 export { DurableObjectHost } from "./durable-object-host.ts";
 export { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
 export { SqliteTicketStore } from "./sqlite-ticket-store.ts";

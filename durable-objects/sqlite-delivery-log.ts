@@ -1,4 +1,14 @@
-import { type AppendResult, type Delivery, type DeliveryLog, jsonBytes, type NewDelivery, type ReplayResult, type RetentionPolicy } from "../src/index.ts";
+import {
+  type AppendResult,
+  type Delivery,
+  type DeliveryLog,
+  isKeyRemembered,
+  jsonBytes,
+  type NewDelivery,
+  type ReplayResult,
+  retentionFloor,
+  type RetentionPolicy,
+} from "../src/host.ts";
 
 /**
  * How far past a bound the log may grow before it is cut back: 1/16 of it.
@@ -35,10 +45,12 @@ type Row = { seq: number; at: number; sender: string | null; data: string };
  * a Durable Object is billed for, and a delete is a row written too). The
  * log is a ring of `count` rows: once full, a delivery rewrites its oldest
  * row in place (an UPDATE that gives it the new seq), so the count bound
- * costs no DELETE. The age bound is applied when the log is read: a delivery
- * older than `ageMs` is never replayed, and its row is rewritten by a later
- * delivery rather than deleted, which would bill a second row per delivery.
- * The byte bound deletes the oldest rows, in batches. Idempotency keys live
+ * costs no DELETE. What is replayed follows the rule every log shares
+ * (`retentionFloor`), applied when the log is read: a delivery older than
+ * `ageMs` is never replayed, and its row is rewritten by a later delivery
+ * rather than deleted, which would bill a second row per delivery. Past the
+ * byte bound, rows the floor no longer covers are deleted in batches (only
+ * storage; they were not replayable any more). Idempotency keys live
  * in their own table, written only when a key is given.
  *
  * Nothing runs until the log is first used; then one statement tells it where
@@ -75,28 +87,28 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.#clock = clock;
   }
 
-  epoch(): string {
+  async epoch(): Promise<string> {
     this.#load();
     return this.#epoch;
   }
 
-  latestSeq(): number {
+  async latestSeq(): Promise<number> {
     this.#load();
     return this.#latest;
   }
 
-  oldestSeq(): number {
+  async oldestSeq(): Promise<number> {
     this.#load();
     return this.#oldest(this.#now());
   }
 
-  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult {
+  async append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
     this.#load();
     this.#tell(at);
     if (idempotencyKey !== undefined) {
       this.#ensureKeys();
       const seen = this.#sql.exec<{ seqs: string; at: number }>("SELECT seqs, at FROM userhub_idempotency WHERE key = ?", idempotencyKey).toArray()[0];
-      if (seen && at - seen.at < this.#retention.ageMs) return { seqs: JSON.parse(seen.seqs) as number[], deliveries: [], duplicate: true };
+      if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: JSON.parse(seen.seqs) as number[], deliveries: [], duplicate: true };
     }
     const deliveries: Delivery[] = [];
     for (const entry of entries) {
@@ -136,7 +148,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return { seqs, deliveries, duplicate: false };
   }
 
-  since(seq: number): ReplayResult {
+  async since(seq: number): Promise<ReplayResult> {
     this.#load();
     const now = this.#now();
     const oldest = this.#oldest(now);
@@ -146,7 +158,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return { kind: "replay", deliveries: rows.map(toDelivery) };
   }
 
-  prune(now: number): void {
+  async prune(now: number): Promise<void> {
     this.#load();
     this.#tell(now);
     const { count, bytes } = this.#retention;
@@ -183,12 +195,13 @@ export class SqliteDeliveryLog implements DeliveryLog {
       .map(toDelivery);
   }
 
-  /** The oldest seq the retention keeps at `now`: past the rows on disk, the count bound and the age bound. */
+  /** The oldest seq kept at `now`: the first row on disk at or past the retention floor (the rule every log shares). */
   #oldest(now: number): number {
-    const kept = Math.max(this.#first, this.#latest - this.#retention.count + 1);
+    const floor = retentionFloor(this.#retention, now, this.#latest, this.#latestEnd);
+    const kept = Math.max(this.#first, floor.seq);
     if (kept > this.#latest) return this.#latest + 1;
     const row = this.#sql
-      .exec<{ seq: number }>("SELECT seq FROM userhub_deliveries WHERE seq >= ? AND at >= ? ORDER BY seq LIMIT 1", kept, now - this.#retention.ageMs)
+      .exec<{ seq: number }>("SELECT seq FROM userhub_deliveries WHERE seq >= ? AND at >= ? AND base >= ? ORDER BY seq LIMIT 1", kept, floor.at, floor.base)
       .toArray()[0];
     return row?.seq ?? this.#latest + 1;
   }

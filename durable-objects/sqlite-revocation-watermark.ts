@@ -1,4 +1,4 @@
-import type { RevocationWatermark } from "../src/index.ts";
+import type { RevocationWatermark } from "../src/host.ts";
 
 /**
  * The user's revocation watermark in the Durable Object's SQLite storage:

@@ -1,4 +1,5 @@
-import { type Identity, newTicket, type TicketStore } from "../src/index.ts";
+import { type Identity } from "../src/index.ts";
+import { newTicket, type TicketStore } from "../src/host.ts";
 
 /**
  * Connect tickets in the user's Durable Object. Redeeming is one
@@ -13,7 +14,7 @@ export class SqliteTicketStore implements TicketStore {
     this.#sql = sql;
   }
 
-  issue(identity: Identity, now: number, ttlMs: number): string {
+  async issue(identity: Identity, now: number, ttlMs: number): Promise<string> {
     this.#ensureTable();
     this.#sql.exec("DELETE FROM userhub_tickets WHERE expires_at <= ?", now);
     const ticket = newTicket(identity.userId);
@@ -29,7 +30,7 @@ export class SqliteTicketStore implements TicketStore {
     return ticket;
   }
 
-  redeem(ticket: string, now: number): Identity | null {
+  async redeem(ticket: string, now: number): Promise<Identity | null> {
     this.#ensureTable();
     const row = this.#sql
       .exec<{ user_id: string; token_expires_at: number | null; expires_at: number; token_issued_at: number | null; session_id: string | null }>(
@@ -41,7 +42,7 @@ export class SqliteTicketStore implements TicketStore {
     return { userId: row.user_id, expiresAt: row.token_expires_at, issuedAt: row.token_issued_at, sessionId: row.session_id };
   }
 
-  revokeAll(): void {
+  async revokeAll(): Promise<void> {
     this.#ensureTable();
     this.#sql.exec("DELETE FROM userhub_tickets");
   }

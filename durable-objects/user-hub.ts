@@ -4,22 +4,18 @@ import {
   ConfigError,
   type DisconnectOptions,
   type DisconnectResult,
-  fanOutApp,
-  HEARTBEAT_PING,
-  HEARTBEAT_PONG,
   HttpStatus,
-  Hub,
   type HubApp,
   type HubConfig,
   type Identity,
   type PushOptions,
   type PushResult,
+  PUSH_ONLY_APP,
   readAuthOptions,
   readHubConfig,
-  retentionOf,
-  type TicketResult,
   verifyToken,
 } from "../src/index.ts";
+import { HEARTBEAT_PING, HEARTBEAT_PONG, Hub, retentionOf, type TicketResult } from "../src/host.ts";
 import { DurableObjectHost } from "./durable-object-host.ts";
 import { readHandoff } from "./handoff.ts";
 import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
@@ -55,25 +51,41 @@ export interface UserHubEnv {
  * after hibernation lives in socket attachments and SQLite (the delivery
  * log, tickets).
  *
- * Bring your own application by overriding `app`. Push to a user from any
- * Worker, Durable Object or queue consumer with the `push` RPC method.
+ * Bring your own application with {@link UserHub.with} (or by overriding
+ * `app` in a subclass); `UserHub` itself runs none (`PUSH_ONLY_APP`). Push to
+ * a user from any Worker, Durable Object or queue consumer with the `push`
+ * RPC method.
  *
  * @example
  * ```ts
  * import { UserHub } from "userhub/cloudflare";
  * import type { HubApp } from "userhub";
  *
- * export class ChatHub extends UserHub {
- *   protected override app: HubApp = {
- *     frames: { send: async (frame, connection, hub) => void (await hub.deliver(frame.data, { from: connection.id })) },
- *   };
- * }
+ * const chat: HubApp = {
+ *   frames: { send: async (frame, connection, hub) => void (await hub.deliver(frame.data, { from: connection.id })) },
+ * };
+ * export const ChatHub = UserHub.with(chat);
  * // elsewhere, with the binding: await env.USER_HUB.get(env.USER_HUB.idFromName("alice")).push([{ text: "hi" }]);
  * ```
  */
 export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<Env> {
-  /** The application this hub runs. The default fans each `send` out to all of the user's sockets. */
-  protected app: HubApp = fanOutApp;
+  /**
+   * The Durable Object class that runs `app`: export it under the class
+   * name your wrangler configuration binds.
+   *
+   * @example
+   * ```ts
+   * export const ChatHub = UserHub.with(chat);
+   * ```
+   */
+  static with<E extends UserHubEnv = UserHubEnv>(app: HubApp): typeof UserHub<E> {
+    return class extends UserHub<E> {
+      protected override app: HubApp = app;
+    };
+  }
+
+  /** The application this hub runs. Default: none of its own (`PUSH_ONLY_APP`): the hub carries pushes and the protocol's frames. */
+  protected app: HubApp = PUSH_ONLY_APP;
   #hub: Hub<WebSocket> | undefined;
   #config: HubConfig | undefined;
 
@@ -160,13 +172,12 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
       console.error(`userhub: configuration error: ${error.message}`);
       return new Response(`500 Internal Server Error: server misconfigured: ${error.message}.\n`, { status: HttpStatus.InternalServerError });
     }
-    const admission = await hub.admit(handoff);
-    if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const attachment = hub.attachmentFor(admission.identity, { acks: handoff.acks === true });
-    this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
-    server.serializeAttachment(attachment);
-    await hub.open(server, handoff.resume);
+    const accepted = await hub.accept(handoff, (attachment) => {
+      this.ctx.acceptWebSocket(server, [`conn:${attachment.connectionId}`]);
+      return server;
+    });
+    if (!accepted.ok) return new Response(accepted.message, { status: accepted.status, headers: accepted.headers ?? {} });
     return new Response(null, {
       status: HttpStatus.SwitchingProtocols,
       webSocket: client,

@@ -1,113 +1,23 @@
 /**
- * userhub: per-user WebSocket hubs. This entry point is the runtime-agnostic
- * core: upgrade validation, authentication, the wire protocol, the send
- * helper, the heartbeat policy, the hub logic and the Hono router factory.
+ * userhub: per-user WebSocket hubs. This entry point is what a deployer
+ * uses: the router and its error answer, the application's types, reading
+ * the configuration and the auth options, tokens, and the codes a client
+ * sees. What a host implementer needs (the hub logic, its host interface,
+ * logs, tickets, the wire protocol's internals) is in `userhub/host`.
  *
  * @module
  */
-export { CloseCode, CloseReason, replyCloseCode } from "./close-code.ts";
-export { BYTE_RATE_LIMIT_REASON, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "./close-code.ts";
-export { HttpStatus } from "./http-status.ts";
-export { curlUpgradeLine, tokenList, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./validate-upgrade.ts";
-export {
-  AuthError,
-  type AuthOptions,
-  DEFAULT_KEY_SET_ALGORITHMS,
-  DEFAULT_SECRET_ALGORITHMS,
-  isHmacAlgorithm,
-  JWT_ALGORITHMS,
-  type Credentials,
-  findCredentials,
-  type Identity,
-  isValidUserId,
-  issueToken,
-  type JwtAlgorithm,
-  MISSING_CREDENTIALS_CHALLENGE,
-  selectProtocol,
-  verifyToken,
-} from "./auth.ts";
-export { readAuthOptions } from "./auth-config.ts";
-export {
-  DEFAULT_KEY_SET_MAX_AGE_MS,
-  FAILED_FETCH_RETRY_MS,
-  JwksKeySet,
-  type JwksKeySetOptions,
-  KEY_SET_FETCH_TIMEOUT_MS,
-  KeySetUnavailableError,
-  MAX_KEY_SET_MAX_AGE_MS,
-  MIN_KEY_SET_MAX_AGE_MS,
-  type PublicJwk,
-  sharedKeySet,
-  UNKNOWN_KID_REFETCH_MS,
-} from "./jwks-key-set.ts";
-export { isRevoked, MemoryRevocationWatermarks, type RevocationWatermark } from "./revocation.ts";
-export {
-  BEARER_PROTOCOL_PREFIX,
-  PROTOCOL,
-  TICKET_PROTOCOL_PREFIX,
-  type ClientFrame,
-  ErrorCode,
-  type ErrorFrame,
-  errorFrame,
-  frameBytes,
-  HEARTBEAT_PING,
-  HEARTBEAT_PONG,
-  type HeartbeatSettings,
-  isLargerThan,
-  type MessageFrame,
-  parseClientFrame,
-  type ParsedFrame,
-  type ResetFrame,
-  type AuthFrame,
-  type AckFrame,
-  type ServerFrame,
-  type SignalFrame,
-  type WelcomeFrame,
-} from "./protocol.ts";
-export { type GoneReason, type SendOutcome, Sender, type SenderOptions, type WritableSocket } from "./sender.ts";
-export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason } from "./heartbeat.ts";
-export { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "./zombie-sweep.ts";
-export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList, retentionOf } from "./config.ts";
-export {
-  type AppendResult,
-  DEFAULT_RETENTION,
-  type Delivery,
-  type DeliveryLog,
-  MemoryDeliveryLog,
-  type NewDelivery,
-  jsonBytes,
-  payloadBytes,
-  type ReplayResult,
-  type RetentionPolicy,
-} from "./delivery-log.ts";
-export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./ticket.ts";
-export type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-export { type Connection, fanOutApp, FrameError, type FrameHandler, type HubApp, type HubContext, type PresenceFrame } from "./hub-app.ts";
-export { FrameSchemaError, type SchemaFrameHandler, withSchema } from "./frame-schema.ts";
-export type { StandardSchemaV1 } from "./standard-schema.ts";
-export {
-  ConnectionStateTooLargeError,
-  ConnectionStateUnserializableError,
-  type ConnectionStateUpdate,
-  MAX_CONNECTION_STATE_BYTES,
-} from "./connection-state.ts";
-export { type Admission, Hub, type HubOptions } from "./hub.ts";
-export type {
-  DisconnectOptions,
-  DisconnectResult,
-  HubHandoff,
-  HubNamespace,
-  PushOptions,
-  PushResult,
-  ResumePoint,
-  TicketResult,
-} from "./hub-namespace.ts";
-export { isUnserializablePayload, messageFrameText, serializeDelivery, type SerializedDelivery, UNSERIALIZABLE_PAYLOAD_PREFIX, UnserializablePayloadError } from "./delivery-frame.ts";
-export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLimit, type SocketRateSettings, STREAK_GAP_MS } from "./socket-rate-limit.ts";
-export { PerMinuteLimit, TokenBucket } from "./token-bucket.ts";
-export { UnackedDeliveries } from "./unacked-deliveries.ts";
-export { UserRateLimits } from "./user-rate-limits.ts";
-export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./router.ts";
-export { answerDevToken } from "./dev-token.ts";
-export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
-export { disconnectRoute, MAX_CLOSE_REASON_BYTES, readDisconnectOptions } from "./disconnect-route.ts";
+export { CloseCode } from "./protocol/close-code.ts";
+export { HttpStatus } from "./protocol/http-status.ts";
+export { AuthError, type AuthOptions, type Identity, issueToken, type JwtAlgorithm, verifyToken } from "./edge/auth.ts";
+export { readAuthOptions } from "./edge/auth-config.ts";
+export { ErrorCode } from "./protocol/frames.ts";
+export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList } from "./hub/config.ts";
+export { type Connection, FrameError, type FrameHandler, type HubApp, type HubContext, PUSH_ONLY_APP } from "./hub/hub-app.ts";
+export { type DisconnectOptions, type DisconnectResult } from "./hub/disconnect.ts";
+export { type PushOptions, type PushResult } from "./hub/push.ts";
+export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./edge/router.ts";
+export { answerDevToken } from "./edge/dev-token.ts";
+export { withSchema } from "./hub/frame-schema.ts";
+export type { StandardSchemaV1 } from "./hub/standard-schema.ts";
+export { ConnectionStateTooLargeError } from "./hub/connection-state.ts";

@@ -16,6 +16,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---- The suites. Add one line per suite. ----
 const SUITES = [
+  { name: 'vitest unit', vitestProject: 'unit' },
   { name: 'vitest workerd', vitestProject: 'workerd' },
   { name: 'vitest client', vitestProject: 'client' },
   { name: 'vitest e2e', vitestProject: 'e2e' },

@@ -1,18 +1,21 @@
 /**
- * The demo Worker: userhub's router on `/ws`, a development token endpoint,
- * and server push. The demo page on `/` is a static asset (worker/public/),
- * served before this code runs. It is also the model of a deployer's own Worker.
+ * The demo Worker: userhub's routes on `/ws`, a development token endpoint,
+ * and server push, from one `userhubWorker` call, with the demo's
+ * application in its Durable Object. The demo page on `/` is a static asset
+ * (worker/public/), served before this code runs. It is also the model of a
+ * deployer's own Worker (see the README's "Use it in your own Worker").
  */
-import { Hono } from "hono";
-import { answerDevToken, answerError, createUserhubRouter, readAuthOptions, readList } from "../src/index.ts";
-import { durableObjectHubs, UserHub, type UserHubEnv } from "../durable-objects/index.ts";
+import { UserHub as UserHubBase, type UserHubEnv, userhubWorker } from "../durable-objects/index.ts";
+import { fanOutApp } from "./demo-app.ts";
 
-export { UserHub };
+/** The demo's Durable Object (bound as `USER_HUB`, class `UserHub` in wrangler.toml): userhub's hub running the demo's application. */
+export const UserHub = UserHubBase.with(fanOutApp);
+export type UserHub = InstanceType<typeof UserHub>;
 
-/** The demo Worker's bindings (see wrangler.toml and .dev.vars). */
+/** The demo Worker's bindings (see wrangler.toml and .dev.vars); `userhubWorker` reads them by name. */
 export interface DemoEnv extends UserHubEnv {
   USER_HUB: DurableObjectNamespace<UserHub>;
-  /** The HS256 secret for JWTs; `wrangler secret put JWT_SECRET` when deployed. (`JWKS_URL` and the other `JWT_*` variables come with `UserHubEnv`.) */
+  /** The HS256 secret for JWTs; a secret when deployed. (`JWKS_URL` and the other `JWT_*` variables come with `UserHubEnv`.) */
   JWT_SECRET?: string;
   /** Comma-separated origins allowed to open sockets; empty allows any. */
   ALLOWED_ORIGINS?: string;
@@ -24,19 +27,4 @@ export interface DemoEnv extends UserHubEnv {
   UPGRADE_LIMITER?: RateLimit;
 }
 
-const app = new Hono<{ Bindings: DemoEnv }>();
-
-app.post("/dev/token", answerDevToken);
-app.route(
-  "/",
-  createUserhubRouter<{ Bindings: DemoEnv }>({
-    hubs: (c) => durableObjectHubs(c.env.USER_HUB),
-    auth: (c) => readAuthOptions(c.env as unknown as Record<string, unknown>),
-    allowedOrigins: (c) => readList(c.env as unknown as Record<string, unknown>, "ALLOWED_ORIGINS"),
-    pushKey: (c) => c.env.PUSH_API_KEY,
-    upgradeLimiter: (c) => c.env.UPGRADE_LIMITER,
-  }),
-);
-app.onError(answerError);
-
-export default app;
+export default userhubWorker({ hub: "USER_HUB", upgradeLimiter: "UPGRADE_LIMITER" });

@@ -1,15 +1,14 @@
 /**
  * How often userhub's heartbeat alarm fires when alarms fire on time, as in
  * production: userhub's own scheduling code (ZombieSweep in
- * src/zombie-sweep.ts, used as src/hub.ts uses it: on each alarm, the next
+ * src/hub/zombie-sweep.ts, used as src/hub/hub.ts uses it: on each alarm, the next
  * one no sooner than one sweep period on) driven by simulated sockets that
  * ping every interval, each device on its own phase. The bench's short
  * windows cannot wait out a sweep period of hours, and local workerd fires
  * alarms late; this is the rate the hub's schedule asks for.
  */
-import type { Liveness } from "../../src/heartbeat.ts";
-import { ZombieSweep } from "../../src/zombie-sweep.ts";
-import { DEFAULT_HEARTBEAT_SWEEP_MS } from "./userhub-defaults.ts";
+import type { Liveness } from "../../src/hub/heartbeat.ts";
+import { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "../../src/hub/zombie-sweep.ts";
 
 export interface AlarmScheduleOptions {
   readonly intervalMs: number;

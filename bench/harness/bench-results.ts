@@ -134,7 +134,7 @@ export interface BenchResults {
     readonly ws: string;
   };
   readonly options: BenchOptions;
-  /** userhub's defaults when the run was made (src/config.ts): what its numbers were extrapolated to. Absent in runs before it was recorded. */
+  /** userhub's defaults when the run was made (src/hub/config.ts): what its numbers were extrapolated to. Absent in runs before it was recorded. */
   readonly userhubDefaults?: UserhubDefaults;
   readonly driving: {
     readonly chosen: string;

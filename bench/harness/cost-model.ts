@@ -19,7 +19,7 @@ export interface Scenario {
   readonly messagesPerActiveMinute: number;
   /** How often each device opens a new connection (network changes, restarts). */
   readonly connectsPerDevicePerDay: number;
-  /** The client's heartbeat: userhub's defaults (src/config.ts). */
+  /** The client's heartbeat: userhub's defaults (src/hub/config.ts). */
   readonly heartbeatIntervalSeconds: number;
   readonly heartbeatTimeoutSeconds: number;
   /** Payload size, for what a delivery log keeps. */

@@ -3,7 +3,7 @@
  * restated), so that a changed default changes the bench's extrapolations,
  * cost model and report with it.
  */
-import { DEFAULT_CONFIG } from "../../src/config.ts";
+import { DEFAULT_CONFIG } from "../../src/hub/config.ts";
 
 /** The heartbeat clients run with by default (the welcome announces it). */
 export const DEFAULT_HEARTBEAT = DEFAULT_CONFIG.heartbeat;

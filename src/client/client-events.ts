@@ -1,7 +1,7 @@
 /**
  * The events a `UserhubClient` dispatches, and what each carries in `detail`.
  */
-import type { ResetFrame, SignalFrame, WelcomeFrame } from "../protocol.ts";
+import type { ResetFrame, SignalFrame, WelcomeFrame } from "../protocol/frames.ts";
 
 /**
  * Where the client is:

@@ -3,7 +3,7 @@
  * ticket, carried in the WebSocket subprotocol list (a browser cannot set
  * `Authorization` on a WebSocket, and a URL ends up in logs and history).
  */
-import { BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_PROTOCOL_PREFIX } from "../protocol.ts";
+import { BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_PROTOCOL_PREFIX } from "../protocol/frames.ts";
 import { AuthRefusedError, TicketRequestError } from "./errors.ts";
 
 /** Gives the current JWT; called on every connect and before every in-band refresh, so it may refresh and cache as it likes. */

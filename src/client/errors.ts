@@ -4,7 +4,7 @@
  * `instanceof` (or `error.name` across realms), and each keeps the error that
  * caused it as `cause` where there is one. None carries a token.
  */
-import type { ErrorCode } from "../protocol.ts";
+import type { ErrorCode } from "../protocol/frames.ts";
 
 /**
  * The base of every error the client defines.

@@ -3,7 +3,7 @@
  * a liveness deadline that every frame pushes back, so that a half-open
  * connection (one that silently stopped carrying anything) is noticed.
  */
-import type { HeartbeatSettings } from "../protocol.ts";
+import type { HeartbeatSettings } from "../protocol/frames.ts";
 
 /** What a {@link HeartbeatMonitor} does when its timers fire. */
 export interface HeartbeatActions {

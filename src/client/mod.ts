@@ -48,7 +48,7 @@ export { DEFAULT_SEND_QUEUE, SendQueue, type SendQueueOptions } from "./send-que
 export { connectUrl, type ResumePoint, socketUrl } from "./connect-url.ts";
 export { globalNetworkEvents, type NetworkEvents, NetworkStatus } from "./network-status.ts";
 export { type ClientWebSocket, type ClientWebSocketConstructor, SOCKET_OPEN, type SocketCloseEvent, type SocketMessageEvent } from "./client-web-socket.ts";
-export { CloseCode } from "../close-code.ts";
+export { CloseCode } from "../protocol/close-code.ts";
 export {
   BEARER_PROTOCOL_PREFIX,
   ErrorCode,
@@ -60,4 +60,4 @@ export {
   type ResetFrame,
   TICKET_PROTOCOL_PREFIX,
   type WelcomeFrame,
-} from "../protocol.ts";
+} from "../protocol/frames.ts";

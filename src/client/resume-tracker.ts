@@ -3,7 +3,7 @@
  * saw and the epoch of that log. A reconnect resumes from there, a delivery
  * seen before is dropped, and a log the hub no longer has becomes a "reset".
  */
-import type { ResetFrame, WelcomeFrame } from "../protocol.ts";
+import type { ResetFrame, WelcomeFrame } from "../protocol/frames.ts";
 import type { ResumePoint } from "./connect-url.ts";
 
 /** A sequence number as the hub sends it: a whole number >= 0. */

@@ -2,7 +2,7 @@
  * The browser client of userhub: one logical connection to the user's hub
  * that survives network loss, hub restarts and token expiry.
  */
-import { CloseCode } from "../close-code.ts";
+import { CloseCode } from "../protocol/close-code.ts";
 import {
   type AuthFrame,
   type ErrorFrame,
@@ -13,7 +13,7 @@ import {
   type ResetFrame,
   type SignalFrame,
   type WelcomeFrame,
-} from "../protocol.ts";
+} from "../protocol/frames.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import type { AppFrame, ClientListenerOptions, ConnectionClosed, ConnectionState, SendData, StateChange, TypedFrame, UserhubClientEventMap } from "./client-events.ts";
 import { type ClientWebSocket, type ClientWebSocketConstructor, SOCKET_OPEN, type SocketCloseEvent, type SocketMessageEvent } from "./client-web-socket.ts";

@@ -3,22 +3,28 @@ import {
   DEFAULT_RETENTION,
   type Delivery,
   type DeliveryLog,
+  isKeyRemembered,
+  isRetained,
   jsonBytes,
   type NewDelivery,
   type ReplayResult,
+  type RetentionFloor,
+  retentionFloor,
   type RetentionPolicy,
-} from "../index.ts";
+} from "../host.ts";
 
 /** A delivery's JSON is cut into parts this long (UTF-16 units), so that no KV value passes Deno KV's 64 KiB limit. */
 const PART_CHARS = 16 * 1024;
 /** Mutations per atomic commit, under Deno KV's limits (1000 mutations, 800 KiB) with room to spare. */
 const MUTATIONS_PER_COMMIT = 200;
 
-/** The log's state: its epoch, the latest `seq` (which only grows) and the payload bytes it keeps. */
+/** The log's state: its epoch, the latest `seq` (which only grows) and the payload bytes it was ever given (the next delivery's `base`). */
 interface Meta {
   readonly epoch: string;
   readonly seq: number;
-  readonly bytes: number;
+  /** Absent in a log written before the shared retention rule: then its `bytes` (kept bytes) stands in. */
+  readonly end?: number;
+  readonly bytes?: number;
 }
 
 /** The first part of a delivery, with what the rest of the log needs to know about it. */
@@ -26,6 +32,8 @@ interface Head {
   readonly at: number;
   readonly from: string | null;
   readonly bytes: number;
+  /** Payload bytes given to the log before this delivery; absent in a delivery written before the shared retention rule (then the byte bound spares it). */
+  readonly base?: number;
   readonly parts: number;
   readonly json: string;
 }
@@ -37,9 +45,9 @@ export class KvLogConflictError extends Error {
 
 /**
  * A user's {@link DeliveryLog} in Deno KV (`Deno.openKv`, a local SQLite file
- * or Deno Deploy's store): the same sequence, epoch, retention and
- * idempotency rules as the Durable Object's SQLite log, so a client resumes
- * the same way on either host.
+ * or Deno Deploy's store): the same sequence, epoch and idempotency rules as
+ * the Durable Object's SQLite log, and the same retention code
+ * (`retentionFloor`), so a client resumes the same way on either host.
  *
  * Layout under `[...prefix, userId]`: `meta` → {@link Meta}; `log, seq, part`
  * → the delivery's JSON in parts (part 0 carries time, sender and size);
@@ -64,10 +72,14 @@ export class KvDeliveryLog implements DeliveryLog {
   readonly #retention: RetentionPolicy;
   #meta: Deno.KvEntryMaybe<Meta> | undefined;
   #tail: Promise<unknown> = Promise.resolve();
-  #lastAgePrune = 0;
+  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  #lastNow: number | null = null;
+  readonly #clock: () => number;
 
-  constructor(kv: Deno.Kv, userId: string, retention: Partial<RetentionPolicy> = {}, options: { prefix?: Deno.KvKey } = {}) {
+  /** `options.clock`: what "now" is for the age bound before the log has been told a time (default `Date.now`). */
+  constructor(kv: Deno.Kv, userId: string, retention: Partial<RetentionPolicy> = {}, options: { prefix?: Deno.KvKey; clock?: () => number } = {}) {
     this.#kv = kv;
+    this.#clock = options.clock ?? Date.now;
     this.#root = [...(options.prefix ?? ["userhub"]), userId];
     this.#retention = { ...DEFAULT_RETENTION, ...retention };
   }
@@ -81,15 +93,16 @@ export class KvDeliveryLog implements DeliveryLog {
   }
 
   oldestSeq(): Promise<number> {
-    return this.#serial(() => this.#oldest());
+    return this.#serial(async () => await this.#oldest(await this.#floor()));
   }
 
   append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
     return this.#serial(async () => {
+      this.#tell(at);
       const meta = await this.#state();
       if (idempotencyKey !== undefined) {
         const seen = await this.#kv.get<{ seqs: number[]; at: number }>([...this.#root, "key", idempotencyKey]);
-        if (seen.value && at - seen.value.at < this.#retention.ageMs) return { seqs: seen.value.seqs, deliveries: [], duplicate: true };
+        if (seen.value && isKeyRemembered(this.#retention, seen.value.at, at)) return { seqs: seen.value.seqs, deliveries: [], duplicate: true };
       }
       const deliveries = entries.map((entry, i): Delivery => ({
         seq: meta.seq + 1 + i,
@@ -98,13 +111,13 @@ export class KvDeliveryLog implements DeliveryLog {
         ...(entry.from ? { from: entry.from } : {}),
       }));
       const writes: [Deno.KvKey, unknown][] = [];
-      let bytes = 0;
+      let end = endOf(meta);
       for (const [i, delivery] of deliveries.entries()) {
         const json = entries[i]!.json ?? JSON.stringify(delivery.data ?? null);
         const size = jsonBytes(json);
-        bytes += size;
         const parts = Math.max(1, Math.ceil(json.length / PART_CHARS));
-        const head: Head = { at, from: delivery.from ?? null, bytes: size, parts, json: json.slice(0, PART_CHARS) };
+        const head: Head = { at, from: delivery.from ?? null, bytes: size, base: end, parts, json: json.slice(0, PART_CHARS) };
+        end += size;
         writes.push([[...this.#root, "log", delivery.seq, 0], head]);
         for (let p = 1; p < parts; p++) {
           writes.push([[...this.#root, "log", delivery.seq, p], json.slice(p * PART_CHARS, (p + 1) * PART_CHARS)]);
@@ -116,9 +129,10 @@ export class KvDeliveryLog implements DeliveryLog {
         await this.#commit(op);
       }
       const seqs = deliveries.map((d) => d.seq);
-      const op = this.#advance({ ...meta, seq: meta.seq + deliveries.length, bytes: meta.bytes + bytes });
+      const next: Meta = { epoch: meta.epoch, seq: meta.seq + deliveries.length, end };
+      const op = this.#advance(next);
       if (idempotencyKey !== undefined) op.set([...this.#root, "key", idempotencyKey], { seqs, at }, { expireIn: this.#retention.ageMs });
-      await this.#commitMeta(op, { ...meta, seq: meta.seq + deliveries.length, bytes: meta.bytes + bytes });
+      await this.#commitMeta(op, next);
       return { seqs, deliveries, duplicate: false };
     });
   }
@@ -126,14 +140,14 @@ export class KvDeliveryLog implements DeliveryLog {
   since(seq: number): Promise<ReplayResult> {
     return this.#serial(async () => {
       const latest = (await this.#state()).seq;
-      const oldest = await this.#oldest();
+      const oldest = await this.#oldest(await this.#floor());
       if (seq > latest || seq < oldest - 1) return { kind: "gap", oldest, latest };
       const deliveries: Delivery[] = [];
       let head: { seq: number; head: Head; rest: string[] } | null = null;
       const finish = () => {
         if (head) deliveries.push(toDelivery(head.seq, head.head, head.rest));
       };
-      const iterator = this.#kv.list<Head | string>({ start: [...this.#root, "log", seq + 1], end: [...this.#root, "log", latest + 1] });
+      const iterator = this.#kv.list<Head | string>({ start: [...this.#root, "log", Math.max(seq + 1, oldest)], end: [...this.#root, "log", latest + 1] });
       for await (const entry of iterator) {
         const [entrySeq, part] = entry.key.slice(-2) as [number, number];
         if (part === 0) {
@@ -150,47 +164,15 @@ export class KvDeliveryLog implements DeliveryLog {
 
   prune(now: number): Promise<void> {
     return this.#serial(async () => {
-      const meta = await this.#state();
-      const { count, ageMs, bytes } = this.#retention;
-      let cutoff = meta.seq - count;
-      if (meta.bytes > bytes) {
-        // Newest first: everything older than what still fits goes.
-        let kept = 0;
-        for await (const entry of this.#kv.list<Head>({ prefix: [...this.#root, "log"] }, { reverse: true })) {
-          const [entrySeq, part] = entry.key.slice(-2) as [number, number];
-          if (part !== 0) continue;
-          kept += entry.value.bytes;
-          if (kept > bytes) {
-            cutoff = Math.max(cutoff, entrySeq);
-            break;
-          }
-        }
-      }
-      // Age needs a scan from the oldest; like the SQLite log, at most once a second.
-      if (now - this.#lastAgePrune >= 1000) {
-        this.#lastAgePrune = now;
-        for await (const entry of this.#kv.list<Head>({ prefix: [...this.#root, "log"] })) {
-          const [entrySeq, part] = entry.key.slice(-2) as [number, number];
-          if (part !== 0) continue;
-          if (entry.value.at >= now - ageMs) break;
-          cutoff = Math.max(cutoff, entrySeq);
-        }
-      }
-      if (cutoff < 1) return;
+      this.#tell(now);
+      const cutoff = await this.#oldest(await this.#floor());
       const doomed: Deno.KvKey[] = [];
-      let freed = 0;
-      for await (const entry of this.#kv.list<Head | string>({ start: [...this.#root, "log"], end: [...this.#root, "log", cutoff + 1] })) {
-        doomed.push(entry.key);
-        if ((entry.key.at(-1) as number) === 0) freed += (entry.value as Head).bytes;
-      }
-      if (doomed.length === 0) return;
+      for await (const entry of this.#kv.list({ start: [...this.#root, "log"], end: [...this.#root, "log", cutoff] })) doomed.push(entry.key);
       for (let i = 0; i < doomed.length; i += MUTATIONS_PER_COMMIT) {
         const op = this.#kv.atomic();
         for (const key of doomed.slice(i, i + MUTATIONS_PER_COMMIT)) op.delete(key);
         await this.#commit(op);
       }
-      const next = { ...meta, bytes: Math.max(0, meta.bytes - freed) };
-      await this.#commitMeta(this.#advance(next), next);
     });
   }
 
@@ -209,16 +191,34 @@ export class KvDeliveryLog implements DeliveryLog {
       return stored.value;
     }
     // A new log: a new epoch. `check` keeps two first appends from both creating one.
-    const fresh: Meta = { epoch: crypto.randomUUID(), seq: 0, bytes: 0 };
+    const fresh: Meta = { epoch: crypto.randomUUID(), seq: 0, end: 0 };
     const op = this.#kv.atomic().check(stored).set([...this.#root, "meta"], fresh);
     await this.#commit(op);
     this.#meta = await this.#kv.get<Meta>([...this.#root, "meta"]);
     return this.#meta.value!;
   }
 
-  async #oldest(): Promise<number> {
-    for await (const entry of this.#kv.list({ prefix: [...this.#root, "log"] }, { limit: 1 })) return entry.key.at(-2) as number;
-    return (await this.#state()).seq + 1;
+  /** Where retention cuts now (the rule every log shares). */
+  async #floor(): Promise<RetentionFloor> {
+    const meta = await this.#state();
+    return retentionFloor(this.#retention, this.#lastNow ?? this.#clock(), meta.seq, endOf(meta));
+  }
+
+  /** The first delivery kept under `floor`, or latest + 1 when none is. */
+  async #oldest(floor: RetentionFloor): Promise<number> {
+    const latest = (await this.#state()).seq;
+    const start = Math.max(1, floor.seq);
+    for await (const entry of this.#kv.list<Head | string>({ start: [...this.#root, "log", start], end: [...this.#root, "log", latest + 1] })) {
+      const [seq, part] = entry.key.slice(-2) as [number, number];
+      if (part !== 0) continue;
+      const head = entry.value as Head;
+      if (isRetained(floor, { seq, at: head.at, base: head.base ?? Number.POSITIVE_INFINITY })) return seq;
+    }
+    return latest + 1;
+  }
+
+  #tell(now: number): void {
+    if (this.#lastNow === null || now > this.#lastNow) this.#lastNow = now;
   }
 
   /** An atomic operation that moves `meta` to `next` only if nobody else moved it. */
@@ -244,4 +244,9 @@ export class KvDeliveryLog implements DeliveryLog {
 function toDelivery(seq: number, head: Head, rest: readonly string[]): Delivery {
   const data = JSON.parse(head.json + rest.join("")) as unknown;
   return { seq, at: head.at, data, ...(head.from ? { from: head.from } : {}) };
+}
+
+/** Payload bytes the log was ever given: the next delivery's `base`. */
+function endOf(meta: Meta): number {
+  return meta.end ?? meta.bytes ?? 0;
 }

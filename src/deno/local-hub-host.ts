@@ -1,4 +1,12 @@
-import { type ConnectionAttachment, type DeliveryLog, type HubHost, MemoryRevocationWatermarks, type RevocationWatermark, type TicketStore, type WritableSocket } from "../index.ts";
+import {
+  type ConnectionAttachment,
+  type DeliveryLog,
+  type HubHost,
+  MemoryRevocationWatermarks,
+  type RevocationWatermark,
+  type TicketStore,
+  type WritableSocket,
+} from "../host.ts";
 
 /** Options of a {@link LocalHubHost}. */
 export interface LocalHubHostOptions {
@@ -34,8 +42,8 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * @example
  * ```ts
  * const host = new LocalHubHost({ log: new MemoryDeliveryLog(), tickets: new MemoryTicketStore(), onWake: () => void hub.wake() });
- * const hub = new Hub(host, fanOutApp, readHubConfig({}));
- * host.accept(socket, hub.attachmentFor(identity));
+ * const hub = new Hub(host, app, readHubConfig({}));
+ * await hub.accept(handoff, () => (host.accept(socket), socket), { whenOpen: (greet) => socket.addEventListener("open", greet) });
  * ```
  */
 export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHost<S> {
@@ -62,11 +70,11 @@ export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHo
     return this.#now();
   }
 
-  /** Takes `socket` as this user's, with its attachment. */
-  accept(socket: S, attachment: ConnectionAttachment): void {
+  /** Takes `socket` as this user's; the hub then writes its attachment (see `Hub.accept`). */
+  accept(socket: S, attachment?: ConnectionAttachment): void {
     if (this.#disposed) throw new Error("LocalHubHost: accept after dispose");
     this.#sockets.add(socket);
-    this.#attachments.set(socket, attachment);
+    if (attachment) this.#attachments.set(socket, attachment);
   }
 
   /** Lets go of `socket` (its close or error event arrived). */

@@ -1,30 +1,32 @@
 import {
-  type DeliveryLog,
   type DisconnectOptions,
   type DisconnectResult,
-  fanOutApp,
   type HubApp,
   type HubConfig,
+  type Identity,
+  type PushOptions,
+  type PushResult,
+  PUSH_ONLY_APP,
+  readHubConfig,
+} from "../index.ts";
+import {
+  type DeliveryLog,
   type HubHandoff,
   type HubNamespace,
-  type Identity,
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
-  type PushOptions,
-  type PushResult,
-  readHubConfig,
   UserRateLimits,
   retentionOf,
   type TicketResult,
-} from "../index.ts";
+} from "../host.ts";
 import { LocalHub } from "./local-hub.ts";
 
 /** Options of a {@link LocalHubNamespace}. */
 export interface LocalHubNamespaceOptions {
   /** The hubs' configuration. Default: `readHubConfig({})`, the documented defaults. */
   readonly config?: HubConfig;
-  /** The application every hub runs. Default {@link fanOutApp}, the demo's. */
+  /** The application every hub runs. Default `PUSH_ONLY_APP`: none of its own (the hubs carry pushes and the protocol's frames). */
   readonly app?: HubApp;
   /**
    * Opens a user's delivery log when their hub is created. Default: a new
@@ -85,7 +87,7 @@ export class LocalHubNamespace implements HubNamespace {
 
   constructor(options: LocalHubNamespaceOptions = {}) {
     this.config = options.config ?? readHubConfig({});
-    this.#app = options.app ?? fanOutApp;
+    this.#app = options.app ?? PUSH_ONLY_APP;
     this.#openLog = options.log ?? ((_userId, config) => new MemoryDeliveryLog(retentionOf(config)));
     this.#verifyToken = options.verifyToken;
     this.#idleTimeoutSeconds = options.idleTimeoutSeconds;

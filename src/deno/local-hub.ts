@@ -1,19 +1,5 @@
-import {
-  type DeliveryLog,
-  type DisconnectOptions,
-  type DisconnectResult,
-  Hub,
-  type HubApp,
-  type HubConfig,
-  type HubHandoff,
-  type Identity,
-  type PushOptions,
-  type PushResult,
-  type RevocationWatermark,
-  type TicketResult,
-  type TicketStore,
-  type UserRateLimits,
-} from "../index.ts";
+import type { DisconnectOptions, DisconnectResult, HubApp, HubConfig, Identity, PushOptions, PushResult } from "../index.ts";
+import { type DeliveryLog, Hub, type HubHandoff, type RevocationWatermark, type TicketResult, type TicketStore, type UserRateLimits } from "../host.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
 import { SocketInbox } from "./socket-inbox.ts";
 
@@ -77,19 +63,26 @@ export class LocalHub {
     // Held until the socket is accepted, so the hub cannot be dropped between admission and upgrade.
     this.#inFlight++;
     try {
-      const admission = await this.#hub.admit(handoff);
-      if (!admission.ok) return new Response(admission.message, { status: admission.status, headers: admission.headers ?? {} });
-      // The router already chose the protocol. Deno's own check splits the offer on ", " exactly and refuses
-      // `userhub.v1,bearer.<jwt>` (valid list syntax, sent by some clients), so the answer's header is set here instead.
-      const { socket, response } = Deno.upgradeWebSocket(request, {
-        ...(this.#options.idleTimeoutSeconds === undefined ? {} : { idleTimeout: this.#options.idleTimeoutSeconds }),
-      });
-      if (handoff.protocol) response.headers.set("Sec-WebSocket-Protocol", handoff.protocol);
-      socket.binaryType = "arraybuffer";
-      this.host.accept(socket, this.#hub.attachmentFor(admission.identity, { acks: handoff.acks === true }));
+      let upgraded: { socket: WebSocket; response: Response } | undefined;
       // One frame at a time per socket, after the greeting, as on workerd; size and rate are checked on arrival, before queueing.
       const inbox = new SocketInbox(this.#options.config.maxMessageBacklog, (error) => logFailure("message", error));
-      socket.addEventListener("open", () => void inbox.push(() => this.#hub.open(socket, handoff.resume)));
+      const accepted = await this.#hub.accept(
+        handoff,
+        () => {
+          // The router already chose the protocol. Deno's own check splits the offer on ", " exactly and refuses
+          // `userhub.v1,bearer.<jwt>` (valid list syntax, sent by some clients), so the answer's header is set here instead.
+          upgraded = Deno.upgradeWebSocket(request, {
+            ...(this.#options.idleTimeoutSeconds === undefined ? {} : { idleTimeout: this.#options.idleTimeoutSeconds }),
+          });
+          upgraded.socket.binaryType = "arraybuffer";
+          this.host.accept(upgraded.socket);
+          return upgraded.socket;
+        },
+        { whenOpen: (greet) => upgraded!.socket.addEventListener("open", () => void inbox.push(greet)) },
+      );
+      if (!accepted.ok) return new Response(accepted.message, { status: accepted.status, headers: accepted.headers ?? {} });
+      const { socket, response } = upgraded!;
+      if (handoff.protocol) response.headers.set("Sec-WebSocket-Protocol", handoff.protocol);
       socket.addEventListener("message", (event) => {
         const data = event.data as string | ArrayBuffer;
         if (!this.#hub.admitFrame(socket, data)) return;

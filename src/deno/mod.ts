@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
- * import { readHubConfig } from "userhub";
+ * import { readAuthOptions, readHubConfig } from "userhub";
  * import { serve } from "userhub/deno";
  *
- * serve({ secret: Deno.env.get("JWT_SECRET"), config: readHubConfig(Deno.env.toObject()), port: 8000 });
+ * const env = Deno.env.toObject();
+ * serve({ auth: readAuthOptions(env), config: readHubConfig(env), port: 8000 });
  * ```
  *
  * @module
@@ -17,5 +18,5 @@
 export { LocalHubNamespace, type LocalHubNamespaceOptions, type LocalHubStats } from "./local-hub-namespace.ts";
 export { LocalHub, type LocalHubOptions } from "./local-hub.ts";
 export { LocalHubHost, type LocalHubHostOptions } from "./local-hub-host.ts";
-export { serve, type ServeOptions, type UserhubServer } from "./serve.ts";
+export { serve, type ServeCommonOptions, type ServeGivenHubsOptions, type ServeOptions, type ServeOwnHubsOptions, type UserhubServer } from "./serve.ts";
 export { KvDeliveryLog, KvLogConflictError } from "./kv-delivery-log.ts";

@@ -11,8 +11,8 @@ import {
 } from "../index.ts";
 import { LocalHubNamespace, type LocalHubNamespaceOptions } from "./local-hub-namespace.ts";
 
-/** Options of {@link serve}. */
-export interface ServeOptions<E extends Env = Env> {
+/** What every {@link serve} takes, whichever way its hubs are made. */
+export interface ServeCommonOptions<E extends Env = Env> {
   /** The JWT secret for HMAC tokens. With neither it nor a key set (`auth.jwksUrl`), upgrades answer 500 naming both, as on Cloudflare. */
   readonly secret?: string | undefined;
   /** The one JWT algorithm accepted with `secret`. Default `HS256`. */
@@ -20,17 +20,10 @@ export interface ServeOptions<E extends Env = Env> {
   /**
    * How tokens are verified, in full (key set, algorithms, issuer, audience,
    * user claim; `readAuthOptions(Deno.env.toObject())` reads the variables).
-   * Its fields win over `secret` and `algorithm`. Used at the upgrade and for in-band `auth` frames.
+   * Its fields win over `secret` and `algorithm`. Used at the upgrade and, by
+   * the hubs `serve` makes, for in-band `auth` frames.
    */
   readonly auth?: AuthOptions;
-  /** Where users' hubs live. Default: a new {@link LocalHubNamespace} with `config` and `app`, which verifies in-band tokens with `secret`. */
-  readonly hubs?: LocalHubNamespace;
-  /** The hubs' configuration, when `hubs` is not given. */
-  readonly config?: HubConfig;
-  /** The application, when `hubs` is not given. */
-  readonly app?: HubApp;
-  /** Opens each user's delivery log, when `hubs` is not given. Default: in memory (e.g. `KvDeliveryLog` for a durable one). */
-  readonly log?: LocalHubNamespaceOptions["log"];
   /** Origins allowed to open sockets; empty or absent allows any. */
   readonly allowedOrigins?: readonly string[];
   /** Further options of the userhub router (e.g. its `path`). */
@@ -48,6 +41,33 @@ export interface ServeOptions<E extends Env = Env> {
   /** Called once the server listens. Default: nothing is printed. */
   readonly onListen?: (address: Deno.NetAddr) => void;
 }
+
+/** `serve` makes the hubs: a new {@link LocalHubNamespace} from these, verifying in-band tokens as the upgrade does. */
+export interface ServeOwnHubsOptions<E extends Env = Env> extends ServeCommonOptions<E> {
+  readonly hubs?: undefined;
+  /** The hubs' configuration. Default: `readHubConfig({})`, the documented defaults. */
+  readonly config?: HubConfig;
+  /** The application every hub runs. Default `PUSH_ONLY_APP`. */
+  readonly app?: HubApp;
+  /** Opens each user's delivery log. Default: in memory (e.g. `KvDeliveryLog` for a durable one). */
+  readonly log?: LocalHubNamespaceOptions["log"];
+}
+
+/** Hubs you made: their configuration, application and logs are theirs, so `serve` takes none of its own. */
+export interface ServeGivenHubsOptions<E extends Env = Env> extends ServeCommonOptions<E> {
+  /** Where users' hubs live. */
+  readonly hubs: LocalHubNamespace;
+  readonly config?: never;
+  readonly app?: never;
+  readonly log?: never;
+}
+
+/**
+ * Options of {@link serve}: either the hubs' `config`, `app` and `log`, or a
+ * `hubs` namespace that already has them, never both (TypeScript refuses
+ * both; so does `serve`, with a `TypeError`, for a caller it cannot check).
+ */
+export type ServeOptions<E extends Env = Env> = ServeOwnHubsOptions<E> | ServeGivenHubsOptions<E>;
 
 /** A running userhub server. */
 export interface UserhubServer {
@@ -68,13 +88,18 @@ export interface UserhubServer {
  * @example
  * ```ts
  * import { serve } from "userhub/deno";
- * import { readHubConfig } from "userhub";
+ * import { readAuthOptions, readHubConfig } from "userhub";
  *
- * const server = serve({ secret: Deno.env.get("JWT_SECRET"), config: readHubConfig(Deno.env.toObject()), port: 8000 });
+ * const env = Deno.env.toObject();
+ * const server = serve({ auth: readAuthOptions(env), config: readHubConfig(env), port: 8000 });
  * console.log(`sockets on ${server.url.replace("http", "ws")}/ws`);
  * ```
  */
 export function serve<E extends Env = Env>(options: ServeOptions<E>): UserhubServer {
+  if (options.hubs) {
+    const ignored = (["config", "app", "log"] as const).filter((name) => (options as unknown as Partial<Record<string, unknown>>)[name] !== undefined);
+    if (ignored.length > 0) throw new TypeError(`serve: ${ignored.join(", ")} would be ignored with "hubs"; give them to the LocalHubNamespace instead`);
+  }
   const auth: AuthOptions = {
     secret: options.secret,
     ...(options.algorithm ? { algorithm: options.algorithm } : {}),

@@ -4,7 +4,7 @@
  * level, where the question is the client's state machine; the real
  * WebSocket of Node 22 against a real hub belongs to the e2e suite.
  */
-import type { WelcomeFrame } from "../../src/protocol.ts";
+import type { WelcomeFrame } from "../../src/protocol/frames.ts";
 
 const CONNECTING = 0;
 const OPEN = 1;

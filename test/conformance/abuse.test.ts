@@ -25,8 +25,8 @@ import {
 } from "./contract-client.ts";
 import { hosts } from "./hosts.ts";
 import { readDevVars } from "../support/deno-demo.ts";
-import { BYTE_RATE_LIMIT_REASON, FRAME_RATE_LIMIT_REASON, UNACKED_BYTES_REASON } from "../../src/close-code.ts";
-import { UNSERIALIZABLE_PAYLOAD_PREFIX } from "../../src/delivery-frame.ts";
+import { BYTE_RATE_LIMIT_REASON, FRAME_RATE_LIMIT_REASON, UNACKED_BYTES_REASON } from "../../src/protocol/close-code.ts";
+import { UNSERIALIZABLE_PAYLOAD_PREFIX } from "../../src/protocol/delivery-frame.ts";
 
 /** The server push key, from .dev.vars as push() reads it (never written into a test). */
 const PUSH_KEY = readDevVars().PUSH_API_KEY!;

@@ -4,7 +4,7 @@
  * the memory and Deno KV logs in Deno (test/deno/delivery-log_test.ts).
  * Each case gets a fresh log with its retention and a deep-equality check.
  */
-import { type DeliveryLog, payloadBytes, type RetentionPolicy } from "../../src/index.ts";
+import { type DeliveryLog, payloadBytes, type RetentionPolicy } from "../../src/host.ts";
 
 /** Fails the case unless `actual` deeply equals `expected`. */
 export type ExpectEqual = (actual: unknown, expected: unknown, message?: string) => void;

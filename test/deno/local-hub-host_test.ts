@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ConnectionAttachment, MemoryDeliveryLog, MemoryTicketStore, type WritableSocket } from "../../src/index.ts";
+import { type ConnectionAttachment, MemoryDeliveryLog, MemoryTicketStore, type WritableSocket } from "../../src/host.ts";
 import { LocalHubHost } from "../../src/deno/mod.ts";
 import { eventually } from "./socket-client.ts";
 

@@ -1,5 +1,6 @@
 import { issueToken, readHubConfig } from "../../src/index.ts";
 import { serve, type UserhubServer } from "../../src/deno/mod.ts";
+import { fanOutApp } from "../../worker/demo-app.ts";
 
 export const TEST_SECRET = "deno-test-secret";
 
@@ -13,7 +14,7 @@ export interface LocalServer extends AsyncDisposable {
 }
 
 export function startLocalServer(vars: Record<string, string> = {}): LocalServer {
-  const server = serve({ secret: TEST_SECRET, config: readHubConfig(vars), port: 0 });
+  const server = serve({ secret: TEST_SECRET, config: readHubConfig(vars), app: fanOutApp, port: 0 });
   return {
     server,
     wsUrl: `${server.url.replace(/^http/, "ws")}/ws`,

@@ -4,7 +4,8 @@
 // connection, bounded, and kept while the socket lives.
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert";
 import * as v from "valibot";
-import { ErrorCode, type HubApp, issueToken, MAX_CONNECTION_STATE_BYTES, readHubConfig, withSchema } from "../../src/index.ts";
+import { MAX_CONNECTION_STATE_BYTES } from "../../src/host.ts";
+import { ErrorCode, type HubApp, issueToken, readHubConfig, withSchema } from "../../src/index.ts";
 import { serve } from "../../src/deno/mod.ts";
 import { ofType, openSocket } from "./socket-client.ts";
 

@@ -17,8 +17,8 @@ test("the Deno demo starts on a free port, serves the demo page, and stops clean
   expect(demo.url).toBe(`http://127.0.0.1:${demo.port}`);
   expect(demo.wsUrl).toBe(`ws://127.0.0.1:${demo.port}`);
   expect(demo.port).toBeGreaterThan(0);
-  // .dev.vars reached it: dev tokens are on.
-  expect(demo.output()).toContain("dev tokens on: POST /dev/token");
+  // .dev.vars reached it: dev tokens are on. (Its line may arrive in a later chunk than the listening line.)
+  await vi.waitFor(() => expect(demo!.output()).toContain("dev tokens on: POST /dev/token"));
 
   const res = await fetch(`${demo.url}/`);
   expect(res.status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * Start the Deno demo server (src/deno/demo.ts) for end-to-end tests: the
+ * Start the Deno demo server (worker/deno-demo.ts) for end-to-end tests: the
  * twin of startWranglerDev, with the same public contract as `npm start`.
  *
  * The demo's own task (`deno task dev`) cannot be used from here: inside
@@ -53,7 +53,7 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DENO = join(REPO_ROOT, "node_modules", "deno", "deno");
 /** Exactly what `deno task dev` runs, minus `--env-file` (the variables are passed in the environment). */
 function denoArgs(writable: string[]): string[] {
-  return ["run", "--allow-net", "--allow-env", "--allow-read", `--allow-write=${writable.join(",")}`, "--allow-run", "src/deno/demo.ts"];
+  return ["run", "--allow-net", "--allow-env", "--allow-read", `--allow-write=${writable.join(",")}`, "--allow-run", "worker/deno-demo.ts"];
 }
 /** The demo's listening line: `userhub on Deno: http://127.0.0.1:<port> (…)`. */
 const LISTENING = /userhub on Deno: (http:\/\/[^\s]+:(\d+))/;

@@ -1,16 +1,8 @@
 import { env } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it, test } from "vitest";
-import {
-  AuthError,
-  type AuthOptions,
-  findCredentials,
-  isValidUserId,
-  issueToken,
-  PROTOCOL,
-  selectProtocol,
-  verifyToken,
-} from "../../src/index.ts";
+import { AuthError, type AuthOptions, issueToken, verifyToken } from "../../src/index.ts";
+import { findCredentials, isValidUserId, PROTOCOL, selectProtocol } from "../../src/host.ts";
 
 const SECRET = env.JWT_SECRET ?? "workerd-test-secret";
 // A fixed clock keeps every exp/nbf/iat case exact to the second.

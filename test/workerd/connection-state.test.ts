@@ -5,15 +5,8 @@
 // afresh). Also the demo's schema-checked `note` frame on the real object.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import {
-  type Connection,
-  type ConnectionAttachment,
-  ConnectionStateTooLargeError,
-  ConnectionStateUnserializableError,
-  ErrorCode,
-  type HubApp,
-  MAX_CONNECTION_STATE_BYTES,
-} from "../../src/index.ts";
+import { type ConnectionAttachment, ConnectionStateUnserializableError, MAX_CONNECTION_STATE_BYTES } from "../../src/host.ts";
+import { type Connection, ConnectionStateTooLargeError, ErrorCode, type HubApp } from "../../src/index.ts";
 import type { UserHub } from "../../durable-objects/index.ts";
 import { connect, hubOf } from "./hub-client.ts";
 import { hubWith } from "./memory-hub.ts";

@@ -4,7 +4,7 @@
 // survives a restart.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type DeliveryLog, MemoryDeliveryLog, type RetentionPolicy } from "../../src/index.ts";
+import { type DeliveryLog, MemoryDeliveryLog, type RetentionPolicy } from "../../src/host.ts";
 import { deliveryLogContract, LOOSE_RETENTION as LOOSE } from "../contract/delivery-log-contract.ts";
 import { SqliteDeliveryLog, type UserHub } from "../../durable-objects/index.ts";
 import { hubOf } from "./hub-client.ts";
@@ -55,48 +55,48 @@ describe("sqlite log across restarts", () => {
     const stub = hubOf(`log-${++objects}`);
     const first = await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, bytes: 1 });
-      log.append([{ data: 10 }, { data: 20 }, { data: 30 }], 0);
-      log.prune(0);
-      return { epoch: log.epoch(), latest: log.latestSeq(), rows: state.storage.sql.exec("SELECT seq FROM userhub_deliveries").toArray().length };
+      await log.append([{ data: 10 }, { data: 20 }, { data: 30 }], 0);
+      await log.prune(0);
+      return { epoch: await log.epoch(), latest: await log.latestSeq(), rows: state.storage.sql.exec("SELECT seq FROM userhub_deliveries").toArray().length };
     });
     const second = await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, LOOSE, () => 0);
-      return { epoch: log.epoch(), latest: log.latestSeq(), oldest: log.oldestSeq(), next: log.append([{ data: 4 }], 0).seqs };
+      return { epoch: await log.epoch(), latest: await log.latestSeq(), oldest: await log.oldestSeq(), next: (await log.append([{ data: 4 }], 0)).seqs };
     });
     expect(first).toEqual({ epoch: expect.stringMatching(/^[0-9a-f-]{36}$/), latest: 3, rows: 0 });
     expect(second).toEqual({ epoch: first.epoch, latest: 3, oldest: 4, next: [4] });
   });
 
   it("is a ring of `count` rows: once full, a delivery rewrites the oldest row, so the count bound deletes nothing", async () => {
-    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+    await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const sql = countingSql(state.storage.sql);
       const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 32 });
       const add = (n: number) => log.append(Array.from({ length: n }, (_, i) => ({ data: i })), 0);
-      add(40);
-      log.prune(0);
-      expect(log.oldestSeq()).toBe(9);
+      await add(40);
+      await log.prune(0);
+      expect(await log.oldestSeq()).toBe(9);
       expect(log.entries().map((d) => d.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 9));
       expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_deliveries").one().n).toBe(32);
       // A rebuilt log reads where it stands in one statement, and goes on from there.
       sql.reset();
       const rebuilt = new SqliteDeliveryLog(sql, { ...LOOSE, count: 32 });
-      expect(rebuilt.latestSeq()).toBe(40);
+      expect(await rebuilt.latestSeq()).toBe(40);
       expect(sql.statements).toBe(1);
-      expect(rebuilt.append([{ data: "next" }], 0).seqs).toEqual([41]);
+      expect((await rebuilt.append([{ data: "next" }], 0)).seqs).toEqual([41]);
       expect(sql.statements).toBe(2);
-      expect(rebuilt.oldestSeq()).toBe(10);
+      expect(await rebuilt.oldestSeq()).toBe(10);
     });
   });
 
   it("writes one row per delivery, full or not, prunes included (rows counted by SQLite's cursors)", async () => {
-    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+    await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const sql = countingSql(state.storage.sql);
       const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 50 });
-      log.latestSeq();
+      await log.latestSeq();
       sql.reset();
       for (let i = 0; i < 200; i++) {
-        log.append([{ data: { text: "hello", i } }], 1000 + i);
-        log.prune(1000 + i);
+        await log.append([{ data: { text: "hello", i } }], 1000 + i);
+        await log.prune(1000 + i);
       }
       expect(sql.rowsWritten).toBe(200);
       expect(sql.statements).toBe(200);
@@ -104,32 +104,32 @@ describe("sqlite log across restarts", () => {
   });
 
   it("replays nothing older than `ageMs` though its row waits to be rewritten, and keeps the byte bound on disk", async () => {
-    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+    await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, ageMs: 1000, bytes: 100 });
-      log.append([{ data: "old" }], 10_000);
-      log.append([{ data: "new" }], 12_000);
-      log.prune(12_000);
-      expect(log.since(0)).toEqual({ kind: "gap", oldest: 2, latest: 2 });
+      await log.append([{ data: "old" }], 10_000);
+      await log.append([{ data: "new" }], 12_000);
+      await log.prune(12_000);
+      expect(await log.since(0)).toEqual({ kind: "gap", oldest: 2, latest: 2 });
       expect(log.entries().map((d) => d.data)).toEqual(["new"]);
-      log.append(Array.from({ length: 20 }, () => ({ data: "x".repeat(20) })), 12_000);
-      log.prune(12_000);
+      await log.append(Array.from({ length: 20 }, () => ({ data: "x".repeat(20) })), 12_000);
+      await log.prune(12_000);
       const onDisk = state.storage.sql.exec<{ bytes: number }>("SELECT SUM(bytes) AS bytes FROM userhub_deliveries").one().bytes;
       expect(onDisk).toBeLessThanOrEqual(100);
-      expect(log.oldestSeq()).toBe(log.latestSeq() - 3);
+      expect(await log.oldestSeq()).toBe(await log.latestSeq() - 3);
     });
   });
 
   it("moves a log kept by the earlier layout (userhub_log, one row per delivery) over once, seq and bytes included", async () => {
-    await runInDurableObject(hubOf(`log-${++objects}`), (_instance: UserHub, state) => {
+    await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const sql = state.storage.sql;
       sql.exec(`CREATE TABLE userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE userhub_log (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL);
         INSERT INTO userhub_meta (key, value) VALUES ('epoch', 'old-epoch'), ('seq', '7'), ('bytes', '0');
         INSERT INTO userhub_log (seq, at, sender, data, bytes) VALUES (8, 0, 'c1', '"a"', 3), (9, 0, NULL, '"b"', 3);`);
       const log = new SqliteDeliveryLog(sql, LOOSE, () => 0);
-      expect([log.epoch(), log.latestSeq(), log.oldestSeq()]).toEqual(["old-epoch", 9, 8]);
-      expect(log.since(7)).toEqual({ kind: "replay", deliveries: [{ seq: 8, at: 0, data: "a", from: "c1" }, { seq: 9, at: 0, data: "b" }] });
-      expect(log.append([{ data: "c" }], 0).seqs).toEqual([10]);
+      expect([await log.epoch(), await log.latestSeq(), await log.oldestSeq()]).toEqual(["old-epoch", 9, 8]);
+      expect(await log.since(7)).toEqual({ kind: "replay", deliveries: [{ seq: 8, at: 0, data: "a", from: "c1" }, { seq: 9, at: 0, data: "b" }] });
+      expect((await log.append([{ data: "c" }], 0)).seqs).toEqual([10]);
       expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'userhub_log'").toArray()).toEqual([]);
     });
   });

@@ -3,24 +3,19 @@
 // failing handlers become error frames, an app may close a socket itself, and a
 // failure is logged as one line without a stack trace.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CloseCode, DEFAULT_CONFIG, ErrorCode, FrameError, type HubApp, readHubConfig } from "../../src/index.ts";
 import {
-  CloseCode,
   CloseReason,
   type ConnectionAttachment,
-  DEFAULT_CONFIG,
-  fanOutApp,
-  ErrorCode,
-  FrameError,
   Hub,
-  type HubApp,
   type HubHost,
   MemoryDeliveryLog,
   KeySetUnavailableError,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
-  readHubConfig,
   retentionOf,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
+import { fanOutApp } from "../../worker/demo-app.ts";
 
 /** A host that keeps everything in memory, as a runtime without hibernation would. */
 class TestHost implements HubHost<WebSocket> {
@@ -61,11 +56,11 @@ async function open(hub: Hub<WebSocket>, host: TestHost, userId = "alice") {
   // Route the server end's events to the hub, as a host does.
   server.addEventListener("message", (e) => void hub.message(server, e.data as string | ArrayBuffer));
   server.addEventListener("close", (e) => void hub.closed(server, e.code, e.reason));
-  const admission = await hub.admit({ userId, protocol: null, resume: null, identity: { userId, expiresAt: null } });
-  if (!admission.ok) throw new Error(admission.message);
-  host.sockets.add(server);
-  host.writeAttachment(server, hub.attachmentFor(admission.identity));
-  await hub.open(server);
+  const accepted = await hub.accept({ userId, protocol: null, resume: null, identity: { userId, expiresAt: null } }, () => {
+    host.sockets.add(server);
+    return server;
+  });
+  if (!accepted.ok) throw new Error(accepted.message);
   return { client, server, frames, closed, id: host.readAttachment(server)!.connectionId };
 }
 

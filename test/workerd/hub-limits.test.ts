@@ -4,20 +4,18 @@
 // sockets bounded by maxUnackedBytes (4002), and payloads with no JSON form
 // refused before they take a seq.
 import { describe, expect, it } from "vitest";
+import { CloseCode, type HubApp, readHubConfig } from "../../src/index.ts";
 import {
-  CloseCode,
   type ConnectionAttachment,
   FRAME_RATE_LIMIT_REASON,
   Hub,
-  type HubApp,
   type HubHost,
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
-  readHubConfig,
   UNACKED_BYTES_REASON,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
 
 class TestHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();
@@ -58,11 +56,12 @@ async function open(hub: Hub<WebSocket>, host: TestHost, options: { acks?: boole
   client.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
   client.accept();
   server.accept();
-  const admission = await hub.admit({ userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null } });
-  if (!admission.ok) throw new Error(admission.message);
-  host.sockets.add(server);
-  host.writeAttachment(server, hub.attachmentFor(admission.identity, options));
-  await hub.open(server);
+  const handoff = { userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null }, acks: options.acks === true };
+  const accepted = await hub.accept(handoff, () => {
+    host.sockets.add(server);
+    return server;
+  });
+  if (!accepted.ok) throw new Error(accepted.message);
   return { client, server, frames, closed };
 }
 
@@ -136,9 +135,9 @@ describe("Hub limits", () => {
     await hub.message(server, JSON.stringify({ type: "send", data: "bigint" }));
     await settle();
     expect(frames.at(-1)).toMatchObject({ type: "error", code: "invalid_frame", message: expect.stringContaining(UNSERIALIZABLE_PAYLOAD_PREFIX) });
-    expect(host.log.latestSeq()).toBe(0);
+    expect(await host.log.latestSeq()).toBe(0);
     await expect(hub.push([1n])).rejects.toThrow(UNSERIALIZABLE_PAYLOAD_PREFIX);
-    expect(host.log.latestSeq()).toBe(0);
+    expect(await host.log.latestSeq()).toBe(0);
     await hub.message(server, JSON.stringify({ type: "send", data: "fine" }));
     await settle();
     expect(frames.at(-1)).toMatchObject({ type: "message", seq: 1, data: "fine" });

@@ -4,7 +4,8 @@
 // algorithm confusion, none), the user claim, and non-object payloads.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AuthError, type AuthOptions, ConfigError, JwksKeySet, KeySetUnavailableError, readAuthOptions, verifyToken } from "../../src/index.ts";
+import { AuthError, type AuthOptions, ConfigError, readAuthOptions, verifyToken } from "../../src/index.ts";
+import { JwksKeySet, KeySetUnavailableError } from "../../src/host.ts";
 import { type AsymmetricAlgorithm, generateSigningKey, jwks, signHmac, signWith, type SigningKey, unsigned } from "../support/jwt-keys.ts";
 
 const SECRET = env.JWT_SECRET ?? "workerd-test-secret";

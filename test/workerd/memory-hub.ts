@@ -3,15 +3,14 @@
 import { expect } from "vitest";
 import {
   type ConnectionAttachment,
-  DEFAULT_CONFIG,
   Hub,
-  type HubApp,
   type HubHost,
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
   retentionOf,
-} from "../../src/index.ts";
+} from "../../src/host.ts";
+import { DEFAULT_CONFIG, type HubApp } from "../../src/index.ts";
 
 export class MemoryHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { CloseCode, CloseReason, type GoneReason, Sender, type SenderOptions, type WritableSocket } from "../../src/index.ts";
+import { CloseCode } from "../../src/index.ts";
+import { CloseReason, type GoneReason, Sender, type SenderOptions, type WritableSocket } from "../../src/host.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@
 // upgrades racing with one ticket get exactly one socket.
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { newTicket } from "../../src/index.ts";
+import { newTicket } from "../../src/host.ts";
 import { SqliteTicketStore, type UserHub } from "../../durable-objects/index.ts";
 import { accept, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
 

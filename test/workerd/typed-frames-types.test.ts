@@ -5,8 +5,9 @@
 // proves the handlers are what HubApp takes.
 import * as v from "valibot";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { type ClientFrame, type Connection, type HubApp, type SchemaFrameHandler, type StandardSchemaV1, withSchema } from "../../src/index.ts";
-import { type NoteFrame, noteFrameSchema } from "../../src/demo-frames.ts";
+import { type ClientFrame, type SchemaFrameHandler } from "../../src/host.ts";
+import { type Connection, type HubApp, type StandardSchemaV1, withSchema } from "../../src/index.ts";
+import { type NoteFrame, noteFrameSchema } from "../../worker/demo-frames.ts";
 
 const Move = v.object({ type: v.literal("move"), data: v.object({ x: v.number(), y: v.pipe(v.string(), v.transform(Number)) }) });
 

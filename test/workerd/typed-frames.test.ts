@@ -5,8 +5,9 @@
 // WebSocketPairs (memory-hub.ts).
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ErrorCode, FrameSchemaError, type HubApp, type StandardSchemaV1, withSchema } from "../../src/index.ts";
-import { issueText } from "../../src/frame-schema.ts";
+import { FrameSchemaError } from "../../src/host.ts";
+import { ErrorCode, type HubApp, type StandardSchemaV1, withSchema } from "../../src/index.ts";
+import { issueText } from "../../src/hub/frame-schema.ts";
 import { hubWith } from "./memory-hub.ts";
 
 const errors: string[] = [];

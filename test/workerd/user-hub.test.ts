@@ -4,7 +4,8 @@
 // 1 s heartbeat interval, a 3 s timeout, 4 sockets per user and 1 KiB frames.
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { CloseCode, CloseReason, type ConnectionAttachment, ErrorCode } from "../../src/index.ts";
+import { CloseCode, ErrorCode } from "../../src/index.ts";
+import { CloseReason, type ConnectionAttachment } from "../../src/host.ts";
 import type { UserHub } from "../../durable-objects/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
 

@@ -1,0 +1,76 @@
+import { type Context, Hono } from "hono";
+import { answerDevToken, answerError, ConfigError, createUserhubRouter, type EdgeRateLimiter, readAuthOptions, readList } from "../src/index.ts";
+import { durableObjectHubs } from "./hub-namespace.ts";
+import type { UserHub } from "./user-hub.ts";
+
+/** Options of {@link userhubWorker}: the names of the Worker's bindings, and where the routes go. */
+export interface UserhubWorkerOptions {
+  /** The Durable Object binding of the hub class (`[[durable_objects.bindings]] name`), e.g. `"USER_HUB"`. */
+  readonly hub: string;
+  /** A Workers Rate Limiting binding (`[[ratelimits]] name`) counting each user's upgrade attempts at the edge. Default: none. */
+  readonly upgradeLimiter?: string;
+  /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
+  readonly path?: string;
+}
+
+/** What a userhub Worker's handlers see as `c.env`: its bindings, read by name. */
+export type UserhubWorkerEnv = { Bindings: Record<string, unknown> };
+
+/**
+ * A whole userhub Worker in one call: a Hono app with userhub's routes (the
+ * upgrade on `/ws`, tickets, and, with `PUSH_API_KEY` set, push and
+ * disconnect), `POST /dev/token` where `DEV_TOKENS` is `"on"` (a 404
+ * elsewhere), and the error answer. It reads its bindings by name on each
+ * request: the hub's Durable Object binding, `JWT_SECRET` or `JWKS_URL` and
+ * the other `JWT_*` variables, `ALLOWED_ORIGINS`, `PUSH_API_KEY`. Export it as
+ * the Worker, or mount it into an app of your own with `app.route("/", …)`.
+ *
+ * @throws {ConfigError} (answered 500, naming it) when the hub binding is not a Durable Object namespace.
+ *
+ * @example
+ * ```ts
+ * import { UserHub, userhubWorker } from "userhub/cloudflare";
+ * import { chat } from "./chat.ts";
+ *
+ * export const ChatHub = UserHub.with(chat);
+ * export default userhubWorker({ hub: "USER_HUB" });
+ * ```
+ */
+export function userhubWorker(options: UserhubWorkerOptions): Hono<UserhubWorkerEnv> {
+  const vars = (c: Context<UserhubWorkerEnv>): Readonly<Record<string, unknown>> => c.env ?? {};
+  const app = new Hono<UserhubWorkerEnv>();
+  // The core's message is host-neutral; here is where a Cloudflare deployer learns how to set a secret.
+  // (The router answers its own errors, so this looks at what it answered rather than catching.)
+  app.use(async (c, next) => {
+    await next();
+    if (c.error instanceof ConfigError && c.error.variable === "JWT_SECRET") console.error(SECRET_HINT);
+  });
+  app.post("/dev/token", (c) => answerDevToken(c as unknown as Parameters<typeof answerDevToken>[0]));
+  app.route(
+    "/",
+    createUserhubRouter<UserhubWorkerEnv>({
+      hubs: (c) => durableObjectHubs(hubBinding(vars(c), options.hub)),
+      auth: (c) => readAuthOptions(vars(c)),
+      allowedOrigins: (c) => readList(vars(c), "ALLOWED_ORIGINS"),
+      pushKey: (c) => stringOrUndefined(vars(c).PUSH_API_KEY),
+      ...(options.path ? { path: options.path } : {}),
+      ...(options.upgradeLimiter ? { upgradeLimiter: (c) => vars(c)[options.upgradeLimiter!] as EdgeRateLimiter | undefined } : {}),
+    }),
+  );
+  app.onError(answerError);
+  return app;
+}
+
+const SECRET_HINT = "userhub: on Cloudflare, set JWT_SECRET with `wrangler secret put JWT_SECRET` (locally, in .dev.vars), or set JWKS_URL";
+
+function hubBinding(vars: Readonly<Record<string, unknown>>, name: string): DurableObjectNamespace<UserHub> {
+  const binding = vars[name] as { idFromName?: unknown } | undefined;
+  if (typeof binding?.idFromName !== "function") {
+    throw new ConfigError(name, "is not a Durable Object binding; declare it under [[durable_objects.bindings]] in wrangler.toml");
+  }
+  return binding as unknown as DurableObjectNamespace<UserHub>;
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}

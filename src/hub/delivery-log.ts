@@ -1,0 +1,168 @@
+// deno-lint-ignore-file require-await -- the in-memory stores answer at once; their methods are async so that every store keeps the one asynchronous contract.
+import { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionPolicy, retentionFloor } from "./retention.ts";
+import { utf8Length } from "../protocol/utf8-length.ts";
+
+/** One delivery as the log keeps it. */
+export interface Delivery {
+  /** The user's sequence number: it only grows, and has no gaps. */
+  readonly seq: number;
+  /** When the hub accepted it, epoch milliseconds. */
+  readonly at: number;
+  readonly data: unknown;
+  /** The connection that sent it, when a socket of this user did. */
+  readonly from?: string;
+}
+
+/** A delivery before the log numbers it. */
+export interface NewDelivery {
+  readonly data: unknown;
+  readonly from?: string;
+  /** The payload's JSON when the caller already made it (the hub always does): the log stores and measures this text instead of stringifying `data` again. */
+  readonly json?: string;
+}
+
+/** What `append` did. */
+export interface AppendResult {
+  /** The sequence numbers of the batch, in order (the earlier ones when `duplicate`). */
+  readonly seqs: readonly number[];
+  /** The new deliveries; empty when `duplicate`. */
+  readonly deliveries: readonly Delivery[];
+  /** The idempotency key was seen before: nothing was appended. */
+  readonly duplicate: boolean;
+}
+
+/** What a reconnecting client missed: the deliveries after its last `seq`, or the range kept when that is gone. */
+export type ReplayResult =
+  | { readonly kind: "replay"; readonly deliveries: readonly Delivery[] }
+  | { readonly kind: "gap"; readonly oldest: number; readonly latest: number };
+
+/**
+ * A user's bounded log of deliveries. Every delivery is written here first
+ * and sent second, so its sequence number is taken before any socket sees it.
+ * The sequence number only grows, and survives pruning; the epoch changes
+ * only when the log itself is lost or reset, so a client can tell a log
+ * that went on from one that started over (Centrifugo's offset and epoch).
+ *
+ * Every method is asynchronous, whatever the store. The hub is the one
+ * caller that needs appends to settle in call order, and it chains them
+ * itself (see `Hub`), so a log need not. What a log keeps follows one rule,
+ * {@link retentionFloor}, applied when it is read.
+ *
+ * The Durable Object keeps it in SQLite; {@link MemoryDeliveryLog} keeps it in memory.
+ */
+export interface DeliveryLog {
+  /** This log's lifetime: a log that was reset has a new epoch. */
+  epoch(): Promise<string>;
+  /** The latest sequence number (0 before the first delivery). */
+  latestSeq(): Promise<number>;
+  /** The oldest sequence number still kept (latest + 1 when none is). */
+  oldestSeq(): Promise<number>;
+  /**
+   * Appends a batch, numbering it in order. With an `idempotencyKey` seen
+   * within the retention age, appends nothing and returns the earlier numbers.
+   */
+  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult>;
+  /** The deliveries after `seq`, oldest first; or a gap when some of them are no longer kept. */
+  since(seq: number): Promise<ReplayResult>;
+  /** Drops what retention no longer covers. Called after a delivery is sent, so it never delays one. */
+  prune(now: number): Promise<void>;
+}
+
+/**
+ * A {@link DeliveryLog} in memory, for hosts without durable storage and for tests.
+ * Its epoch is new with every instance: a restart is a reset, and says so.
+ *
+ * @example
+ * ```ts
+ * const log = new MemoryDeliveryLog();
+ * (await log.append([{ data: "hi" }], Date.now())).seqs; // [1]
+ * await log.since(0); // { kind: "replay", deliveries: [{ seq: 1, ... }] }
+ * ```
+ */
+export class MemoryDeliveryLog implements DeliveryLog {
+  readonly #retention: RetentionPolicy;
+  readonly #clock: () => number;
+  readonly #epoch = crypto.randomUUID();
+  readonly #entries: { delivery: Delivery; base: number }[] = [];
+  readonly #keys = new Map<string, { seqs: number[]; at: number }>();
+  #seq = 0;
+  /** Payload bytes ever appended: the next delivery's `base`. */
+  #end = 0;
+  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  #lastNow: number | null = null;
+
+  /** @param clock What "now" is for the age bound before the log has been told a time. @default Date.now */
+  constructor(retention: Partial<RetentionPolicy> = {}, clock: () => number = Date.now) {
+    this.#retention = { ...DEFAULT_RETENTION, ...retention };
+    this.#clock = clock;
+  }
+
+  async epoch(): Promise<string> {
+    return this.#epoch;
+  }
+
+  async latestSeq(): Promise<number> {
+    return this.#seq;
+  }
+
+  async oldestSeq(): Promise<number> {
+    return this.#oldest();
+  }
+
+  async append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
+    this.#tell(at);
+    if (idempotencyKey !== undefined) {
+      const seen = this.#keys.get(idempotencyKey);
+      if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: seen.seqs, deliveries: [], duplicate: true };
+    }
+    const deliveries = entries.map((entry): Delivery => ({ seq: ++this.#seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) }));
+    for (const [i, delivery] of deliveries.entries()) {
+      const json = entries[i]!.json;
+      this.#entries.push({ delivery, base: this.#end });
+      this.#end += json === undefined ? payloadBytes(delivery.data) : jsonBytes(json);
+    }
+    const seqs = deliveries.map((d) => d.seq);
+    if (idempotencyKey !== undefined) this.#keys.set(idempotencyKey, { seqs, at });
+    return { seqs, deliveries, duplicate: false };
+  }
+
+  async since(seq: number): Promise<ReplayResult> {
+    const oldest = this.#oldest();
+    if (seq > this.#seq || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#seq };
+    return { kind: "replay", deliveries: this.#entries.filter((e) => e.delivery.seq > seq && e.delivery.seq >= oldest).map((e) => e.delivery) };
+  }
+
+  async prune(now: number): Promise<void> {
+    this.#tell(now);
+    const oldest = this.#oldest();
+    let drop = 0;
+    while (drop < this.#entries.length && this.#entries[drop]!.delivery.seq < oldest) drop++;
+    if (drop > 0) this.#entries.splice(0, drop);
+    for (const [key, seen] of this.#keys) if (!isKeyRemembered(this.#retention, seen.at, now)) this.#keys.delete(key);
+  }
+
+  /** The deliveries still kept, oldest first. */
+  entries(): readonly Delivery[] {
+    const oldest = this.#oldest();
+    return this.#entries.filter((e) => e.delivery.seq >= oldest).map((e) => e.delivery);
+  }
+
+  #oldest(): number {
+    const floor = retentionFloor(this.#retention, this.#lastNow ?? this.#clock(), this.#seq, this.#end);
+    return this.#entries.find((e) => isRetained(floor, { seq: e.delivery.seq, at: e.delivery.at, base: e.base }))?.delivery.seq ?? this.#seq + 1;
+  }
+
+  #tell(now: number): void {
+    if (this.#lastNow === null || now > this.#lastNow) this.#lastNow = now;
+  }
+}
+
+/** The bytes a payload counts against retention: its JSON. */
+export function payloadBytes(data: unknown): number {
+  return jsonBytes(JSON.stringify(data ?? null));
+}
+
+/** {@link payloadBytes} of a payload whose JSON the caller already has (a log that stores it), without stringifying it again. */
+export function jsonBytes(json: string): number {
+  return utf8Length(json);
+}
