@@ -135,16 +135,9 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         headers: { "Retry-After": String(seconds) },
       };
     }
-    const wait = limits.connections.take(now);
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      return {
-        ok: false,
-        status: HttpStatus.TooManyRequests,
-        message: `429 Too Many Requests: this user opened more than ${this.#config.connectionsPerMinute} connections in a minute; retry in ${seconds} s.\n`,
-        headers: { "Retry-After": String(seconds) },
-      };
-    }
+    // A ticket proves its user only once redeemed: until then it names a user
+    // anyone could name, so a forged one must cost that user nothing (no
+    // connection counted, no penalty); only a verified identity is counted.
     let identity = handoff.identity;
     if (handoff.ticket !== undefined) {
       const redeemed = await this.#host.tickets.redeem(handoff.ticket, this.#host.now());
@@ -157,6 +150,16 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         };
       }
       identity = redeemed;
+    }
+    const wait = limits.connections.take(this.#host.now());
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return {
+        ok: false,
+        status: HttpStatus.TooManyRequests,
+        message: `429 Too Many Requests: this user opened more than ${this.#config.connectionsPerMinute} connections in a minute; retry in ${seconds} s.\n`,
+        headers: { "Retry-After": String(seconds) },
+      };
     }
     if (isRevoked(identity!.issuedAt, await this.#host.revocation.read())) return revokedAdmission();
     if (!this.canAdmit()) {

@@ -160,6 +160,17 @@ for (const host of hosts) {
       await connectAs(uniqueUser("bystander"));
     });
 
+    test("forged tickets naming a user cost that user nothing: each is a 401, and the user's own token still connects", async () => {
+      const victim = uniqueUser("victim");
+      const named = Buffer.from(victim).toString("base64url");
+      for (let i = 0; i < CONNECTIONS_PER_MINUTE * 2; i++) {
+        const forged = `${named}.${i.toString(16).padStart(32, "0")}`;
+        const refusal = await refuse({ protocols: ["userhub.v1", `ticket.${forged}`] });
+        expect(refusal.status).toBe(401);
+      }
+      await connectAs(victim);
+    });
+
     test(`more than ${TICKETS_PER_MINUTE} tickets for one user in a minute: 429 with Retry-After`, async () => {
       const jwt = await token(uniqueUser("tickets"));
       const ask = () => fetch(`${server().url}/ws/ticket`, { method: "POST", headers: { authorization: `Bearer ${jwt}` } });

@@ -107,6 +107,25 @@ describe("Hub limits", () => {
     expect(await hub.issueTicket(identity)).toEqual({ retryAfterMs: 30_000 });
   });
 
+  it("a forged, used or foreign ticket is a 401 that costs the user it names nothing: their own token still connects", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const forged = `${btoa("alice").replace(/=+$/, "")}.${"ab".repeat(16)}`;
+    for (let i = 0; i < 10; i++) {
+      expect(await hub.admit({ userId: "alice", protocol: null, resume: null, ticket: forged })).toMatchObject({ ok: false, status: 401 });
+    }
+    // A real ticket, used twice: the second use is a 401 that does not count either.
+    const issued = await hub.issueTicket({ userId: "alice", expiresAt: null });
+    if (!("ticket" in issued)) throw new Error("no ticket");
+    expect(await hub.admit({ userId: "alice", protocol: null, resume: null, ticket: issued.ticket })).toMatchObject({ ok: true });
+    expect(await hub.admit({ userId: "alice", protocol: null, resume: null, ticket: issued.ticket })).toMatchObject({ ok: false, status: 401 });
+    // connectionsPerMinute is 3: the redeemed ticket took one, two verified upgrades remain.
+    const handoff = { userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null } };
+    expect((await hub.admit(handoff)).ok).toBe(true);
+    expect((await hub.admit(handoff)).ok).toBe(true);
+    expect(await hub.admit(handoff)).toMatchObject({ ok: false, status: 429 });
+  });
+
   it("announces maxUnackedBytes to an acknowledging socket only, and closes it with 4002 past the bound unless it acknowledges", async () => {
     const host = new TestHost();
     const hub = new Hub(host, bigIntApp, config);
