@@ -23,6 +23,12 @@ export interface ConnectionAttachment {
   sessionId?: string | null;
   /** The client said it acknowledges deliveries (`?ack=1`): its unacknowledged bytes are bounded by `maxUnackedBytes`. */
   acks?: true;
+  /**
+   * For an acknowledging socket, the last seq it acknowledged (at first, the
+   * welcome's seq). Kept here, not only in memory, so that a hub woken from
+   * hibernation can rebuild the socket's unacknowledged bytes from the log.
+   */
+  ackedSeq?: number;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }

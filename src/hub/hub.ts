@@ -95,7 +95,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #senders = new WeakMap<S, Sender>();
   // Limits live in memory, per live instance: after hibernation a hub starts them afresh (full buckets, nothing unacknowledged).
   readonly #rates = new WeakMap<S, SocketRateLimit>();
-  readonly #unacked = new WeakMap<S, UnackedDeliveries>();
+  /** Per acknowledging socket, its unacknowledged deliveries; a promise while this instance rebuilds them from the log. */
+  readonly #unacked = new WeakMap<S, Promise<UnackedDeliveries>>();
   #userLimits: UserRateLimits | undefined;
   /** Attachments read once per socket per instance: the hub is their only writer, so its copy is the stored one. */
   readonly #attachments = new WeakMap<S, ConnectionAttachment>();
@@ -241,6 +242,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const snapshot = Promise.all([log.latestSeq(), log.epoch()]);
     const welcomeSent = sender.send(async () => {
       const [seq, epoch] = await snapshot;
+      if (attachment.acks && attachment.ackedSeq === undefined) {
+        // What the socket got at open (its replay ends at this seq too) counts as acknowledged; counting a replay could close a resuming client before it reads it.
+        attachment.ackedSeq = seq;
+        this.#writeAttachment(socket, attachment);
+      }
       const welcome: WelcomeFrame = {
         type: "welcome",
         connectionId: attachment.connectionId,
@@ -353,7 +359,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
         return;
       }
-      this.#unacked.get(socket)?.acknowledged(seq);
+      // Kept in the attachment (no storage write: this frame woke the hub anyway) so a later instance can rebuild the count.
+      if (attachment.acks && seq > (attachment.ackedSeq ?? -1)) {
+        attachment.ackedSeq = seq;
+        this.#writeAttachment(socket, attachment);
+      }
+      (await this.#unacked.get(socket))?.acknowledged(seq);
       return;
     }
     const frames = this.#app.frames;
@@ -474,18 +485,51 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         const attachment = this.#attachment(socket)!;
         if (attachment.acks) {
           sizes ??= texts.map(frameBytes);
-          let unacked = this.#unacked.get(socket);
-          if (!unacked) this.#unacked.set(socket, (unacked = new UnackedDeliveries()));
-          appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
-          if (unacked.bytes > this.#config.maxUnackedBytes) {
-            return this.#end(socket, attachment, CloseCode.SlowConsumer, UNACKED_BYTES_REASON).then(() => "overflow" as const);
-          }
+          return this.#unackedOf(socket, attachment).then((unacked) => {
+            appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
+            if (unacked.bytes > this.#config.maxUnackedBytes) {
+              return this.#end(socket, attachment, CloseCode.SlowConsumer, UNACKED_BYTES_REASON).then(() => "overflow" as const);
+            }
+            return this.#sender(socket).send(frames);
+          });
         }
         return this.#sender(socket).send(frames);
       }),
     );
     await this.#host.log.prune(now);
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
+  }
+
+  /**
+   * An acknowledging socket's unacknowledged deliveries. The first time this
+   * instance needs them (after a wake from hibernation, say) they are rebuilt
+   * from the log: every delivery after the attachment's `ackedSeq` was sent
+   * to the socket and not acknowledged.
+   */
+  #unackedOf(socket: S, attachment: ConnectionAttachment): Promise<UnackedDeliveries> {
+    let unacked = this.#unacked.get(socket);
+    if (!unacked) {
+      unacked = this.#rebuildUnacked(attachment.ackedSeq);
+      this.#unacked.set(socket, unacked);
+    }
+    return unacked;
+  }
+
+  async #rebuildUnacked(ackedSeq: number | undefined): Promise<UnackedDeliveries> {
+    const unacked = new UnackedDeliveries();
+    if (ackedSeq === undefined) return unacked;
+    const log = this.#host.log;
+    let replay = await log.since(ackedSeq);
+    if (replay.kind === "gap") {
+      // The log already dropped deliveries this socket never acknowledged: it cannot get them back, so it is
+      // past any bound. Counted as one entry over the bound, so that it is closed (4002) and learns of the loss
+      // from the reset its resume gets, unless an ack past them arrives first.
+      if (ackedSeq >= replay.oldest - 1) return unacked;
+      unacked.sent(replay.oldest - 1, this.#config.maxUnackedBytes + 1);
+      replay = await log.since(replay.oldest - 1);
+    }
+    if (replay.kind === "replay") for (const delivery of replay.deliveries) unacked.sent(delivery.seq, frameBytes(messageText(delivery)));
+    return unacked;
   }
 
   /** Appends to the log after every earlier append has settled, so seqs reach the sockets in the order they were taken. */

@@ -20,7 +20,7 @@ import {
 class TestHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();
   readonly attachments = new Map<WebSocket, ConnectionAttachment>();
-  readonly log = new MemoryDeliveryLog();
+  log = new MemoryDeliveryLog();
   readonly tickets = new MemoryTicketStore();
   readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
   clock = 1_000_000;
@@ -145,6 +145,33 @@ describe("Hub limits", () => {
     expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
     await settle();
     expect(plain.frames.filter((f) => f.type === "message")).toHaveLength(26);
+  });
+
+  it("a rebuilt hub (as after hibernation) counts what an acknowledging socket left unacknowledged from the log, past its attachment's ackedSeq", async () => {
+    const host = new TestHost();
+    const acking = await open(new Hub(host, bigIntApp, config), host, { acks: true });
+    await settle();
+    const pad = "x".repeat(200);
+    const first = new Hub(host, bigIntApp, config);
+    const { seqs } = await first.push([{ pad }, { pad }]);
+    await first.message(acking.server, JSON.stringify({ type: "ack", seq: seqs[1] }));
+    expect(host.attachments.get(acking.server)!.ackedSeq).toBe(seqs[1]);
+    // Each push on a fresh instance: 4 × ~250 bytes unacknowledged stay under 1000, the fifth passes it.
+    for (let i = 0; i < 4; i++) await new Hub(host, bigIntApp, config).push([{ pad }]);
+    expect(acking.client.readyState).toBe(WebSocket.OPEN);
+    await new Hub(host, bigIntApp, config).push([{ pad }]);
+    expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
+  });
+
+  it("a rebuilt hub whose log already dropped deliveries a socket never acknowledged closes it with 4002 (it can only get a reset)", async () => {
+    const host = new TestHost();
+    host.log = new MemoryDeliveryLog({ count: 2 });
+    const acking = await open(new Hub(host, bigIntApp, config), host, { acks: true });
+    await settle();
+    for (let i = 0; i < 3; i++) await new Hub(host, bigIntApp, config).push([i]);
+    expect(acking.client.readyState).toBe(WebSocket.OPEN);
+    await new Hub(host, bigIntApp, config).push(["pruned past the ack"]);
+    expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
   });
 
   it("refuses a payload with no JSON form before the log: an error frame, no seq taken, the next delivery is seq 1", async () => {
