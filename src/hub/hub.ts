@@ -6,7 +6,7 @@ import { messageFrameText, messageText, serializeDelivery, UnserializablePayload
 import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-import type { DisconnectOptions, DisconnectResult } from "./disconnect.ts";
+import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
 import type { HubHandoff, ResumePoint } from "./hub-handoff.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import type { TicketResult } from "./ticket-result.ts";
@@ -437,7 +437,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * the watermark revokes.
    */
   async disconnect(options: DisconnectOptions = {}): Promise<DisconnectResult> {
-    if (options.revokeTokensIssuedBefore !== undefined) await this.#host.revocation.raise(options.revokeTokensIssuedBefore * 1000);
+    if (options.revokeTokensIssuedBefore !== undefined) {
+      const problem = futureRevocationProblem(options.revokeTokensIssuedBefore, this.#host.now());
+      if (problem !== null) throw new FutureRevocationError(problem);
+      await this.#host.revocation.raise(options.revokeTokensIssuedBefore * 1000);
+    }
     await this.#host.tickets.revokeAll();
     const watermark = await this.#host.revocation.read();
     const reason = closeReason(options.reason ?? CloseReason[CloseCode.Revoked]!);

@@ -171,6 +171,18 @@ for (const host of hosts) {
       await connectAs(victim);
     });
 
+    test("a revocation watermark later than now (milliseconds for seconds) is a 400 naming the field, and the user still connects", async () => {
+      const user = uniqueUser("eve");
+      const response = await fetch(`${server().url}/users/${user}/disconnect`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${PUSH_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ revokeTokensIssuedBefore: 99_999_999_999 }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toMatch(/"revokeTokensIssuedBefore" is later than now .*epoch seconds/);
+      await connectAs(user);
+    });
+
     test(`more than ${TICKETS_PER_MINUTE} tickets for one user in a minute: 429 with Retry-After`, async () => {
       const jwt = await token(uniqueUser("tickets"));
       const ask = () => fetch(`${server().url}/ws/ticket`, { method: "POST", headers: { authorization: `Bearer ${jwt}` } });

@@ -142,6 +142,16 @@ describe("POST /users/:userId/disconnect", () => {
     expect(await refused.text()).toContain("token revoked");
   });
 
+  it("refuses a future watermark, on the route and the RPC method, and leaves the user able to connect", async () => {
+    const alice = user("alice");
+    expect((await disconnect(alice, { revokeTokensIssuedBefore: Date.now() })).status).toBe(400);
+    await expect(hubOf(alice).disconnect({ revokeTokensIssuedBefore: nowSeconds() + 3600 })).rejects.toThrow(/later than now/);
+    const socket = await open(alice);
+    expect(await isOpen(socket)).toBe(true);
+    // Now (within the leeway) is fine.
+    expect(await hubOf(alice).disconnect({ revokeTokensIssuedBefore: nowSeconds() + 1 })).toEqual({ closed: 1 });
+  });
+
   it("the same as the hub's RPC method", async () => {
     const alice = user("alice");
     const [a1, a2] = [await open(alice, { ageSeconds: 20 }), await open(alice, { sid: "keep" })];
@@ -163,6 +173,7 @@ describe("POST /users/:userId/disconnect", () => {
     ["a reason over 123 bytes", { reason: "é".repeat(62) }, /123 UTF-8 bytes/],
     ["a watermark in milliseconds as a string", { revokeTokensIssuedBefore: "1700000000" }, /epoch seconds/],
     ["a negative watermark", { revokeTokensIssuedBefore: -1 }, /epoch seconds/],
+    ["a watermark in the future (milliseconds for seconds)", { revokeTokensIssuedBefore: 99_999_999_999 }, /"revokeTokensIssuedBefore" is later than now .*epoch seconds/],
   ])("answers 400 for %s", async (_name, body, message) => {
     const response = await disconnect(user("alice"), body);
     expect(response.status).toBe(400);
