@@ -2,7 +2,7 @@ import { AuthError, type Identity } from "../edge/auth.ts";
 import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
 import type { HubConfig } from "./config.ts";
 import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
-import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "../protocol/delivery-frame.ts";
+import { messageFrameText, messageText, serializeDelivery, signalFrameText, UnserializablePayloadError } from "../protocol/delivery-frame.ts";
 import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
@@ -22,7 +22,6 @@ import {
   isLargerThan,
   parseClientFrame,
   type ResetFrame,
-  type SignalFrame,
   type WelcomeFrame,
 } from "../protocol/frames.ts";
 import { KeySetUnavailableError } from "../edge/jwks-key-set.ts";
@@ -464,8 +463,10 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   async signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
     if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
-    const frame: SignalFrame = { type: "signal", data: data ?? null, ...(options.from ? { from: options.from } : {}) };
-    const text = JSON.stringify(frame);
+    // The payload goes through the same serialization as a delivery's: a payload with no JSON form is an
+    // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
+    const { json } = serializeDelivery({ data });
+    const text = signalFrameText(json, options.from);
     const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(text)));
     return { delivered: outcomes.filter((o) => o === "sent").length };
   }

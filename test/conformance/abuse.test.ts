@@ -222,6 +222,21 @@ for (const host of hosts) {
       expect(replay).toEqual(Array.from({ length: afterSeq - before.seq + 1 }, (_, i) => before.seq + i));
     });
 
+    test("a signal nested 30,000 deep is refused with invalid_frame naming it, or relayed whole: never handler_failed", async () => {
+      const client = await connectAs(uniqueUser("deepsignal"));
+      client.send(`{"type":"signal","data":${nested(DEEP)}}`);
+      const answer = (await client.next()).text;
+      if (answer.startsWith('{"type":"signal",')) {
+        expect(answer.length).toBeGreaterThan(2 * DEEP);
+      } else {
+        const refused = JSON.parse(answer) as Record<string, any>;
+        expect(refused).toMatchObject({ type: "error", code: "invalid_frame" });
+        expect(refused.message).toContain(UNSERIALIZABLE_PAYLOAD_PREFIX);
+      }
+      client.send(JSON.stringify({ type: "signal", data: "after" }));
+      expect(await client.nextJson()).toMatchObject({ type: "signal", data: "after" });
+    });
+
     test("a push nested 30,000 deep answers 400 naming it (no seq taken), or 200 with the next seq; never a 500", async () => {
       const user = uniqueUser("deeppush");
       const first = await push(user, { data: 1 });
