@@ -83,6 +83,7 @@ export {
   messageFrameText,
   type SerializedDelivery,
   serializeDelivery,
+  signalFrameText,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
   UnserializablePayloadError,
 } from "./protocol/delivery-frame.ts";

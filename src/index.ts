@@ -14,7 +14,7 @@ export { readAuthOptions } from "./edge/auth-config.ts";
 export { ErrorCode } from "./protocol/frames.ts";
 export { ConfigError, DEFAULT_CONFIG, type HubConfig, readHubConfig, readList } from "./hub/config.ts";
 export { type Connection, FrameError, type FrameHandler, type HubApp, type HubContext, PUSH_ONLY_APP } from "./hub/hub-app.ts";
-export { type DisconnectOptions, type DisconnectResult } from "./hub/disconnect.ts";
+export { type DisconnectOptions, type DisconnectResult, FutureRevocationError } from "./hub/disconnect.ts";
 export { type PushOptions, type PushResult } from "./hub/push.ts";
 export { answerError, createUserhubRouter, type EdgeRateLimiter, type UserhubRouterOptions } from "./edge/router.ts";
 export { answerDevToken } from "./edge/dev-token.ts";

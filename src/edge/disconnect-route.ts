@@ -1,6 +1,6 @@
 import type { Context, Env } from "hono";
 import { isValidUserId } from "./auth.ts";
-import type { DisconnectOptions } from "../hub/disconnect.ts";
+import { type DisconnectOptions, futureRevocationProblem } from "../hub/disconnect.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
 
@@ -30,6 +30,8 @@ export function disconnectRoute<E extends Env>(options: PushRouteOptions<E>): (c
     }
     const disconnect = readDisconnectOptions(text);
     if (typeof disconnect === "string") return c.text(`400 Bad Request: ${disconnect}.\n`, HttpStatus.BadRequest);
+    const future = disconnect.revokeTokensIssuedBefore === undefined ? null : futureRevocationProblem(disconnect.revokeTokensIssuedBefore, Date.now());
+    if (future !== null) return c.text(`400 Bad Request: ${future}.\n`, HttpStatus.BadRequest);
     const result = await options.hubs(c).disconnect(userId, disconnect);
     return c.json({ closed: result.closed });
   };

@@ -148,15 +148,14 @@ export class JwksKeySet {
     let keys: Map<string, PublicJwk>;
     let maxAgeMs: number;
     try {
-      const response = await this.#fetch(
-        new Request(this.url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(this.#fetchTimeoutMs) }),
-      );
+      // One deadline for the answer and its whole body: a provider (or anything at JWKS_URL) that trickles bytes cannot hold the cache longer.
+      const deadline = AbortSignal.timeout(this.#fetchTimeoutMs);
+      const response = await this.#fetch(new Request(this.url, { headers: { Accept: "application/json" }, signal: deadline }));
       if (!response.ok) {
-        await response.body?.cancel();
+        await response.body?.cancel().catch(() => {});
         throw new Error(`answered HTTP ${response.status}`);
       }
-      const text = await response.text();
-      if (text.length > MAX_KEY_SET_BYTES) throw new Error(`document is larger than ${MAX_KEY_SET_BYTES} bytes`);
+      const text = await readCappedText(response, MAX_KEY_SET_BYTES, deadline);
       keys = readKeySet(JSON.parse(text));
       maxAgeMs = this.#maxAge(response.headers.get("Cache-Control"));
     } catch (error) {
@@ -177,6 +176,50 @@ export class JwksKeySet {
     if (!maxAge) return this.#defaultMaxAgeMs;
     return Math.min(this.#maxMaxAgeMs, Math.max(this.#minMaxAgeMs, Number(maxAge[1]) * 1000));
   }
+}
+
+/**
+ * The body of `response` as text, refused past `maxBytes` without holding
+ * more than that: by `Content-Length` before reading when it is given,
+ * otherwise by counting the stream's bytes as they arrive. Stops, and
+ * cancels the body, when `deadline` aborts.
+ */
+async function readCappedText(response: Response, maxBytes: number, deadline: AbortSignal): Promise<string> {
+  const tooLarge = () => new Error(`document is larger than ${maxBytes} bytes`);
+  const declared = response.headers.get("Content-Length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new Error(`no complete answer within the fetch timeout (${deadline.reason instanceof Error ? deadline.reason.name : "aborted"})`));
+    if (deadline.aborted) fail();
+    else deadline.addEventListener("abort", fail, { once: true });
+  });
+  aborted.catch(() => {});
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge();
+      chunks.push(value);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** The signing keys of a JWKS document, by `kid`. Keys without a `kid`, symmetric keys and encryption keys are left out. */

@@ -33,8 +33,10 @@ export interface UserhubRouterOptions<E extends Env> {
   /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
   path?: string;
   /**
-   * A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml) counting each user's upgrade attempts
-   * at the edge, before any hub is reached; past it, 429. Absent: only the hubs' own limits apply.
+   * A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml) counting attempts at the edge, before
+   * any hub is reached; past it, 429. Keys: `upgrade:<user>` for a verified token's upgrade or ticket request,
+   * `upgrade-address:<CF-Connecting-IP>` for an upgrade with a ticket (whose user is unproven until the hub
+   * redeems it). Absent: only the hubs' own limits apply.
    */
   upgradeLimiter?: (c: Context<E>) => EdgeRateLimiter | undefined;
 }
@@ -91,6 +93,18 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
       throw error;
     }
   };
+  /**
+   * The edge limiter's 429, or null to go on. `key` is only ever a verified
+   * user id or the caller's own address: never a user id the caller merely
+   * named, which would let anyone spend a victim's attempts.
+   */
+  const edgeRefusal = async (c: Context<E>, key: string, whose: string): Promise<Response | null> => {
+    const limiter = options.upgradeLimiter?.(c);
+    if (!limiter || (await limiter.limit({ key })).success) return null;
+    return c.text(`429 Too Many Requests: too many connection attempts ${whose}; retry later.\n`, HttpStatus.TooManyRequests, {
+      "Retry-After": String(EDGE_RETRY_AFTER_SECONDS),
+    });
+  };
   const originRefusal = (c: Context<E>): Response | null => {
     const origin = c.req.header("Origin");
     const allowed = options.allowedOrigins?.(c) ?? [];
@@ -109,6 +123,8 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     }
     const identity = await identify(c, credentials.token);
     if (identity instanceof Response) return identity;
+    const limited = await edgeRefusal(c, `upgrade:${identity.userId}`, "for this user");
+    if (limited) return limited;
     const issued = await options.hubs(c).issueTicket(identity);
     if ("refused" in issued) return c.text(`401 Unauthorized: ${issued.refused}.\n`, HttpStatus.Unauthorized, { "WWW-Authenticate": challenge(issued.refused) });
     if ("retryAfterMs" in issued) {
@@ -135,13 +151,6 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     const resume = readResume(c.req.query("since"), c.req.query("epoch"));
     if (typeof resume === "string") return c.text(`400 Bad Request: ${resume}.\n`, HttpStatus.BadRequest);
     const acks = c.req.query("ack") === "1";
-    const edgeRefusal = async (userId: string): Promise<Response | null> => {
-      const limiter = options.upgradeLimiter?.(c);
-      if (!limiter || (await limiter.limit({ key: `upgrade:${userId}` })).success) return null;
-      return c.text("429 Too Many Requests: too many connection attempts for this user; retry later.\n", HttpStatus.TooManyRequests, {
-        "Retry-After": String(EDGE_RETRY_AFTER_SECONDS),
-      });
-    };
     const credentials = findCredentials(c.req.raw.headers);
     if (credentials === null) {
       return c.text(
@@ -157,13 +166,19 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
           "WWW-Authenticate": 'Bearer realm="userhub", error="invalid_token", error_description="malformed ticket"',
         });
       }
-      const limited = await edgeRefusal(userId);
+      // The user a ticket names is not proven until the hub redeems it, so the
+      // edge never counts it against that user (a forged ticket naming a victim
+      // would spend the victim's attempts). Ticket upgrades count against the
+      // caller's address instead; the user's own count was taken when the
+      // ticket was issued to a verified token.
+      const address = c.req.header("CF-Connecting-IP");
+      const limited = address === undefined ? null : await edgeRefusal(c, `upgrade-address:${address}`, "from this address");
       if (limited) return limited;
       return await options.hubs(c).connect(c.req.raw, { userId, protocol, resume, acks, ticket: credentials.ticket });
     }
     const identity = await identify(c, credentials.token);
     if (identity instanceof Response) return identity;
-    const limited = await edgeRefusal(identity.userId);
+    const limited = await edgeRefusal(c, `upgrade:${identity.userId}`, "for this user");
     if (limited) return limited;
     return await options.hubs(c).connect(c.req.raw, { userId: identity.userId, protocol, resume, acks, identity });
   });

@@ -25,6 +25,12 @@ export interface ConnectionAttachment {
   acks?: true;
   /** The application's `connection.state` as JSON (at most `MAX_CONNECTION_STATE_BYTES`), when it set one. */
   state?: string;
+  /**
+   * For an acknowledging socket, the last seq it acknowledged (at first, the
+   * welcome's seq). Kept here, not only in memory, so that a hub woken from
+   * hibernation can rebuild the socket's unacknowledged bytes from the log.
+   */
+  ackedSeq?: number;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }

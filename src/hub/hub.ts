@@ -3,12 +3,12 @@ import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON
 import type { HubConfig } from "./config.ts";
 import { ConnectionStateTooLargeError, connectionStateText, readConnectionState } from "./connection-state.ts";
 import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
-import { messageFrameText, messageText, serializeDelivery, UnserializablePayloadError } from "../protocol/delivery-frame.ts";
+import { messageFrameText, messageText, serializeDelivery, signalFrameText, UnserializablePayloadError } from "../protocol/delivery-frame.ts";
 import type { Liveness } from "./heartbeat.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import { runFrameHandler } from "./frame-schema.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
-import type { DisconnectOptions, DisconnectResult } from "./disconnect.ts";
+import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
 import type { HubHandoff, ResumePoint } from "./hub-handoff.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import type { TicketResult } from "./ticket-result.ts";
@@ -24,7 +24,6 @@ import {
   isLargerThan,
   parseClientFrame,
   type ResetFrame,
-  type SignalFrame,
   type WelcomeFrame,
 } from "../protocol/frames.ts";
 import { KeySetUnavailableError } from "../edge/jwks-key-set.ts";
@@ -97,7 +96,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #senders = new WeakMap<S, Sender>();
   // Limits live in memory, per live instance: after hibernation a hub starts them afresh (full buckets, nothing unacknowledged).
   readonly #rates = new WeakMap<S, SocketRateLimit>();
-  readonly #unacked = new WeakMap<S, UnackedDeliveries>();
+  /** Per acknowledging socket, its unacknowledged deliveries; a promise while this instance rebuilds them from the log. */
+  readonly #unacked = new WeakMap<S, Promise<UnackedDeliveries>>();
   #userLimits: UserRateLimits | undefined;
   /** Attachments read once per socket per instance: the hub is their only writer, so its copy is the stored one. */
   readonly #attachments = new WeakMap<S, ConnectionAttachment>();
@@ -137,16 +137,9 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         headers: { "Retry-After": String(seconds) },
       };
     }
-    const wait = limits.connections.take(now);
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      return {
-        ok: false,
-        status: HttpStatus.TooManyRequests,
-        message: `429 Too Many Requests: this user opened more than ${this.#config.connectionsPerMinute} connections in a minute; retry in ${seconds} s.\n`,
-        headers: { "Retry-After": String(seconds) },
-      };
-    }
+    // A ticket proves its user only once redeemed: until then it names a user
+    // anyone could name, so a forged one must cost that user nothing (no
+    // connection counted, no penalty); only a verified identity is counted.
     let identity = handoff.identity;
     if (handoff.ticket !== undefined) {
       const redeemed = await this.#host.tickets.redeem(handoff.ticket, this.#host.now());
@@ -159,6 +152,16 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         };
       }
       identity = redeemed;
+    }
+    const wait = limits.connections.take(this.#host.now());
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return {
+        ok: false,
+        status: HttpStatus.TooManyRequests,
+        message: `429 Too Many Requests: this user opened more than ${this.#config.connectionsPerMinute} connections in a minute; retry in ${seconds} s.\n`,
+        headers: { "Retry-After": String(seconds) },
+      };
     }
     if (isRevoked(identity!.issuedAt, await this.#host.revocation.read())) return revokedAdmission();
     if (!this.canAdmit()) {
@@ -240,6 +243,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const snapshot = Promise.all([log.latestSeq(), log.epoch()]);
     const welcomeSent = sender.send(async () => {
       const [seq, epoch] = await snapshot;
+      if (attachment.acks && attachment.ackedSeq === undefined) {
+        // What the socket got at open (its replay ends at this seq too) counts as acknowledged; counting a replay could close a resuming client before it reads it.
+        attachment.ackedSeq = seq;
+        this.#writeAttachment(socket, attachment);
+      }
       const welcome: WelcomeFrame = {
         type: "welcome",
         connectionId: attachment.connectionId,
@@ -352,7 +360,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
         return;
       }
-      this.#unacked.get(socket)?.acknowledged(seq);
+      // Kept in the attachment (no storage write: this frame woke the hub anyway) so a later instance can rebuild the count.
+      if (attachment.acks && seq > (attachment.ackedSeq ?? -1)) {
+        attachment.ackedSeq = seq;
+        this.#writeAttachment(socket, attachment);
+      }
+      (await this.#unacked.get(socket))?.acknowledged(seq);
       return;
     }
     const frames = this.#app.frames;
@@ -427,7 +440,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * the watermark revokes.
    */
   async disconnect(options: DisconnectOptions = {}): Promise<DisconnectResult> {
-    if (options.revokeTokensIssuedBefore !== undefined) await this.#host.revocation.raise(options.revokeTokensIssuedBefore * 1000);
+    if (options.revokeTokensIssuedBefore !== undefined) {
+      const problem = futureRevocationProblem(options.revokeTokensIssuedBefore, this.#host.now());
+      if (problem !== null) throw new FutureRevocationError(problem);
+      await this.#host.revocation.raise(options.revokeTokensIssuedBefore * 1000);
+    }
     await this.#host.tickets.revokeAll();
     const watermark = await this.#host.revocation.read();
     const reason = closeReason(options.reason ?? CloseReason[CloseCode.Revoked]!);
@@ -450,7 +467,10 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   async signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
     if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
-    const text = signalFrameText(data, options.from);
+    // The payload goes through the same serialization as a delivery's: a payload with no JSON form is an
+    // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
+    const { json } = serializeDelivery({ data });
+    const text = signalFrameText(json, options.from);
     const outcomes = await Promise.all(this.#liveSockets().map((socket) => this.#sender(socket).send(text)));
     return { delivered: outcomes.filter((o) => o === "sent").length };
   }
@@ -474,12 +494,13 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         const attachment = this.#attachment(socket)!;
         if (attachment.acks) {
           sizes ??= texts.map(frameBytes);
-          let unacked = this.#unacked.get(socket);
-          if (!unacked) this.#unacked.set(socket, (unacked = new UnackedDeliveries()));
-          appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
-          if (unacked.bytes > this.#config.maxUnackedBytes) {
-            return this.#end(socket, attachment, CloseCode.SlowConsumer, UNACKED_BYTES_REASON).then(() => "overflow" as const);
-          }
+          return this.#unackedOf(socket, attachment).then((unacked) => {
+            appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
+            if (unacked.bytes > this.#config.maxUnackedBytes) {
+              return this.#end(socket, attachment, CloseCode.SlowConsumer, UNACKED_BYTES_REASON).then(() => "overflow" as const);
+            }
+            return this.#sender(socket).send(frames);
+          });
         }
         return this.#sender(socket).send(frames);
       }),
@@ -487,6 +508,38 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const pruning = this.#host.log.prune(now);
     if (pruning instanceof Promise) await pruning;
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
+  }
+
+  /**
+   * An acknowledging socket's unacknowledged deliveries. The first time this
+   * instance needs them (after a wake from hibernation, say) they are rebuilt
+   * from the log: every delivery after the attachment's `ackedSeq` was sent
+   * to the socket and not acknowledged.
+   */
+  #unackedOf(socket: S, attachment: ConnectionAttachment): Promise<UnackedDeliveries> {
+    let unacked = this.#unacked.get(socket);
+    if (!unacked) {
+      unacked = this.#rebuildUnacked(attachment.ackedSeq);
+      this.#unacked.set(socket, unacked);
+    }
+    return unacked;
+  }
+
+  async #rebuildUnacked(ackedSeq: number | undefined): Promise<UnackedDeliveries> {
+    const unacked = new UnackedDeliveries();
+    if (ackedSeq === undefined) return unacked;
+    const log = this.#host.log;
+    let replay = await log.since(ackedSeq);
+    if (replay.kind === "gap") {
+      // The log already dropped deliveries this socket never acknowledged: it cannot get them back, so it is
+      // past any bound. Counted as one entry over the bound, so that it is closed (4002) and learns of the loss
+      // from the reset its resume gets, unless an ack past them arrives first.
+      if (ackedSeq >= replay.oldest - 1) return unacked;
+      unacked.sent(replay.oldest - 1, this.#config.maxUnackedBytes + 1);
+      replay = await log.since(replay.oldest - 1);
+    }
+    if (replay.kind === "replay") for (const delivery of replay.deliveries) unacked.sent(delivery.seq, frameBytes(messageText(delivery)));
+    return unacked;
   }
 
   /** Appends to the log after every earlier append has settled, so seqs reach the sockets in the order they were taken. */
@@ -719,13 +772,6 @@ export class Hub<S extends WritableSocket = WritableSocket> {
  * `JSON.stringify` of a {@link SignalFrame} (same fields, same order),
  * without building the frame object first.
  */
-function signalFrameText(data: unknown, from: string | undefined): string {
-  const json = JSON.stringify(data ?? null) as string | undefined;
-  // A payload with no JSON form (a function, a symbol) is left out of the frame, as JSON.stringify of the object leaves it out.
-  if (json === undefined) return JSON.stringify({ type: "signal", ...(from ? { from } : {}) });
-  return from ? `{"type":"signal","data":${json},"from":${JSON.stringify(from)}}` : `{"type":"signal","data":${json}}`;
-}
-
 /** `reason` cut to the 123 UTF-8 bytes a close frame can carry, never inside a character. */
 function closeReason(reason: string): string {
   const encoder = new TextEncoder();

@@ -6,8 +6,10 @@
  * how far behind it is. Only sockets whose client said it acknowledges
  * (`?ack=1` in the connect URL) are tracked.
  *
- * In memory, per live instance: a hub that wakes from hibernation starts
- * each socket at zero, so the bound is on what one live instance sent.
+ * In memory, per live instance; the socket's attachment keeps its last
+ * acknowledged seq, and a hub woken from hibernation rebuilds the count from
+ * the deliveries its log holds after that seq (once per socket and instance),
+ * so the bound holds across hibernation without a storage write per delivery.
  *
  * @example
  * ```ts
@@ -24,14 +26,17 @@ export class UnackedDeliveries {
   readonly #sizes: number[] = [];
   #head = 0;
   #bytes = 0;
+  #last = -1;
 
   /** Bytes sent and not yet acknowledged. */
   get bytes(): number {
     return this.#bytes;
   }
 
-  /** A delivery of `bytes` (its frame's UTF-8 size) went to the socket. */
+  /** A delivery of `bytes` (its frame's UTF-8 size) went to the socket. A seq at or before the last one counted is already counted (a rebuild from the log may have read it). */
   sent(seq: number, bytes: number): void {
+    if (seq <= this.#last) return;
+    this.#last = seq;
     this.#seqs.push(seq);
     this.#sizes.push(bytes);
     this.#bytes += bytes;

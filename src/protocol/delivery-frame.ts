@@ -62,6 +62,11 @@ export function messageFrameText(delivery: Delivery, json: string): string {
   return `{"type":"message","seq":${delivery.seq},"data":${json},"at":${delivery.at}${from}}`;
 }
 
+/** The `signal` frame around a payload's JSON: same fields, same order as `JSON.stringify` of a `SignalFrame`. */
+export function signalFrameText(json: string, from?: string): string {
+  return `{"type":"signal","data":${json}${from ? `,"from":${JSON.stringify(from)}` : ""}}`;
+}
+
 /** The `message` frame of a delivery read back from the log (a replay). */
 export function messageText(delivery: Delivery): string {
   const frame: MessageFrame = { type: "message", seq: delivery.seq, data: delivery.data, at: delivery.at, ...(delivery.from ? { from: delivery.from } : {}) };

@@ -160,6 +160,29 @@ for (const host of hosts) {
       await connectAs(uniqueUser("bystander"));
     });
 
+    test("forged tickets naming a user cost that user nothing: each is a 401, and the user's own token still connects", async () => {
+      const victim = uniqueUser("victim");
+      const named = Buffer.from(victim).toString("base64url");
+      for (let i = 0; i < CONNECTIONS_PER_MINUTE * 2; i++) {
+        const forged = `${named}.${i.toString(16).padStart(32, "0")}`;
+        const refusal = await refuse({ protocols: ["userhub.v1", `ticket.${forged}`] });
+        expect(refusal.status).toBe(401);
+      }
+      await connectAs(victim);
+    });
+
+    test("a revocation watermark later than now (milliseconds for seconds) is a 400 naming the field, and the user still connects", async () => {
+      const user = uniqueUser("eve");
+      const response = await fetch(`${server().url}/users/${user}/disconnect`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${PUSH_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ revokeTokensIssuedBefore: 99_999_999_999 }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toMatch(/"revokeTokensIssuedBefore" is later than now .*epoch seconds/);
+      await connectAs(user);
+    });
+
     test(`more than ${TICKETS_PER_MINUTE} tickets for one user in a minute: 429 with Retry-After`, async () => {
       const jwt = await token(uniqueUser("tickets"));
       const ask = () => fetch(`${server().url}/ws/ticket`, { method: "POST", headers: { authorization: `Bearer ${jwt}` } });
@@ -197,6 +220,21 @@ for (const host of hosts) {
       const replay: (number | null)[] = [];
       for (let seq = before.seq; seq <= afterSeq; seq++) replay.push(seqOf((await resumed.next()).text));
       expect(replay).toEqual(Array.from({ length: afterSeq - before.seq + 1 }, (_, i) => before.seq + i));
+    });
+
+    test("a signal nested 30,000 deep is refused with invalid_frame naming it, or relayed whole: never handler_failed", async () => {
+      const client = await connectAs(uniqueUser("deepsignal"));
+      client.send(`{"type":"signal","data":${nested(DEEP)}}`);
+      const answer = (await client.next()).text;
+      if (answer.startsWith('{"type":"signal",')) {
+        expect(answer.length).toBeGreaterThan(2 * DEEP);
+      } else {
+        const refused = JSON.parse(answer) as Record<string, any>;
+        expect(refused).toMatchObject({ type: "error", code: "invalid_frame" });
+        expect(refused.message).toContain(UNSERIALIZABLE_PAYLOAD_PREFIX);
+      }
+      client.send(JSON.stringify({ type: "signal", data: "after" }));
+      expect(await client.nextJson()).toMatchObject({ type: "signal", data: "after" });
     });
 
     test("a push nested 30,000 deep answers 400 naming it (no seq taken), or 200 with the next seq; never a 500", async () => {

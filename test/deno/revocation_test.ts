@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { LocalHubNamespace } from "../../src/deno/mod.ts";
+import { FutureRevocationError } from "../../src/index.ts";
 
 // On Deno a user's hub goes with their last socket, so the revocation
 // watermark lives in the namespace: it must outlive the hub that set it.
 Deno.test("a disconnect's watermark outlives the user's hub and refuses older tokens' tickets; other users are untouched", async () => {
   const hubs = new LocalHubNamespace();
-  const watermark = 1_900_000_000;
+  const watermark = Math.floor(Date.now() / 1000) - 10;
   assert.deepEqual(await hubs.disconnect("alice", { revokeTokensIssuedBefore: watermark }), { closed: 0 });
   // No socket and no request in flight: the hub that kept the watermark is gone.
   assert.equal(hubs.size, 0);
@@ -20,5 +21,17 @@ Deno.test("a disconnect's watermark outlives the user's hub and refuses older to
   // An earlier watermark does not move it back.
   await hubs.disconnect("alice", { revokeTokensIssuedBefore: watermark - 100 });
   assert.deepEqual(await hubs.issueTicket({ userId: "alice", expiresAt: null, issuedAt: (watermark - 50) * 1000 }), { refused: "token revoked" });
+  assert.deepEqual(hubs.stats(), { hubs: 0, sockets: 0, timers: 0 });
+});
+
+Deno.test("a watermark later than now (milliseconds for seconds) is refused with FutureRevocationError and changes nothing", async () => {
+  const hubs = new LocalHubNamespace();
+  await assert.rejects(hubs.disconnect("eve", { revokeTokensIssuedBefore: Date.now() }), (error: unknown) => {
+    assert.ok(error instanceof FutureRevocationError);
+    assert.match(error.message, /"revokeTokensIssuedBefore" is later than now .*epoch seconds/);
+    return true;
+  });
+  const fresh = await hubs.issueTicket({ userId: "eve", expiresAt: null, issuedAt: Date.now() });
+  assert.ok("ticket" in fresh, JSON.stringify(fresh));
   assert.deepEqual(hubs.stats(), { hubs: 0, sockets: 0, timers: 0 });
 });

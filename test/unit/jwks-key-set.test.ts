@@ -175,6 +175,54 @@ describe("JwksKeySet caching", () => {
     expect(errors).toHaveLength(1);
   });
 
+  it("refuses a document over 256 KiB by Content-Length without reading its body", async () => {
+    let pulled = 0;
+    // It says 300 MiB and holds 8 MiB at most, so that a regression reads it whole and fails instead of eating memory.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 128) return controller.close();
+        pulled++;
+        controller.enqueue(new Uint8Array(64 * 1024));
+      },
+    });
+    const keys = new JwksKeySet(URL_, { fetch: async () => new Response(body, { headers: { "Content-Length": String(300 * 1024 * 1024) } }), now: () => clock });
+    await expect(keys.key("k1")).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(pulled).toBeLessThanOrEqual(2); // the stream's own read-ahead at most; never the document
+    expect(errors[0]).toMatch(/larger than 262144 bytes/);
+  });
+
+  it("stops reading a large stream without Content-Length at 256 KiB", async () => {
+    let sent = 0;
+    // 8 MiB at most, so that a regression reads it whole and fails instead of eating memory.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 8 * 1024 * 1024) return controller.close();
+        sent += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    const keys = new JwksKeySet(URL_, { fetch: async () => new Response(body), now: () => clock });
+    await expect(keys.key("k1")).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(sent).toBeLessThanOrEqual(512 * 1024);
+    expect(errors[0]).toMatch(/larger than 262144 bytes/);
+  });
+
+  it("lets the fetch timeout cover the body: a trickling answer fails at the timeout", async () => {
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"keys":['));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const keys = new JwksKeySet(URL_, { fetch: async () => new Response(body), now: () => clock, fetchTimeoutMs: 50 });
+    await expect(keys.key("k1")).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(cancelled).toBe(true);
+    expect(errors[0]).toMatch(/fetch timeout/);
+  });
+
   it("keeps only public signing keys: no oct keys, no encryption keys, no private parts", async () => {
     provider.keys = [
       { kty: "oct", kid: "hmac", k: "c2VjcmV0" },

@@ -5,6 +5,7 @@ import {
   NOTICE_INTERVAL_MS,
   PerMinuteLimit,
   serializeDelivery,
+  signalFrameText,
   SocketRateLimit,
   type SocketRateSettings,
   STREAK_GAP_MS,
@@ -148,6 +149,13 @@ describe("serializeDelivery and messageFrameText", () => {
       const { json } = serializeDelivery({ data, ...(from ? { from } : {}) });
       const delivery = { seq: 7, at: 1234, data, ...(from ? { from } : {}) };
       expect(messageFrameText(delivery, json)).toBe(JSON.stringify({ type: "message", seq: 7, data: data ?? null, at: 1234, ...(from ? { from } : {}) }));
+    }
+  });
+
+  it("builds the signal frame JSON.stringify of it would", () => {
+    for (const [data, from] of [[{ a: [1, "x"] }, undefined], ["hi", "conn-1"], [undefined, 'we"ird']] as const) {
+      const { json } = serializeDelivery({ data });
+      expect(signalFrameText(json, from)).toBe(JSON.stringify({ type: "signal", data: data ?? null, ...(from ? { from } : {}) }));
     }
   });
 

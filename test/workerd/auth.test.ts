@@ -152,6 +152,16 @@ describe("verifyToken refuses", () => {
     expect((await refusal(token)).reason).toBe("exp is not a number");
   });
 
+  it.each([
+    ["exp", { exp: 1e308 }],
+    ["exp", { exp: -1 }],
+    ["nbf", { exp: NOW + 60, nbf: 1e300 }],
+    ["iat", { exp: NOW + 60, iat: 9e15 }],
+  ])("a %s that is not a time in epoch seconds (%j)", async (claim, times) => {
+    const token = await sign({ sub: "alice", ...times }, SECRET);
+    expect((await refusal(token)).reason).toBe(`${claim} is not a time in epoch seconds`);
+  });
+
   it("nbf in the future beyond the leeway", async () => {
     const token = await sign({ sub: "alice", exp: NOW + 60, nbf: NOW + 6 }, SECRET);
     expect((await refusal(token)).reason).toBe("token not yet valid");

@@ -20,7 +20,7 @@ import {
 class TestHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();
   readonly attachments = new Map<WebSocket, ConnectionAttachment>();
-  readonly log = new MemoryDeliveryLog();
+  log = new MemoryDeliveryLog();
   readonly tickets = new MemoryTicketStore();
   readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
   clock = 1_000_000;
@@ -107,6 +107,25 @@ describe("Hub limits", () => {
     expect(await hub.issueTicket(identity)).toEqual({ retryAfterMs: 30_000 });
   });
 
+  it("a forged, used or foreign ticket is a 401 that costs the user it names nothing: their own token still connects", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const forged = `${btoa("alice").replace(/=+$/, "")}.${"ab".repeat(16)}`;
+    for (let i = 0; i < 10; i++) {
+      expect(await hub.admit({ userId: "alice", protocol: null, resume: null, ticket: forged })).toMatchObject({ ok: false, status: 401 });
+    }
+    // A real ticket, used twice: the second use is a 401 that does not count either.
+    const issued = await hub.issueTicket({ userId: "alice", expiresAt: null });
+    if (!("ticket" in issued)) throw new Error("no ticket");
+    expect(await hub.admit({ userId: "alice", protocol: null, resume: null, ticket: issued.ticket })).toMatchObject({ ok: true });
+    expect(await hub.admit({ userId: "alice", protocol: null, resume: null, ticket: issued.ticket })).toMatchObject({ ok: false, status: 401 });
+    // connectionsPerMinute is 3: the redeemed ticket took one, two verified upgrades remain.
+    const handoff = { userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null } };
+    expect((await hub.admit(handoff)).ok).toBe(true);
+    expect((await hub.admit(handoff)).ok).toBe(true);
+    expect(await hub.admit(handoff)).toMatchObject({ ok: false, status: 429 });
+  });
+
   it("announces maxUnackedBytes to an acknowledging socket only, and closes it with 4002 past the bound unless it acknowledges", async () => {
     const host = new TestHost();
     const hub = new Hub(host, bigIntApp, config);
@@ -126,6 +145,33 @@ describe("Hub limits", () => {
     expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
     await settle();
     expect(plain.frames.filter((f) => f.type === "message")).toHaveLength(26);
+  });
+
+  it("a rebuilt hub (as after hibernation) counts what an acknowledging socket left unacknowledged from the log, past its attachment's ackedSeq", async () => {
+    const host = new TestHost();
+    const acking = await open(new Hub(host, bigIntApp, config), host, { acks: true });
+    await settle();
+    const pad = "x".repeat(200);
+    const first = new Hub(host, bigIntApp, config);
+    const { seqs } = await first.push([{ pad }, { pad }]);
+    await first.message(acking.server, JSON.stringify({ type: "ack", seq: seqs[1] }));
+    expect(host.attachments.get(acking.server)!.ackedSeq).toBe(seqs[1]);
+    // Each push on a fresh instance: 4 × ~250 bytes unacknowledged stay under 1000, the fifth passes it.
+    for (let i = 0; i < 4; i++) await new Hub(host, bigIntApp, config).push([{ pad }]);
+    expect(acking.client.readyState).toBe(WebSocket.OPEN);
+    await new Hub(host, bigIntApp, config).push([{ pad }]);
+    expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
+  });
+
+  it("a rebuilt hub whose log already dropped deliveries a socket never acknowledged closes it with 4002 (it can only get a reset)", async () => {
+    const host = new TestHost();
+    host.log = new MemoryDeliveryLog({ count: 2 });
+    const acking = await open(new Hub(host, bigIntApp, config), host, { acks: true });
+    await settle();
+    for (let i = 0; i < 3; i++) await new Hub(host, bigIntApp, config).push([i]);
+    expect(acking.client.readyState).toBe(WebSocket.OPEN);
+    await new Hub(host, bigIntApp, config).push(["pruned past the ack"]);
+    expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
   });
 
   it("refuses a payload with no JSON form before the log: an error frame, no seq taken, the next delivery is seq 1", async () => {

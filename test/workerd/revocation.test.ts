@@ -4,7 +4,8 @@
 // upgrade, at the ticket endpoint and in band, the same as the hub's RPC
 // method, and other users untouched. Also: a validly signed token whose
 // payload is not an object is a 401 on /ws and /ws/ticket, not a 500.
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
+import type { UserHub } from "../../durable-objects/index.ts";
 import { describe, expect, it } from "vitest";
 import { accept, type HubClient, hubOf, upgradeHeaders } from "./hub-client.ts";
 import { signHmac } from "../support/jwt-keys.ts";
@@ -142,6 +143,20 @@ describe("POST /users/:userId/disconnect", () => {
     expect(await refused.text()).toContain("token revoked");
   });
 
+  it("refuses a future watermark, on the route and the RPC method, and leaves the user able to connect", async () => {
+    const alice = user("alice");
+    expect((await disconnect(alice, { revokeTokensIssuedBefore: Date.now() })).status).toBe(400);
+    // Called inside the object: an RPC method's throw is also logged by workerd as uncaught, which the test pool reports as an error.
+    const refusal = await runInDurableObject(hubOf(alice), (instance: UserHub) =>
+      instance.disconnect({ revokeTokensIssuedBefore: nowSeconds() + 3600 }).then(() => "accepted", (error: Error) => `${error.name}: ${error.message}`),
+    );
+    expect(refusal).toMatch(/^FutureRevocationError: "revokeTokensIssuedBefore" is later than now/);
+    const socket = await open(alice);
+    expect(await isOpen(socket)).toBe(true);
+    // Now (within the leeway) is fine.
+    expect(await hubOf(alice).disconnect({ revokeTokensIssuedBefore: nowSeconds() + 1 })).toEqual({ closed: 1 });
+  });
+
   it("the same as the hub's RPC method", async () => {
     const alice = user("alice");
     const [a1, a2] = [await open(alice, { ageSeconds: 20 }), await open(alice, { sid: "keep" })];
@@ -163,6 +178,7 @@ describe("POST /users/:userId/disconnect", () => {
     ["a reason over 123 bytes", { reason: "é".repeat(62) }, /123 UTF-8 bytes/],
     ["a watermark in milliseconds as a string", { revokeTokensIssuedBefore: "1700000000" }, /epoch seconds/],
     ["a negative watermark", { revokeTokensIssuedBefore: -1 }, /epoch seconds/],
+    ["a watermark in the future (milliseconds for seconds)", { revokeTokensIssuedBefore: 99_999_999_999 }, /"revokeTokensIssuedBefore" is later than now .*epoch seconds/],
   ])("answers 400 for %s", async (_name, body, message) => {
     const response = await disconnect(user("alice"), body);
     expect(response.status).toBe(400);

@@ -162,3 +162,42 @@ describe("POST /dev/token", () => {
     expect(await response.text()).not.toContain("token");
   });
 });
+
+describe("the edge upgrade limiter", () => {
+  /** A limiter that records its keys and refuses every key in `refuse`. */
+  function recordingLimiter(refuse: Set<string> = new Set()) {
+    const keys: string[] = [];
+    return { keys, limiter: { limit: async ({ key }: { key: string }) => (keys.push(key), { success: !refuse.has(key) }) } };
+  }
+
+  it("is never keyed by a user id the caller only named: a forged ticket counts against the caller's address, not the victim", async () => {
+    const victim = user("victim");
+    const { keys, limiter } = recordingLimiter(new Set(["upgrade-address:203.0.113.9"]));
+    const forged = `${btoa(victim).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")}.${"cd".repeat(16)}`;
+    const refused = await fetchWith({ UPGRADE_LIMITER: limiter as never }, "https://hub.test/ws", {
+      headers: upgradeHeaders({ "Sec-WebSocket-Protocol": `userhub.v1, ticket.${forged}`, "CF-Connecting-IP": "203.0.113.9" }),
+    });
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toMatch(/from this address/);
+    expect(keys).toEqual(["upgrade-address:203.0.113.9"]);
+    // The victim's own token is counted under the victim, and goes through.
+    const own = await fetchWith({ UPGRADE_LIMITER: limiter as never }, "https://hub.test/ws", {
+      headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(victim)}`, "CF-Connecting-IP": "203.0.113.9" }),
+    });
+    expect(own.status).toBe(101);
+    own.webSocket?.accept();
+    own.webSocket?.close(1000);
+    expect(keys).toEqual(["upgrade-address:203.0.113.9", `upgrade:${victim}`]);
+  });
+
+  it("counts a ticket request against its verified user", async () => {
+    const alice = user("alice");
+    const { keys, limiter } = recordingLimiter(new Set([`upgrade:${alice}`]));
+    const refused = await fetchWith({ UPGRADE_LIMITER: limiter as never }, "https://hub.test/ws/ticket", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${await tokenFor(alice)}` },
+    });
+    expect(refused.status).toBe(429);
+    expect(keys).toEqual([`upgrade:${alice}`]);
+  });
+});

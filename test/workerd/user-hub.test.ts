@@ -248,6 +248,50 @@ describe("hibernation", () => {
     for (const c of [a1, a2, third]) c.socket.close(1000);
   });
 
+  it("keeps an acknowledging socket's unacknowledged bound (1 MiB) across rebuilds of the object: 4002 past it, and a resume loses nothing", async () => {
+    const alice = user("alice");
+    const ackingUpgrade = async (query: string) =>
+      await accept(await SELF.fetch(`https://hub.test/ws?ack=1${query}`, { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(alice)}` }) }));
+    const client = await ackingUpgrade("");
+    expect(client.welcome).toMatchObject({ seq: 0, maxUnackedBytes: 1024 * 1024 });
+    const stub = hubOf(alice);
+    const pad = "x".repeat(300_000);
+    // Heartbeats keep it alive (the test bindings time out in 3 s); their pongs are skipped.
+    const pinger = setInterval(() => client.socket.readyState === WebSocket.OPEN && client.socket.send("ping"), 500);
+    const nextMessage = async (of: typeof client) => {
+      for (;;) {
+        const frame = await of.next();
+        if (frame !== "pong") return frame;
+      }
+    };
+    const pushOne = async (n: number) => {
+      await stub.push([{ n, pad }]);
+      expect(await nextMessage(client)).toMatchObject({ type: "message", seq: n });
+    };
+    // Two pushes, acknowledged: the attachment keeps seq 2 as the acknowledged point.
+    await pushOne(1);
+    await pushOne(2);
+    client.sendJson({ type: "ack", seq: 2 });
+    await vi.waitFor(async () => expect((await hubState(alice)).sockets[0]!.attachment.ackedSeq).toBe(2));
+    await evictDurableObject(stub);
+    // Three unacknowledged (~900 KB, under the bound), each on a freshly rebuilt object.
+    for (const n of [3, 4, 5]) {
+      await pushOne(n);
+      await evictDurableObject(stub);
+    }
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+    // The fourth unacknowledged (~1.2 MB): a rebuilt object still counts the three before it, and closes.
+    await stub.push([{ n: 6, pad }]);
+    expect(await client.closed).toMatchObject({ code: CloseCode.SlowConsumer });
+    clearInterval(pinger);
+    // Resuming from the acknowledged point replays everything after it, the undelivered sixth included.
+    const resumed = await ackingUpgrade(`&since=2&epoch=${client.welcome.epoch}`);
+    const replayed: number[] = [];
+    for (let i = 0; i < 4; i++) replayed.push(((await nextMessage(resumed)) as { seq: number }).seq);
+    expect(replayed).toEqual([3, 4, 5, 6]);
+    resumed.socket.close(1000);
+  }, 30_000);
+
   it("answers ping with pong through the runtime's auto-response and records when", async () => {
     const alice = user("alice");
     const client = await connect(alice);
