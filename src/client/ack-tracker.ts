@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * const acks = new AckTracker();
- * acks.welcomed(welcome.maxUnackedBytes); // e.g. 1048576; absent: the hub does not track, never acknowledge
+ * acks.welcomed(welcome.maxUnackedBytes); // e.g. 524288; absent: the hub does not track, never acknowledge
  * const seq = acks.delivered(frame.seq, text.length);
  * if (seq !== null) socket.send(JSON.stringify({ type: "ack", seq }));
  * ```

@@ -64,7 +64,7 @@ export const DEFAULT_CONFIG: HubConfig = {
   rate: { framesPerSecond: 100, frameBurst: 1200, bytesPerSecond: 1024 * 1024, byteBurst: 2 * 1024 * 1024, closeAfterMs: 3000, penaltyMs: 30_000 },
   connectionsPerMinute: 60,
   ticketsPerMinute: 60,
-  maxUnackedBytes: 1024 * 1024,
+  maxUnackedBytes: 512 * 1024,
   // Above the frame burst: what the rate limit lets through at once must fit, or an honest drained queue would be closed.
   maxMessageBacklog: 2048,
 };

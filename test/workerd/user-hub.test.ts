@@ -248,14 +248,14 @@ describe("hibernation", () => {
     for (const c of [a1, a2, third]) c.socket.close(1000);
   });
 
-  it("keeps an acknowledging socket's unacknowledged bound (1 MiB) across rebuilds of the object: 4002 past it, and a resume loses nothing", async () => {
+  it("keeps an acknowledging socket's unacknowledged bound (512 KiB) across rebuilds of the object: 4002 past it, and a resume loses nothing", async () => {
     const alice = user("alice");
     const ackingUpgrade = async (query: string) =>
       await accept(await SELF.fetch(`https://hub.test/ws?ack=1${query}`, { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(alice)}` }) }));
     const client = await ackingUpgrade("");
-    expect(client.welcome).toMatchObject({ seq: 0, maxUnackedBytes: 1024 * 1024 });
+    expect(client.welcome).toMatchObject({ seq: 0, maxUnackedBytes: 512 * 1024 });
     const stub = hubOf(alice);
-    const pad = "x".repeat(300_000);
+    const pad = "x".repeat(150_000);
     // Heartbeats keep it alive (the test bindings time out in 3 s); their pongs are skipped.
     const pinger = setInterval(() => client.socket.readyState === WebSocket.OPEN && client.socket.send("ping"), 500);
     const nextMessage = async (of: typeof client) => {
@@ -274,13 +274,13 @@ describe("hibernation", () => {
     client.sendJson({ type: "ack", seq: 2 });
     await vi.waitFor(async () => expect((await hubState(alice)).sockets[0]!.attachment.ackedSeq).toBe(2));
     await evictDurableObject(stub);
-    // Three unacknowledged (~900 KB, under the bound), each on a freshly rebuilt object.
+    // Three unacknowledged (~450 KB, under the bound), each on a freshly rebuilt object.
     for (const n of [3, 4, 5]) {
       await pushOne(n);
       await evictDurableObject(stub);
     }
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
-    // The fourth unacknowledged (~1.2 MB): a rebuilt object still counts the three before it, and closes.
+    // The fourth unacknowledged (~600 KB): a rebuilt object still counts the three before it, and closes.
     await stub.push([{ n: 6, pad }]);
     expect(await client.closed).toMatchObject({ code: CloseCode.SlowConsumer });
     clearInterval(pinger);
