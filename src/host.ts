@@ -7,7 +7,7 @@
  *
  * @module
  */
-export { BYTE_RATE_LIMIT_REASON, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, replyCloseCode, UNACKED_BYTES_REASON } from "./protocol/close-code.ts";
+export { BYTE_RATE_LIMIT_REASON, CloseReason, FRAME_RATE_LIMIT_REASON, MAX_CLOSE_REASON_BYTES, MESSAGE_BACKLOG_REASON, replyCloseCode, UNACKED_BYTES_REASON } from "./protocol/close-code.ts";
 export { curlUpgradeLine, UpgradeError, type UpgradeRequest, validateUpgrade, type ValidateUpgradeOptions } from "./edge/validate-upgrade.ts";
 export { tokenList } from "./edge/token-list.ts";
 export {
@@ -92,6 +92,6 @@ export { PerMinuteLimit, TokenBucket } from "./hub/token-bucket.ts";
 export { UnackedDeliveries } from "./hub/unacked-deliveries.ts";
 export { UserRateLimits } from "./hub/user-rate-limits.ts";
 export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";
-export { disconnectRoute, MAX_CLOSE_REASON_BYTES, readDisconnectOptions } from "./edge/disconnect-route.ts";
+export { disconnectRoute, readDisconnectOptions } from "./edge/disconnect-route.ts";
 export { FrameSchemaError, type SchemaFrameHandler } from "./hub/frame-schema.ts";
 export { ConnectionStateUnserializableError, type ConnectionStateUpdate, MAX_CONNECTION_STATE_BYTES } from "./hub/connection-state.ts";

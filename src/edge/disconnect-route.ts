@@ -1,11 +1,11 @@
+import { MAX_CLOSE_REASON_BYTES } from "../protocol/close-code.ts";
+import { utf8Length } from "../protocol/utf8-length.ts";
 import type { Context, Env } from "hono";
 import { isValidUserId } from "./auth.ts";
 import { type DisconnectOptions, futureRevocationProblem } from "../hub/disconnect.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
 
-/** A close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5: a control frame's 125 bytes, less the code). */
-export const MAX_CLOSE_REASON_BYTES = 123;
 /** The largest disconnect body accepted, in bytes. */
 const MAX_DISCONNECT_BODY_BYTES = 4096;
 /** An identifier sent in the body: a connection id or a session id. */
@@ -63,7 +63,7 @@ export function readDisconnectOptions(text: string): DisconnectOptions | string 
   if (sessionId !== undefined && (typeof sessionId !== "string" || !IDENTIFIER.test(sessionId))) {
     return '"sessionId" must be 1-256 printable ASCII characters (a token\'s "sid")';
   }
-  if (reason !== undefined && (typeof reason !== "string" || new TextEncoder().encode(reason).byteLength > MAX_CLOSE_REASON_BYTES)) {
+  if (reason !== undefined && (typeof reason !== "string" || utf8Length(reason) > MAX_CLOSE_REASON_BYTES)) {
     return `"reason" must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes (a close reason)`;
   }
   if (

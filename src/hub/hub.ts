@@ -1,5 +1,14 @@
 import { AuthError, type Identity } from "../edge/auth.ts";
-import { BYTE_RATE_LIMIT_REASON, CloseCode, CloseReason, FRAME_RATE_LIMIT_REASON, MESSAGE_BACKLOG_REASON, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
+import {
+  BYTE_RATE_LIMIT_REASON,
+  CloseCode,
+  CloseReason,
+  FRAME_RATE_LIMIT_REASON,
+  MAX_CLOSE_REASON_BYTES,
+  MESSAGE_BACKLOG_REASON,
+  UNACKED_BYTES_REASON,
+} from "../protocol/close-code.ts";
+import { utf8Length } from "../protocol/utf8-length.ts";
 import type { HubConfig } from "./config.ts";
 import { ConnectionStateTooLargeError, connectionStateText, readConnectionState } from "./connection-state.ts";
 import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
@@ -772,13 +781,14 @@ export class Hub<S extends WritableSocket = WritableSocket> {
  * `JSON.stringify` of a {@link SignalFrame} (same fields, same order),
  * without building the frame object first.
  */
-/** `reason` cut to the 123 UTF-8 bytes a close frame can carry, never inside a character. */
+/** `reason` cut to the {@link MAX_CLOSE_REASON_BYTES} UTF-8 bytes a close frame can carry, never inside a character. */
 function closeReason(reason: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(reason).byteLength <= 123) return reason;
+  if (utf8Length(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
   let cut = "";
+  let bytes = 0;
   for (const character of reason) {
-    if (encoder.encode(cut + character).byteLength > 123) break;
+    bytes += utf8Length(character);
+    if (bytes > MAX_CLOSE_REASON_BYTES) break;
     cut += character;
   }
   return cut;

@@ -41,6 +41,9 @@ export const CloseCode = {
 /** One of the values of {@link CloseCode}. */
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
+/** A close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5: a control frame's 125 bytes, less the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
 /**
  * The reason text sent with each of userhub's own close codes. Each fits a
  * close frame (at most 123 bytes of UTF-8, RFC 6455 §5.5). The heartbeat
