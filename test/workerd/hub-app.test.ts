@@ -2,41 +2,19 @@
 // workerd WebSocketPairs: hooks run once each and in order, FrameError and
 // failing handlers become error frames, an app may close a socket itself, and a
 // failure is logged as one line without a stack trace.
+import { MemoryHost } from "./memory-hub.ts";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CloseCode, DEFAULT_CONFIG, ErrorCode, FrameError, type HubApp, readHubConfig } from "../../src/index.ts";
+import { CloseCode, ErrorCode, FrameError, type HubApp, readHubConfig } from "../../src/index.ts";
 import {
   CloseReason,
-  type ConnectionAttachment,
   Hub,
-  type HubHost,
-  MemoryDeliveryLog,
   KeySetUnavailableError,
-  MemoryRevocationWatermarks,
-  MemoryTicketStore,
-  retentionOf,
 } from "../../src/host.ts";
 import { fanOutApp } from "../../worker/demo-app.ts";
 
-/** A host that keeps everything in memory, as a runtime without hibernation would. */
-class TestHost implements HubHost<WebSocket> {
-  readonly sockets = new Set<WebSocket>();
-  readonly attachments = new Map<WebSocket, ConnectionAttachment>();
-  readonly wakes: (number | null)[] = [];
-  attachmentWrites = 0;
-  readonly log = new MemoryDeliveryLog(retentionOf(DEFAULT_CONFIG));
-  readonly tickets = new MemoryTicketStore();
-  readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
-  clock = 1_000_000;
-  now = () => this.clock;
-  openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
-  readAttachment = (ws: WebSocket) => this.attachments.get(ws) ?? null;
-  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => {
-    this.attachmentWrites++;
-    this.attachments.set(ws, { ...attachment });
-  };
-  lastAutoResponseAt = () => null;
-  scheduleWake = (at: number | null) => void this.wakes.push(at);
-  scheduledWake = () => this.wakes.at(-1) ?? null;
+/** The shared memory host on a clock the test moves. */
+class TestHost extends MemoryHost {
+  override clock = 1_000_000;
 }
 
 const config = readHubConfig({ HEARTBEAT_TIMEOUT_MS: "3000", MAX_MESSAGE_BYTES: "1024" });

@@ -3,35 +3,20 @@
 // per-user connection and ticket rates (429 / retryAfterMs), acknowledging
 // sockets bounded by maxUnackedBytes (4002), and payloads with no JSON form
 // refused before they take a seq.
+import { MemoryHost } from "./memory-hub.ts";
 import { describe, expect, it } from "vitest";
 import { CloseCode, type HubApp, readHubConfig } from "../../src/index.ts";
 import {
-  type ConnectionAttachment,
   FRAME_RATE_LIMIT_REASON,
   Hub,
-  type HubHost,
   MemoryDeliveryLog,
-  MemoryRevocationWatermarks,
-  MemoryTicketStore,
   UNACKED_BYTES_REASON,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
 } from "../../src/host.ts";
 
-class TestHost implements HubHost<WebSocket> {
-  readonly sockets = new Set<WebSocket>();
-  readonly attachments = new Map<WebSocket, ConnectionAttachment>();
-  log = new MemoryDeliveryLog();
-  readonly tickets = new MemoryTicketStore();
-  readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
-  clock = 1_000_000;
-  now = () => this.clock;
-  openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
-  readAttachment = (ws: WebSocket) => this.attachments.get(ws) ?? null;
-  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => void this.attachments.set(ws, { ...attachment });
-  lastAutoResponseAt = () => null;
-  wake: number | null = null;
-  scheduleWake = (at: number | null) => void (this.wake = at);
-  scheduledWake = () => this.wake;
+/** The shared memory host on a clock the test moves. */
+class TestHost extends MemoryHost {
+  override clock = 1_000_000;
 }
 
 const config = readHubConfig({

@@ -3,6 +3,7 @@
 import { expect } from "vitest";
 import {
   type ConnectionAttachment,
+  type DeliveryLog,
   Hub,
   type HubHost,
   MemoryDeliveryLog,
@@ -12,20 +13,29 @@ import {
 } from "../../src/host.ts";
 import { DEFAULT_CONFIG, type HubApp } from "../../src/index.ts";
 
+/** A host that keeps everything in memory, as a runtime without hibernation would; every test of the Hub over memory uses it. */
 export class MemoryHost implements HubHost<WebSocket> {
   readonly sockets = new Set<WebSocket>();
   readonly attachments = new Map<WebSocket, ConnectionAttachment>();
-  readonly log = new MemoryDeliveryLog(retentionOf(DEFAULT_CONFIG));
+  /** Every wake-up the hub asked for, in order (null: none). */
+  readonly wakes: (number | null)[] = [];
+  attachmentWrites = 0;
+  log: DeliveryLog = new MemoryDeliveryLog(retentionOf(DEFAULT_CONFIG));
   readonly tickets = new MemoryTicketStore();
   readonly revocation = new MemoryRevocationWatermarks().forUser("alice");
-  now = () => Date.now();
+  /** The host's clock in epoch ms; null follows the real one. A test that moves time sets it. */
+  clock: number | null = null;
+  now = () => this.clock ?? Date.now();
   openSockets = () => [...this.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
   readAttachment = (ws: WebSocket) => this.attachments.get(ws) ?? null;
   // A copy, as a serialized attachment would be.
-  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => void this.attachments.set(ws, structuredClone(attachment));
+  writeAttachment = (ws: WebSocket, attachment: ConnectionAttachment) => {
+    this.attachmentWrites++;
+    this.attachments.set(ws, structuredClone(attachment));
+  };
   lastAutoResponseAt = () => null;
-  scheduleWake = () => {};
-  scheduledWake = () => null;
+  scheduleWake = (at: number | null) => void this.wakes.push(at);
+  scheduledWake = () => this.wakes.at(-1) ?? null;
 }
 
 /** A hub running `app` with one socket open; `send` a frame and `next()` the next frame it answers. */
