@@ -137,15 +137,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     await this.#sweepStale();
     const now = this.#host.now();
     const limits = this.#limitsAt(now);
-    if (limits.penaltyUntil > now) {
-      const seconds = Math.ceil((limits.penaltyUntil - now) / 1000);
-      return {
-        ok: false,
-        status: HttpStatus.TooManyRequests,
-        message: `429 Too Many Requests: a socket of this user was just closed for its rate limit; retry in ${seconds} s.\n`,
-        headers: { "Retry-After": String(seconds) },
-      };
-    }
+    if (limits.penaltyUntil > now) return retryLater(limits.penaltyUntil - now, "a socket of this user was just closed for its rate limit");
     // A ticket proves its user only once redeemed: until then it names a user
     // anyone could name, so a forged one must cost that user nothing (no
     // connection counted, no penalty); only a verified identity is counted.
@@ -163,15 +155,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       identity = redeemed;
     }
     const wait = limits.connections.take(this.#host.now());
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      return {
-        ok: false,
-        status: HttpStatus.TooManyRequests,
-        message: `429 Too Many Requests: this user opened more than ${this.#config.connectionsPerMinute} connections in a minute; retry in ${seconds} s.\n`,
-        headers: { "Retry-After": String(seconds) },
-      };
-    }
+    if (wait > 0) return retryLater(wait, `this user opened more than ${this.#config.connectionsPerMinute} connections in a minute`);
     if (isRevoked(identity!.issuedAt, await this.#host.revocation.read())) return revokedAdmission();
     if (!this.canAdmit()) {
       return {
@@ -796,6 +780,17 @@ function closeReason(reason: string): string {
 
 /** Why a revoked token is refused, at the upgrade, in band and for a ticket. */
 const REVOKED = "token revoked";
+
+/** A 429 that says why and when to try again (`Retry-After`, whole seconds). */
+function retryLater(waitMs: number, why: string): Admission {
+  const seconds = Math.ceil(waitMs / 1000);
+  return {
+    ok: false,
+    status: HttpStatus.TooManyRequests,
+    message: `429 Too Many Requests: ${why}; retry in ${seconds} s.\n`,
+    headers: { "Retry-After": String(seconds) },
+  };
+}
 
 function revokedAdmission(): Admission {
   return {
