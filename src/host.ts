@@ -74,7 +74,8 @@ export {
 export { DEFAULT_RETENTION, isKeyRemembered, isRetained, type RetentionFloor, retentionFloor, type RetentionPolicy } from "./hub/retention.ts";
 export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, ticketUserId } from "./hub/ticket.ts";
 export { type ConnectionAttachment, type HubHost } from "./hub/hub-host.ts";
-export { type Acceptance, type AcceptOptions, type Admission, Hub, type HubOptions } from "./hub/hub.ts";
+export type { Acceptance, AcceptOptions, Admission } from "./hub/admission.ts";
+export { Hub, type HubOptions } from "./hub/hub.ts";
 export { type HubHandoff, type ResumePoint } from "./hub/hub-handoff.ts";
 export { type HubNamespace } from "./hub/hub-namespace.ts";
 export { type TicketResult } from "./hub/ticket-result.ts";

@@ -12,7 +12,6 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   readonly "~standard": StandardSchemaV1.Props<Input, Output>;
 }
 
-// deno-lint-ignore no-namespace -- the specification's own shape, so that every library's schema fits
 export declare namespace StandardSchemaV1 {
   /** What every Standard Schema carries under `~standard`. */
   export interface Props<Input = unknown, Output = Input> {

@@ -1,3 +1,5 @@
+import { utf8Length } from "./utf8-length.ts";
+
 /**
  * Every close code userhub sends, documented once.
  *
@@ -43,6 +45,27 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** A close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5: a control frame's 125 bytes, less the code). */
 export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * `reason` cut to the {@link MAX_CLOSE_REASON_BYTES} UTF-8 bytes a close
+ * frame can carry, never inside a character.
+ *
+ * @example
+ * ```ts
+ * fitCloseReason("é".repeat(100)); // 61 characters: 122 bytes
+ * ```
+ */
+export function fitCloseReason(reason: string): string {
+  if (utf8Length(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = "";
+  let bytes = 0;
+  for (const character of reason) {
+    bytes += utf8Length(character);
+    if (bytes > MAX_CLOSE_REASON_BYTES) break;
+    cut += character;
+  }
+  return cut;
+}
 
 /**
  * The reason text sent with each of userhub's own close codes. Each fits a

@@ -1,0 +1,42 @@
+import { UnserializablePayloadError } from "../protocol/delivery-frame.ts";
+import { type ClientFrame, errorFrame, ErrorCode } from "../protocol/frames.ts";
+import { ConnectionStateTooLargeError } from "./connection-state.ts";
+import { runFrameHandler } from "./frame-schema.ts";
+import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
+import { logFailure } from "./log-failure.ts";
+import type { Sender } from "./sender.ts";
+
+/**
+ * Hands a parsed frame to the application's handler for its type, and
+ * answers on the socket's `sender` when it cannot be handled: `unknown_type`
+ * for a type with no handler, `invalid_frame` for a frame the handler (or
+ * its schema) refused or a payload with no JSON form, `state_too_large` for
+ * connection state past its bound, `handler_failed` (and one log line) for
+ * anything else the handler threw. The socket stays open in every case.
+ */
+export async function dispatchAppFrame(
+  app: HubApp,
+  frame: ClientFrame,
+  sender: Sender,
+  connection: Connection,
+  hub: HubContext,
+): Promise<void> {
+  const frames = app.frames;
+  const handler = frames && Object.hasOwn(frames, frame.type) ? frames[frame.type] : undefined;
+  if (!handler) {
+    await sender.send(JSON.stringify(errorFrame(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(frame.type.slice(0, 64))}`)));
+    return;
+  }
+  try {
+    await runFrameHandler(handler, frame, connection, hub);
+  } catch (error) {
+    if (error instanceof FrameError || error instanceof UnserializablePayloadError) {
+      await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message)));
+    } else if (error instanceof ConnectionStateTooLargeError) {
+      await sender.send(JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`)));
+    } else {
+      logFailure(`frame handler "${frame.type}"`, error);
+      await sender.send(JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; nothing was delivered`)));
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { CloseCode, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
+import { messageFrameText, messageText, serializeDelivery } from "../protocol/delivery-frame.ts";
+import { frameBytes, type ResetFrame } from "../protocol/frames.ts";
+import type { HubConfig } from "./config.ts";
+import type { AppendResult, NewDelivery } from "./delivery-log.ts";
+import type { ResumePoint } from "./hub-handoff.ts";
+import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
+import type { HubSockets } from "./hub-sockets.ts";
+import type { SendOutcome, WritableSocket } from "./sender.ts";
+import { UnackedDeliveries } from "./unacked-deliveries.ts";
+
+/** What {@link DeliveryFanOut.deliver} did: the log's answer, and how many sockets were sent the frames. */
+export type FannedOut = AppendResult & { readonly delivered: number };
+
+/**
+ * The way every delivery goes: through the user's log (appends settle in
+ * call order, so seqs reach the sockets in the order they were taken), then
+ * out to every live socket as one frame text, with each acknowledging
+ * socket's unacknowledged bytes bounded; and back out of the log to a
+ * socket that resumes.
+ */
+export class DeliveryFanOut<S extends WritableSocket> {
+  readonly #host: HubHost<S>;
+  readonly #sockets: HubSockets<S>;
+  readonly #maxUnackedBytes: number;
+  readonly #endSlowConsumer: (socket: S, attachment: ConnectionAttachment) => Promise<void>;
+  /** Per acknowledging socket, its unacknowledged deliveries; a promise while this instance rebuilds them from the log. */
+  readonly #unacked = new WeakMap<S, Promise<UnackedDeliveries>>();
+  /** The last append handed to the log: the next one starts after it, so appends settle in call order on every log (the one place that rule lives). */
+  #appendTail: Promise<unknown> = Promise.resolve();
+
+  /** `endSlowConsumer` closes a socket past `maxUnackedBytes` (4002). */
+  constructor(
+    host: HubHost<S>,
+    sockets: HubSockets<S>,
+    config: Pick<HubConfig, "maxUnackedBytes">,
+    endSlowConsumer: (socket: S, attachment: ConnectionAttachment, code: CloseCode, reason: string) => Promise<void>,
+  ) {
+    this.#host = host;
+    this.#sockets = sockets;
+    this.#maxUnackedBytes = config.maxUnackedBytes;
+    this.#endSlowConsumer = (socket, attachment) => endSlowConsumer(socket, attachment, CloseCode.SlowConsumer, UNACKED_BYTES_REASON);
+  }
+
+  /**
+   * Serializes each payload once (a payload with no JSON form is refused
+   * here, before it can take a seq), logs the batch, then sends the same
+   * frame text to every live socket. An acknowledging socket that would pass
+   * `maxUnackedBytes` is closed with 4002 instead; it resumes from its last seq.
+   *
+   * @throws {UnserializablePayloadError} for a payload with no JSON form.
+   */
+  async deliver(entries: readonly NewDelivery[], idempotencyKey?: string): Promise<FannedOut> {
+    const serialized = entries.map(serializeDelivery);
+    const now = this.#host.now();
+    const appended = await this.#append(serialized, now, idempotencyKey);
+    if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
+    const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
+    const frames = texts.length === 1 ? texts[0]! : texts;
+    let sizes: number[] | undefined;
+    const outcomes = await Promise.all(
+      this.#sockets.live().map((socket): Promise<SendOutcome | "overflow"> => {
+        const attachment = this.#sockets.attachment(socket)!;
+        if (attachment.acks) {
+          sizes ??= texts.map(frameBytes);
+          return this.#unackedOf(socket, attachment).then((unacked) => {
+            appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
+            if (unacked.bytes > this.#maxUnackedBytes) return this.#endSlowConsumer(socket, attachment).then(() => "overflow" as const);
+            return this.#sockets.sender(socket).send(frames);
+          });
+        }
+        return this.#sockets.sender(socket).send(frames);
+      }),
+    );
+    await this.#host.log.prune(now);
+    return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
+  }
+
+  /** An acknowledging socket acknowledged every delivery up to `seq`. */
+  async acknowledged(socket: S, seq: number): Promise<void> {
+    (await this.#unacked.get(socket))?.acknowledged(seq);
+  }
+
+  /** The frames that bring a resuming client up to `latest`: the deliveries it missed, or a reset when they are gone. */
+  async replay(resume: ResumePoint, latest: number, epoch: string): Promise<string[]> {
+    const log = this.#host.log;
+    const reset = async (): Promise<string[]> => {
+      const frame: ResetFrame = { type: "reset", epoch, oldest: await log.oldestSeq(), latest };
+      return [JSON.stringify(frame)];
+    };
+    if (resume.epoch !== null && resume.epoch !== epoch) return await reset();
+    const replay = await log.since(resume.since);
+    if (replay.kind === "gap") return await reset();
+    // Deliveries after the welcome's seq go out live; replaying them too would send them twice.
+    return replay.deliveries.filter((d) => d.seq <= latest).map(messageText);
+  }
+
+  /**
+   * An acknowledging socket's unacknowledged deliveries. The first time this
+   * instance needs them (after a wake from hibernation, say) they are rebuilt
+   * from the log: every delivery after the attachment's `ackedSeq` was sent
+   * to the socket and not acknowledged.
+   */
+  #unackedOf(socket: S, attachment: ConnectionAttachment): Promise<UnackedDeliveries> {
+    let unacked = this.#unacked.get(socket);
+    if (!unacked) {
+      unacked = this.#rebuildUnacked(attachment.ackedSeq);
+      this.#unacked.set(socket, unacked);
+    }
+    return unacked;
+  }
+
+  async #rebuildUnacked(ackedSeq: number | undefined): Promise<UnackedDeliveries> {
+    const unacked = new UnackedDeliveries();
+    if (ackedSeq === undefined) return unacked;
+    const log = this.#host.log;
+    let replay = await log.since(ackedSeq);
+    if (replay.kind === "gap") {
+      // The log already dropped deliveries this socket never acknowledged: it cannot get them back, so it is
+      // past any bound. Counted as one entry over the bound, so that it is closed (4002) and learns of the loss
+      // from the reset its resume gets, unless an ack past them arrives first.
+      if (ackedSeq >= replay.oldest - 1) return unacked;
+      unacked.sent(replay.oldest - 1, this.#maxUnackedBytes + 1);
+      replay = await log.since(replay.oldest - 1);
+    }
+    if (replay.kind === "replay") for (const delivery of replay.deliveries) unacked.sent(delivery.seq, frameBytes(messageText(delivery)));
+    return unacked;
+  }
+
+  /** Appends to the log after every earlier append has settled, so seqs reach the sockets in the order they were taken. */
+  #append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
+    const log = this.#host.log;
+    const appended = this.#appendTail.then(() => log.append(entries, at, idempotencyKey));
+    this.#appendTail = appended.catch(() => {});
+    return appended;
+  }
+}
