@@ -4,7 +4,6 @@ import {
   ConfigError,
   type DisconnectOptions,
   type DisconnectResult,
-  HttpStatus,
   type HubApp,
   type HubConfig,
   type Identity,
@@ -15,7 +14,7 @@ import {
   readHubConfig,
   verifyToken,
 } from "../src/index.ts";
-import { HEARTBEAT_PING, HEARTBEAT_PONG, Hub, retentionOf, type TicketResult } from "../src/host.ts";
+import { HEARTBEAT_PING, HEARTBEAT_PONG, HttpStatus, Hub, retentionOf, type TicketResult } from "../src/host.ts";
 import { DurableObjectHost } from "./durable-object-host.ts";
 import { readHandoff } from "./handoff.ts";
 import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";

@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
-import { answerDevToken, answerError, ConfigError, createUserhubRouter, type EdgeRateLimiter, readAuthOptions, readList } from "../src/index.ts";
+import { answerDevToken, answerError, ConfigError, createUserhubRouter, readAuthOptions } from "../src/index.ts";
+import { type EdgeRateLimiter, readList } from "../src/host.ts";
 import { durableObjectHubs } from "./hub-namespace.ts";
 import type { UserHub } from "./user-hub.ts";
 

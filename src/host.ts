@@ -60,7 +60,9 @@ export {
 export { type GoneReason, Sender, type SenderOptions, type SendOutcome, type WritableSocket } from "./hub/sender.ts";
 export { DEFAULT_HEARTBEAT, heartbeatDeadline, lastSignOfLife, type Liveness, staleAt, staleReason } from "./hub/heartbeat.ts";
 export { DEFAULT_HEARTBEAT_SWEEP_MS, ZombieSweep } from "./hub/zombie-sweep.ts";
-export { retentionOf } from "./hub/config.ts";
+export { readList, retentionOf } from "./hub/config.ts";
+export { HttpStatus } from "./protocol/http-status.ts";
+export type { EdgeRateLimiter } from "./edge/router.ts";
 export {
   type AppendResult,
   type Delivery,

@@ -10,7 +10,8 @@
  */
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
-import { answerDevToken, ConfigError, readAuthOptions, readHubConfig, readList } from "../src/index.ts";
+import { answerDevToken, ConfigError, readAuthOptions, readHubConfig } from "../src/index.ts";
+import { readList } from "../src/host.ts";
 import { retentionOf } from "../src/host.ts";
 import { KvDeliveryLog, serve, type UserhubServer } from "../src/deno/mod.ts";
 import { fanOutApp } from "./demo-app.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from "vitest";
-import { HttpStatus } from "../../src/index.ts";
+import { HttpStatus } from "../../src/host.ts";
 import { curlUpgradeLine, tokenList, UpgradeError, validateUpgrade } from "../../src/host.ts";
 
 const URL_WS = "https://hub.example/ws";

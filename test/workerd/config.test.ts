@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, test } from "vitest";
-import { ConfigError, DEFAULT_CONFIG, readHubConfig, readList } from "../../src/index.ts";
+import { ConfigError, DEFAULT_CONFIG, readHubConfig } from "../../src/index.ts";
+import { readList } from "../../src/host.ts";
 
 /** The ConfigError that `read` throws. */
 function configError(read: () => unknown): ConfigError {
