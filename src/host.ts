@@ -78,7 +78,7 @@ export { DEFAULT_TICKET_TTL_MS, MemoryTicketStore, newTicket, type TicketStore, 
 export { type ConnectionAttachment, type HubHost } from "./hub/hub-host.ts";
 export type { Acceptance, AcceptOptions, Admission } from "./hub/admission.ts";
 export { Hub, type HubOptions } from "./hub/hub.ts";
-export { type HubHandoff, type ResumePoint } from "./hub/hub-handoff.ts";
+export { type HubHandoff, type ResumeRequest } from "./hub/hub-handoff.ts";
 export { type HubNamespace } from "./hub/hub-namespace.ts";
 export { type TicketResult } from "./hub/ticket-result.ts";
 export {

@@ -5,7 +5,7 @@ import { disconnectRoute } from "./disconnect-route.ts";
 import { KeySetUnavailableError } from "./jwks-key-set.ts";
 import { ConfigError } from "../hub/config.ts";
 import type { HubNamespace } from "../hub/hub-namespace.ts";
-import type { ResumePoint } from "../hub/hub-handoff.ts";
+import type { ResumeRequest } from "../hub/hub-handoff.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { pushRoute } from "./push-route.ts";
 import { ticketUserId } from "../hub/ticket.ts";
@@ -197,7 +197,7 @@ function challenge(reason: string): string {
 }
 
 /** The resume point a client asked for with `?since=<seq>&epoch=<epoch>`, null for none, or what is wrong with it. */
-function readResume(since: string | undefined, epoch: string | undefined): ResumePoint | null | string {
+function readResume(since: string | undefined, epoch: string | undefined): ResumeRequest | null | string {
   if (since === undefined) return epoch === undefined ? null : '"epoch" needs "since"';
   if (!/^\d{1,15}$/.test(since)) return '"since" must be a sequence number (a whole number >= 0)';
   if (epoch !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(epoch)) return '"epoch" must be the epoch from a welcome frame';

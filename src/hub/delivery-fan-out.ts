@@ -3,7 +3,7 @@ import { messageFrameText, messageText, serializeDelivery } from "../protocol/de
 import { frameBytes, type ResetFrame } from "../protocol/frames.ts";
 import type { HubConfig } from "./config.ts";
 import type { AppendResult, NewDelivery } from "./delivery-log.ts";
-import type { ResumePoint } from "./hub-handoff.ts";
+import type { ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { HubSockets } from "./hub-sockets.ts";
 import type { SendOutcome, WritableSocket } from "./sender.ts";
@@ -82,7 +82,7 @@ export class DeliveryFanOut<S extends WritableSocket> {
   }
 
   /** The frames that bring a resuming client up to `latest`: the deliveries it missed, or a reset when they are gone. */
-  async replay(resume: ResumePoint, latest: number, epoch: string): Promise<string[]> {
+  async replay(resume: ResumeRequest, latest: number, epoch: string): Promise<string[]> {
     const log = this.#host.log;
     const reset = async (): Promise<string[]> => {
       const frame: ResetFrame = { type: "reset", epoch, oldest: await log.oldestSeq(), latest };

@@ -1,7 +1,7 @@
 import type { Identity } from "../edge/auth.ts";
 
-/** Where a reconnecting client left off: the last `seq` it saw, and the epoch it saw it in. */
-export interface ResumePoint {
+/** What a reconnecting client asked for (`?since=…&epoch=…`): the last `seq` it saw, and the epoch it saw it in, if it named one. (The client keeps its own `ResumePoint`.) */
+export interface ResumeRequest {
   readonly since: number;
   readonly epoch: string | null;
 }
@@ -18,7 +18,7 @@ export type HubHandoff = {
   /** The subprotocol to select in the 101 answer, or null for none. */
   readonly protocol: string | null;
   /** Set when the client asked to resume. */
-  readonly resume: ResumePoint | null;
+  readonly resume: ResumeRequest | null;
   /** The client said it acknowledges deliveries (`?ack=1`), so the hub bounds what it leaves unacknowledged. */
   readonly acks?: boolean;
 } & ({ readonly identity: Identity; readonly ticket?: undefined } | { readonly ticket: string; readonly identity?: undefined });

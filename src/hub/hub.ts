@@ -18,7 +18,7 @@ import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, f
 import { dispatchAppFrame } from "./app-frame-dispatch.ts";
 import type { Liveness } from "./heartbeat.ts";
 import type { Connection, HubApp, HubContext } from "./hub-app.ts";
-import type { HubHandoff, ResumePoint } from "./hub-handoff.ts";
+import type { HubHandoff, ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import { HubSockets } from "./hub-sockets.ts";
 import { refreshCredentials } from "./in-band-auth.ts";
@@ -155,7 +155,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * The welcome and the replay are queued on the socket's sender before the
    * first await, so no live delivery can overtake them.
    */
-  async open(socket: S, resume: ResumePoint | null = null): Promise<void> {
+  async open(socket: S, resume: ResumeRequest | null = null): Promise<void> {
     await this.#sweepStale();
     const attachment = this.#sockets.attachment(socket);
     if (!attachment) return;
