@@ -42,7 +42,7 @@ Deno.test("SocketInbox reports a failing work item and goes on with the next", a
   const inbox = new SocketInbox(10, (error) => errors.push(error));
   const ran = Promise.withResolvers<void>();
   inbox.push(() => Promise.reject(new Error("boom")));
-  inbox.push(async () => ran.resolve());
+  inbox.push(() => Promise.resolve(ran.resolve()));
   await ran.promise;
   assertEquals(errors.map((e) => (e as Error).message), ["boom"]);
 });
