@@ -1,0 +1,162 @@
+// Deliveries between users on Cloudflare, inside workerd: the sender's
+// UserHub reaches the recipient's over Durable Object RPC (`receiveDirect`,
+// through the binding `USER_HUB`), the recipient logs it in SQLite with
+// `from_user`, the sender logs its copy with `to_user`, and neither ever
+// waits on the other in a cycle.
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ConfigError, ErrorCode } from "../../src/index.ts";
+import type { UserHub } from "../../durable-objects/index.ts";
+import { connect, hubOf } from "./hub-client.ts";
+
+let users = 0;
+const user = (name: string) => `${name}-direct-${++users}`;
+
+type LogRow = { seq: number; sender: string | null; data: string; from_user: string | null; to_user: string | null };
+
+/** The rows of `userId`'s delivery log, as SQLite holds them. */
+async function logRows(userId: string): Promise<LogRow[]> {
+  return await runInDurableObject(hubOf(userId), (_instance: UserHub, state) =>
+    state.storage.sql.exec<LogRow>("SELECT seq, sender, data, from_user, to_user FROM userhub_deliveries ORDER BY seq").toArray(),
+  );
+}
+
+describe("receiveDirect (the RPC one hub calls on another)", () => {
+  it("logs with the recipient's next seq and fromUser, sends it to every socket, and a repeated key from that sender is a duplicate", async () => {
+    const bob = user("bob");
+    const b = await connect(bob);
+    const stub = hubOf(bob);
+    const first = await stub.receiveDirect({ fromUser: "alice", json: '{"text":"hi"}', idempotencyKey: "m1" });
+    expect(first).toEqual({ seq: 1, delivered: 1, duplicate: false });
+    expect(await b.next()).toEqual({ type: "message", seq: 1, data: { text: "hi" }, at: expect.any(Number), fromUser: "alice" });
+    expect(await stub.receiveDirect({ fromUser: "alice", json: '{"text":"hi"}', idempotencyKey: "m1" })).toEqual({ seq: 1, delivered: 0, duplicate: true });
+    // Another sender's same key is another message.
+    expect(await stub.receiveDirect({ fromUser: "carol", json: '"yo"', idempotencyKey: "m1" })).toEqual({ seq: 2, delivered: 1, duplicate: false });
+    expect(await b.next()).toMatchObject({ seq: 2, data: "yo", fromUser: "carol" });
+    // A server push with the same key is not taken for either.
+    expect(await stub.push(["pushed"], { idempotencyKey: "m1" })).toEqual({ seqs: [3], delivered: 1, duplicate: false });
+    expect(await logRows(bob)).toEqual([
+      { seq: 1, sender: null, data: '{"text":"hi"}', from_user: "alice", to_user: null },
+      { seq: 2, sender: null, data: '"yo"', from_user: "carol", to_user: null },
+      { seq: 3, sender: null, data: '"pushed"', from_user: null, to_user: null },
+    ]);
+  });
+
+  it("refuses a delivery whose fromUser cannot name a user, or that is not one, and logs nothing", async () => {
+    const bob = user("bob");
+    const stub = hubOf(bob);
+    await expect(stub.receiveDirect({ fromUser: "a b", json: "1" })).rejects.toThrow(/not a valid user id/);
+    await expect(stub.receiveDirect({ fromUser: "alice", json: 1 as unknown as string })).rejects.toThrow(/not a direct delivery/);
+    await expect(stub.receiveDirect({ fromUser: "alice", json: "1", idempotencyKey: "k".repeat(201) })).rejects.toThrow(/not a direct delivery/);
+    expect(await stub.push(["first"])).toMatchObject({ seqs: [1] });
+  });
+});
+
+describe("a direct frame between two hubs over RPC", () => {
+  it("reaches every socket of bob with fromUser, alice's sockets get her copy from her own log with toUser, and both logs say so", async () => {
+    const alice = user("alice");
+    const bob = user("bob");
+    const b1 = await connect(bob);
+    const b2 = await connect(bob);
+    const a1 = await connect(alice);
+    const a2 = await connect(alice);
+    a1.sendJson({ type: "direct", to: bob, data: { text: "hi" }, id: "m1" });
+    for (const b of [b1, b2]) expect(await b.next()).toEqual({ type: "message", seq: 1, data: { text: "hi" }, at: expect.any(Number), fromUser: alice });
+    const copy = { type: "message", seq: 1, data: { text: "hi" }, at: expect.any(Number), from: a1.welcome.connectionId, toUser: bob };
+    for (const a of [a1, a2]) expect(await a.next()).toEqual(copy);
+    expect(await logRows(bob)).toEqual([{ seq: 1, sender: null, data: '{"text":"hi"}', from_user: alice, to_user: null }]);
+    expect(await logRows(alice)).toEqual([{ seq: 1, sender: a1.welcome.connectionId, data: '{"text":"hi"}', from_user: null, to_user: bob }]);
+
+    // The retry: nothing new in either log.
+    a2.sendJson({ type: "direct", to: bob, data: { text: "hi" }, id: "m1" });
+    a2.sendJson({ type: "send", data: "marker" });
+    for (const a of [a1, a2]) expect(await a.next()).toMatchObject({ seq: 2, data: "marker" });
+    expect((await logRows(bob)).length).toBe(1);
+    expect(b1.frames.length).toBe(2);
+  });
+
+  it("alice and bob sending to each other at once, many times, all arrive: no call waits on a call back", async () => {
+    const alice = user("alice");
+    const bob = user("bob");
+    const a = await connect(alice);
+    const b = await connect(bob);
+    const rounds = 20;
+    for (let i = 0; i < rounds; i++) {
+      a.sendJson({ type: "direct", to: bob, data: `a${i}`, id: `a${i}` });
+      b.sendJson({ type: "direct", to: alice, data: `b${i}`, id: `b${i}` });
+    }
+    // Each side gets every message of the other's and a copy of each of its own: 2 × rounds frames, seqs 1..2×rounds.
+    const collect = async (client: typeof a) => {
+      const got = [];
+      for (let i = 0; i < 2 * rounds; i++) got.push((await client.next(10_000)) as { seq: number; data: string; fromUser?: string; toUser?: string });
+      return got;
+    };
+    const [toAlice, toBob] = await Promise.all([collect(a), collect(b)]);
+    for (const [got, self, other, mine, theirs] of [
+      [toAlice, alice, bob, "a", "b"],
+      [toBob, bob, alice, "b", "a"],
+    ] as const) {
+      expect(got.map((f) => f.seq)).toEqual(Array.from({ length: 2 * rounds }, (_, i) => i + 1));
+      expect(got.filter((f) => f.fromUser === other).map((f) => f.data)).toEqual(Array.from({ length: rounds }, (_, i) => `${theirs}${i}`));
+      expect(got.filter((f) => f.toUser === other).map((f) => f.data)).toEqual(Array.from({ length: rounds }, (_, i) => `${mine}${i}`));
+      expect(got.every((f) => f.fromUser !== self)).toBe(true);
+    }
+  });
+
+  it("bob's hub asleep (evicted) and without sockets still logs it; his next socket resumes it", async () => {
+    const alice = user("alice");
+    const bob = user("bob");
+    await hubOf(bob).push(["before"]);
+    await evictDurableObject(hubOf(bob));
+    const a = await connect(alice);
+    a.sendJson({ type: "direct", to: bob, data: "while away", id: "w1" });
+    expect(await a.next()).toMatchObject({ seq: 1, toUser: bob });
+    const resumed = await connect(bob, {}, "since=1");
+    expect(resumed.welcome).toMatchObject({ seq: 2 });
+    expect(await resumed.next()).toEqual({ type: "message", seq: 2, data: "while away", at: expect.any(Number), fromUser: alice });
+  });
+
+  it('an invalid "to" is an invalid_frame naming "to", and no RPC is made (nothing is logged anywhere)', async () => {
+    const alice = user("alice");
+    const a = await connect(alice);
+    a.sendJson({ type: "direct", to: "no spaces allowed", data: "x" });
+    expect(await a.next()).toMatchObject({ type: "error", code: ErrorCode.InvalidFrame, message: expect.stringMatching(/^"to" is not a valid user id/) });
+    expect(await logRows(alice)).toEqual([]);
+  });
+});
+
+describe("a log made before deliveries between users", () => {
+  it("gets the from_user and to_user columns on first use, keeps its rows, and replays them with the new ones", async () => {
+    const bob = user("bob");
+    await runInDurableObject(hubOf(bob), (_instance: UserHub, state) => {
+      state.storage.sql.exec(`CREATE TABLE userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE userhub_deliveries (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL);
+        INSERT INTO userhub_meta (key, value) VALUES ('epoch', 'old-epoch');`);
+      state.storage.sql.exec("INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base) VALUES (1, ?, NULL, '\"old\"', 5, 0)", Date.now());
+    });
+    await evictDurableObject(hubOf(bob));
+    expect(await hubOf(bob).receiveDirect({ fromUser: "alice", json: '"new"' })).toEqual({ seq: 2, delivered: 0, duplicate: false });
+    const b = await connect(bob, {}, "since=0&epoch=old-epoch");
+    expect(b.welcome).toMatchObject({ seq: 2, epoch: "old-epoch" });
+    expect(await b.next()).toEqual({ type: "message", seq: 1, data: "old", at: expect.any(Number) });
+    expect(await b.next()).toEqual({ type: "message", seq: 2, data: "new", at: expect.any(Number), fromUser: "alice" });
+  });
+});
+
+describe("a UserHub whose binding is not there", () => {
+  it("says which binding it looked for (a ConfigError), and only when an app delivers to another user", async () => {
+    const alice = user("alice");
+    const error = await runInDurableObject(hubOf(alice), (instance: UserHub) => {
+      (instance as unknown as { hubBinding: string }).hubBinding = "NO_SUCH_BINDING";
+      try {
+        void (instance as unknown as { peers: unknown }).peers;
+        return null;
+      } catch (caught) {
+        return caught;
+      }
+    });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/NO_SUCH_BINDING: is not a Durable Object binding/);
+    expect(env.USER_HUB).toBeDefined();
+  });
+});
