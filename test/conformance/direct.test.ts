@@ -171,7 +171,7 @@ for (const host of hosts) {
       ["an empty user id", ""],
       ["a 200-character user id", "b".repeat(200)],
       ["a number", 42],
-      ["no to at all", undefined],
+      ["missing", undefined],
     ])('a "to" that is %s gets invalid_frame naming "to"; nothing is delivered and the socket stays', async (_what, to) => {
       const alice = uniqueUser("alice");
       const [a1, a2] = await openSockets(alice, 2);
