@@ -4,10 +4,12 @@
 // `from_user`, the sender logs its copy with `to_user`, and neither ever
 // waits on the other in a cycle.
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import { ConfigError, ErrorCode } from "../../src/index.ts";
+import { describe, expect, it, vi } from "vitest";
+import { ConfigError, ErrorCode, type HubApp } from "../../src/index.ts";
+import type { PeerHubs } from "../../src/host.ts";
 import type { UserHub } from "../../durable-objects/index.ts";
 import { connect, hubOf } from "./hub-client.ts";
+import { hubWith } from "./memory-hub.ts";
 
 let users = 0;
 const user = (name: string) => `${name}-direct-${++users}`;
@@ -167,5 +169,75 @@ describe("a UserHub whose binding is not there", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toMatch(/NO_SUCH_BINDING: is not a Durable Object binding/);
     expect(env.USER_HUB).toBeDefined();
+  });
+});
+
+describe("the sender's side of hub.users.deliver, on a Hub over memory", () => {
+  /** An app whose `tell` frame delivers to `to` with a copy, keyed by `id`, and answers with the result. */
+  const tellApp: HubApp = {
+    frames: {
+      async tell(frame, connection, hub) {
+        const result = await hub.users.deliver(frame.to as string, frame.data, { copy: true, idempotencyKey: frame.id as string, from: connection.id });
+        await connection.send({ type: "told", result });
+      },
+    },
+  };
+
+  it("a host that reaches no other hubs refuses it (handler_failed, a PeerHubsMissingError logged), and logs nothing", async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
+    try {
+      const { host, send, next } = await hubWith(tellApp);
+      send({ type: "tell", to: "bob", data: "x", id: "k" });
+      expect(await next()).toMatchObject({ type: "error", code: ErrorCode.HandlerFailed });
+      expect(errors.join("\n")).toContain("PeerHubsMissingError");
+      expect(await host.log.latestSeq()).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("an invalid user id that the app lets escape is an invalid_frame naming it; nothing reaches the peers", async () => {
+    const { host, send, next } = await hubWith(tellApp);
+    const calls: string[] = [];
+    (host as { users?: PeerHubs }).users = { deliverDirect: async (userId) => (calls.push(userId), { seq: 1, delivered: 0, duplicate: false }) };
+    send({ type: "tell", to: "no good", data: "x", id: "k" });
+    expect(await next()).toMatchObject({ type: "error", code: ErrorCode.InvalidFrame, message: expect.stringMatching(/^not a valid user id: "no good"/) });
+    expect(calls).toEqual([]);
+  });
+
+  it("the copy is written only after the recipient's hub answered: a failed call leaves none; a retry after the copy failed writes it once", async () => {
+    const { host, send, next } = await hubWith(tellApp);
+    const seen: { userId: string; key: string | undefined; fromUser: string }[] = [];
+    let recipientFails = true;
+    const recipient = new Map<string, number>();
+    (host as { users?: PeerHubs }).users = {
+      async deliverDirect(userId, delivery) {
+        seen.push({ userId, key: delivery.idempotencyKey, fromUser: delivery.fromUser });
+        if (recipientFails) throw new Error("recipient unreachable");
+        const earlier = recipient.get(delivery.idempotencyKey!);
+        if (earlier !== undefined) return { seq: earlier, delivered: 0, duplicate: true };
+        recipient.set(delivery.idempotencyKey!, recipient.size + 1);
+        return { seq: recipient.size, delivered: 1, duplicate: false };
+      },
+    };
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      send({ type: "tell", to: "bob", data: "hi", id: "m1" });
+      expect(await next()).toMatchObject({ type: "error", code: ErrorCode.HandlerFailed });
+      expect(await host.log.latestSeq()).toBe(0);
+    } finally {
+      errors.mockRestore();
+    }
+    recipientFails = false;
+    send({ type: "tell", to: "bob", data: "hi", id: "m1" });
+    expect(await next()).toMatchObject({ type: "message", seq: 1, data: "hi", toUser: "bob" });
+    expect(await next()).toEqual({ type: "told", result: { seq: 1, delivered: 1, duplicate: false, copy: { seq: 1, delivered: 1, duplicate: false } } });
+    // The client retries: the recipient says duplicate, and the copy is not written again.
+    send({ type: "tell", to: "bob", data: "hi", id: "m1" });
+    expect(await next()).toEqual({ type: "told", result: { seq: 1, delivered: 0, duplicate: true, copy: { seq: 1, delivered: 0, duplicate: true } } });
+    expect(await host.log.latestSeq()).toBe(1);
+    // The sender's id went with every call, from the hub, never from the frame.
+    expect(seen).toEqual(Array.from({ length: 3 }, () => ({ userId: "bob", key: "m1", fromUser: "alice" })));
   });
 });
