@@ -42,7 +42,13 @@ describe("bench harness, smoke run", () => {
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);
     expect(isNumber(results.ratios.userhub!.echo1) && isNumber(results.ratios.userhub!.fanOut) && isNumber(results.ratios.userhub!.cpu)).toBe(true);
-    expect(results.goals.map((g) => g.id)).toEqual(expect.arrayContaining(["rows-per-delivery", "ping-wakes", "alarm-wakes", "empty-wakes", "cost"]));
+    expect(results.goals.map((g) => g.id)).toEqual(expect.arrayContaining(["rows-per-delivery", "ping-wakes", "alarm-wakes", "empty-wakes", "cost", "direct"]));
+    // Direct messages: userhub against the two-object floor, both measured, with a ratio.
+    for (const side of ["userhub", "floor-direct"] as const) {
+      expect(results.direct!.summary[side]["1"]!.perSecond, `${side} direct messages`).toBeGreaterThan(0);
+      expect(isNumber(results.direct!.summary[side]["1"]!.cpuMsPer1k)).toBe(true);
+    }
+    expect(isNumber(results.direct!.ratios["1"]!.perSecond)).toBe(true);
     for (const goal of results.goals) expect(goal.measured, goal.id).not.toMatch(/NaN|undefined/);
     expect(results.cost.targets.map((t) => t.target).sort()).toEqual(["floor", "userhub"]);
     for (const cost of results.cost.targets) expect(cost.totalUsd).toBeGreaterThanOrEqual(5);
@@ -53,6 +59,7 @@ describe("bench harness, smoke run", () => {
       expect(JSON.parse(await readFile(join(out, "latest.json"), "utf8")).schema).toBe(1);
       const report = await readFile(join(out, "latest.md"), "utf8");
       expect(report).toContain("## Goals");
+      expect(report).toContain("### Direct messages between users");
       expect(report).not.toMatch(/NaN|undefined/);
       expect(await readFile(join(out, "chart.svg"), "utf8")).toMatch(/^<svg [^]*<\/svg>\n$/);
       expect(existsSync(join(out, "latest.json.tmp"))).toBe(false);

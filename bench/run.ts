@@ -18,6 +18,7 @@ import type { BenchOptions, BenchResults } from "./harness/bench-results.ts";
 import { FULL, SMOKE } from "./harness/bench-presets.ts";
 import { runBench } from "./harness/bench-run.ts";
 import { checkGoals } from "./harness/goals.ts";
+import { directGoals } from "./harness/direct-phase.ts";
 import { writeResults } from "./harness/results-files.ts";
 import { textTable } from "./harness/results-table.ts";
 import { TARGET_NAMES, type TargetName } from "./harness/targets.ts";
@@ -39,7 +40,10 @@ if (values.render) {
   // Only the report's words and chart change: the numbers are the stored run's, and the goals are checked again from them.
   const dir = values.out ?? fileURLToPath(new URL("./results/", import.meta.url));
   const stored = JSON.parse(await readFile(join(dir, "latest.json"), "utf8")) as BenchResults;
-  const goals = checkGoals(stored.summary, stored.ratios, stored.ratiosToFloorLog ?? {}, stored.options, stored.profile, stored.cost.inputs, stored.userhubDefaults);
+  const goals = [
+    ...checkGoals(stored.summary, stored.ratios, stored.ratiosToFloorLog ?? {}, stored.options, stored.profile, stored.cost.inputs, stored.userhubDefaults),
+    ...(stored.direct ? directGoals(stored.direct) : []),
+  ];
   for (const file of await writeResults({ ...stored, goals }, dir)) console.log(`wrote ${file}`);
   process.exit(0);
 }

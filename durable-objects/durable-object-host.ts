@@ -1,10 +1,11 @@
-import type { ConnectionAttachment, DeliveryLog, HubHost, RevocationWatermark, TicketStore } from "../src/host.ts";
+import type { ConnectionAttachment, DeliveryLog, HubHost, PeerHubs, RevocationWatermark, TicketStore } from "../src/host.ts";
 
 /**
  * The hub's {@link HubHost} over `DurableObjectState`: the Hibernation API's
  * socket list and attachments, the runtime's heartbeat auto-response
- * timestamps, the object's single alarm, and its SQLite log, tickets and
- * revocation watermark. It is a separate
+ * timestamps, the object's single alarm, its SQLite log, tickets and
+ * revocation watermark, and the other users' hubs (its own namespace, over
+ * RPC). It is a separate
  * object, not methods of `UserHub`, so none of it is reachable over RPC.
  */
 export class DurableObjectHost implements HubHost<WebSocket> {
@@ -12,12 +13,14 @@ export class DurableObjectHost implements HubHost<WebSocket> {
   readonly log: DeliveryLog;
   readonly tickets: TicketStore;
   readonly revocation: RevocationWatermark;
+  readonly users?: PeerHubs;
 
-  constructor(ctx: DurableObjectState, log: DeliveryLog, tickets: TicketStore, revocation: RevocationWatermark) {
+  constructor(ctx: DurableObjectState, log: DeliveryLog, tickets: TicketStore, revocation: RevocationWatermark, users?: PeerHubs) {
     this.#ctx = ctx;
     this.log = log;
     this.tickets = tickets;
     this.revocation = revocation;
+    if (users) this.users = users;
   }
 
   now(): number {

@@ -1,18 +1,19 @@
-import { type HubNamespace, UnserializablePayloadError } from "../src/host.ts";
+import { type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 
 /**
  * The {@link HubNamespace} of a Durable Object binding: each user's hub is
  * the object named by their user id (`idFromName`), so the namespace itself
- * is the per-user registry.
+ * is the per-user registry. It is also how one user's hub reaches another's
+ * ({@link PeerHubs}: one RPC to the recipient's `receiveDirect`).
  *
  * @example
  * ```ts
  * createUserhubRouter<Env>({ hubs: (c) => durableObjectHubs(c.env.USER_HUB), secret: (c) => c.env.JWT_SECRET });
  * ```
  */
-export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): HubNamespace {
+export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): HubNamespace & PeerHubs {
   const hubOf = (userId: string) => namespace.get(namespace.idFromName(userId));
   return {
     async connect(_request, handoff) {
@@ -37,6 +38,14 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
     },
     async disconnect(userId, options = {}) {
       return { closed: (await hubOf(userId).disconnect(options)).closed };
+    },
+    async deliverDirect(userId, delivery) {
+      const result = await hubOf(userId).receiveDirect({
+        fromUser: delivery.fromUser,
+        json: delivery.json,
+        ...(delivery.idempotencyKey === undefined ? {} : { idempotencyKey: delivery.idempotencyKey }),
+      });
+      return { seq: result.seq, delivered: result.delivered, duplicate: result.duplicate };
     },
   };
 }

@@ -2,6 +2,7 @@ import {
   type AppendResult,
   type Delivery,
   type DeliveryLog,
+  deliveryOrigin,
   isKeyRemembered,
   jsonBytes,
   type NewDelivery,
@@ -18,15 +19,21 @@ import {
 const PRUNE_SLACK_SHARE = 1 / 16;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS userhub_deliveries (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL);`;
+  CREATE TABLE IF NOT EXISTS userhub_deliveries (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT);`;
+
+/** The columns added to `userhub_deliveries` after its first version (deliveries between users), added to a table made before them. */
+const USER_COLUMNS = "ALTER TABLE userhub_deliveries ADD COLUMN from_user TEXT; ALTER TABLE userhub_deliveries ADD COLUMN to_user TEXT;";
 
 /**
  * Where the log stands, in one statement: its epoch, the seq recorded at the
  * last delete (the log may be empty), and its first and last rows. `base` is
  * the running total of payload bytes before a row, so the bytes kept are
- * `last.base + last.bytes − first.base` without summing the log.
+ * `last.base + last.bytes − first.base` without summing the log. It names
+ * every column the log uses, so a table made by an earlier version fails it
+ * ("no such column") and is brought up to date, at no statement of its own.
  */
 const STATE = `SELECT (SELECT value FROM userhub_meta WHERE key = 'epoch') AS epoch,
+  (SELECT from_user || to_user FROM userhub_deliveries WHERE 0) AS columnsCheck,
   (SELECT value FROM userhub_meta WHERE key = 'seq') AS checkpoint,
   (SELECT seq FROM userhub_deliveries ORDER BY seq DESC LIMIT 1) AS latest,
   (SELECT base + bytes FROM userhub_deliveries ORDER BY seq DESC LIMIT 1) AS latestEnd,
@@ -34,7 +41,7 @@ const STATE = `SELECT (SELECT value FROM userhub_meta WHERE key = 'epoch') AS ep
   (SELECT base FROM userhub_deliveries ORDER BY seq LIMIT 1) AS firstBase`;
 
 type StateRow = { epoch: string | null; checkpoint: string | null; latest: number | null; latestEnd: number | null; first: number | null; firstBase: number | null };
-type Row = { seq: number; at: number; sender: string | null; data: string };
+type Row = { seq: number; at: number; sender: string | null; data: string; from_user: string | null; to_user: string | null };
 
 /**
  * A user's {@link DeliveryLog} in the Durable Object's SQLite storage. Writes
@@ -116,29 +123,43 @@ export class SqliteDeliveryLog implements DeliveryLog {
       const json = entry.json ?? JSON.stringify(entry.data ?? null);
       const bytes = jsonBytes(json);
       const sender = entry.from ?? null;
+      const fromUser = entry.fromUser ?? null;
+      const toUser = entry.toUser ?? null;
       const base = this.#latestEnd;
       let written = 0;
       if (this.#first <= this.#latest && this.#latest - this.#first + 1 >= this.#retention.count) {
         // The ring is full: the oldest row becomes this one.
         written = this.#sql.exec(
-          "UPDATE userhub_deliveries SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ? WHERE seq = ?",
+          "UPDATE userhub_deliveries SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE seq = ?",
           seq,
           at,
           sender,
           json,
           bytes,
           base,
+          fromUser,
+          toUser,
           this.#first,
         ).rowsWritten;
         if (written > 0) this.#first++;
       }
       if (written === 0) {
-        this.#sql.exec("INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base) VALUES (?, ?, ?, ?, ?, ?)", seq, at, sender, json, bytes, base);
+        this.#sql.exec(
+          "INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          seq,
+          at,
+          sender,
+          json,
+          bytes,
+          base,
+          fromUser,
+          toUser,
+        );
       }
       this.#latest = seq;
       this.#latestEnd = base + bytes;
       this.#bytesAtMost += bytes;
-      deliveries.push({ seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) });
+      deliveries.push({ seq, at, data: entry.data, ...deliveryOrigin(entry) });
     }
     const seqs = deliveries.map((d) => d.seq);
     if (idempotencyKey !== undefined) {
@@ -154,7 +175,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     const oldest = this.#oldest(now);
     if (seq > this.#latest || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#latest };
     if (seq >= this.#latest) return { kind: "replay", deliveries: [] };
-    const rows = this.#sql.exec<Row>("SELECT seq, at, sender, data FROM userhub_deliveries WHERE seq > ? ORDER BY seq", Math.max(seq, oldest - 1)).toArray();
+    const rows = this.#sql.exec<Row>("SELECT seq, at, sender, data, from_user, to_user FROM userhub_deliveries WHERE seq > ? ORDER BY seq", Math.max(seq, oldest - 1)).toArray();
     return { kind: "replay", deliveries: rows.map(toDelivery) };
   }
 
@@ -190,7 +211,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
   entries(): Delivery[] {
     this.#load();
     return this.#sql
-      .exec<Row>("SELECT seq, at, sender, data FROM userhub_deliveries WHERE seq >= ? ORDER BY seq", this.#oldest(this.#now()))
+      .exec<Row>("SELECT seq, at, sender, data, from_user, to_user FROM userhub_deliveries WHERE seq >= ? ORDER BY seq", this.#oldest(this.#now()))
       .toArray()
       .map(toDelivery);
   }
@@ -226,8 +247,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
     try {
       state = this.#sql.exec<StateRow>(STATE).one();
     } catch (error) {
-      if (!String(error).includes("no such table")) throw error;
-      this.#createSchema();
+      if (String(error).includes("no such table")) this.#createSchema();
+      else if (String(error).includes("no such column")) this.#sql.exec(USER_COLUMNS);
+      else throw error;
       state = this.#sql.exec<StateRow>(STATE).one();
     }
     if (state.epoch === null) {
@@ -272,5 +294,5 @@ function slack(bound: number): number {
 }
 
 function toDelivery(row: Row): Delivery {
-  return { seq: row.seq, at: row.at, data: JSON.parse(row.data), ...(row.sender ? { from: row.sender } : {}) };
+  return { seq: row.seq, at: row.at, data: JSON.parse(row.data), ...deliveryOrigin({ from: row.sender, fromUser: row.from_user, toUser: row.to_user }) };
 }

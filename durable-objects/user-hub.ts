@@ -14,8 +14,19 @@ import {
   readHubConfig,
   verifyToken,
 } from "../src/index.ts";
-import { HEARTBEAT_PING, HEARTBEAT_PONG, HttpStatus, Hub, retentionOf, type TicketResult } from "../src/host.ts";
+import {
+  type DirectDelivery,
+  HEARTBEAT_PING,
+  HEARTBEAT_PONG,
+  HttpStatus,
+  Hub,
+  type LoggedDelivery,
+  type PeerHubs,
+  retentionOf,
+  type TicketResult,
+} from "../src/host.ts";
 import { DurableObjectHost } from "./durable-object-host.ts";
+import { durableObjectHubs } from "./hub-namespace.ts";
 import { readHandoff } from "./handoff.ts";
 import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
 import { SqliteRevocationWatermark } from "./sqlite-revocation-watermark.ts";
@@ -53,7 +64,9 @@ export interface UserHubEnv {
  * Bring your own application with {@link UserHub.with} (or by overriding
  * `app` in a subclass); `UserHub` itself runs none (`PUSH_ONLY_APP`). Push to
  * a user from any Worker, Durable Object or queue consumer with the `push`
- * RPC method.
+ * RPC method. An application's `hub.users.deliver` reaches another user's
+ * hub through this class's own binding (`USER_HUB` unless `with` names
+ * another), with one RPC to that hub's `receiveDirect`.
  *
  * @example
  * ```ts
@@ -70,21 +83,33 @@ export interface UserHubEnv {
 export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<Env> {
   /**
    * The Durable Object class that runs `app`: export it under the class
-   * name your wrangler configuration binds.
+   * name your wrangler configuration binds. `options.hub` is the name of
+   * that binding (`[[durable_objects.bindings]] name`), through which
+   * `hub.users.deliver` reaches other users' hubs.
    *
    * @example
    * ```ts
-   * export const ChatHub = UserHub.with(chat);
+   * export const ChatHub = UserHub.with(chat, { hub: "CHAT_HUB" });
    * ```
    */
-  static with<E extends UserHubEnv = UserHubEnv>(app: HubApp): typeof UserHub<E> {
+  static with<E extends UserHubEnv = UserHubEnv>(app: HubApp, options: { readonly hub?: string } = {}): typeof UserHub<E> {
+    const binding = options.hub;
     return class extends UserHub<E> {
       protected override app: HubApp = app;
+      protected override hubBinding: string = binding ?? DEFAULT_HUB_BINDING;
     };
   }
 
   /** The application this hub runs. Default: none of its own (`PUSH_ONLY_APP`): the hub carries pushes and the protocol's frames. */
   protected app: HubApp = PUSH_ONLY_APP;
+  /**
+   * The name of this class's own Durable Object binding, through which
+   * `hub.users.deliver` reaches other users' hubs. Read only when an
+   * application delivers to another user.
+   * @default "USER_HUB"
+   */
+  protected hubBinding: string = DEFAULT_HUB_BINDING;
+  #peers: PeerHubs | undefined;
   #hub: Hub<WebSocket> | undefined;
   #config: HubConfig | undefined;
 
@@ -106,6 +131,7 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
         new SqliteDeliveryLog(sql, retentionOf(config)),
         new SqliteTicketStore(sql),
         new SqliteRevocationWatermark(sql),
+        { deliverDirect: (userId, delivery) => this.peers.deliverDirect(userId, delivery) },
       );
       const auth = this.auth;
       this.#hub = new Hub(host, this.app, config, auth.secret || auth.jwksUrl || auth.keySet ? { verifyToken: (token) => verifyToken(token, auth) } : {});
@@ -123,6 +149,23 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     return readOnce(authOptionsRead, this.env, readAuthOptions);
   }
 
+  /**
+   * The other users' hubs: this class's own namespace, from the binding
+   * named {@link hubBinding}.
+   *
+   * @throws {ConfigError} (a `handler_failed` to the client, and a log line naming it) when there is no such binding.
+   */
+  protected get peers(): PeerHubs {
+    if (!this.#peers) {
+      const binding = (this.env as Record<string, unknown>)[this.hubBinding] as { idFromName?: unknown } | undefined;
+      if (typeof binding?.idFromName !== "function") {
+        throw new ConfigError(this.hubBinding, "is not a Durable Object binding; hub.users.deliver reaches other users' hubs through it (UserHub.with(app, { hub }) names it)");
+      }
+      this.#peers = durableObjectHubs(binding as unknown as DurableObjectNamespace<UserHub>);
+    }
+    return this.#peers;
+  }
+
   /** This hub's configuration, read from `env`. */
   protected get config(): HubConfig {
     return (this.#config ??= readOnce(configsRead, this.env, readHubConfig));
@@ -134,6 +177,16 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    */
   async push(messages: unknown[], options: PushOptions = {}): Promise<PushResult> {
     return await this.hub.push(messages, options);
+  }
+
+  /**
+   * Logs a delivery another user's hub sent (`hub.users.deliver`) with this
+   * user's next seq and sends it to every open socket as a `message` with
+   * `fromUser`. It runs no application code, so it never calls back into the
+   * sender's hub. Called over RPC by `durableObjectHubs(…).deliverDirect`.
+   */
+  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
+    return await this.hub.receiveDirect(delivery);
   }
 
   /** Issues a single-use connect ticket for a caller the router verified, unless this hub revoked that token. */
@@ -209,6 +262,8 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
  * deploy, which starts a new isolate); when it does not, this reads afresh.
  */
 const configsRead = new WeakMap<object, HubConfig>();
+/** The binding `hub.users.deliver` uses unless `UserHub.with` names another: the name the README and the demo use. */
+const DEFAULT_HUB_BINDING = "USER_HUB";
 const authOptionsRead = new WeakMap<object, AuthOptions>();
 
 function readOnce<T>(cache: WeakMap<object, T>, env: object, read: (vars: Readonly<Record<string, unknown>>) => T): T {

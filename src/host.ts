@@ -67,6 +67,7 @@ export {
   type AppendResult,
   type Delivery,
   type DeliveryLog,
+  deliveryOrigin,
   jsonBytes,
   MemoryDeliveryLog,
   type NewDelivery,
@@ -81,6 +82,17 @@ export { Hub, type HubOptions } from "./hub/hub.ts";
 export { type HubHandoff, type ResumeRequest } from "./hub/hub-handoff.ts";
 export { type HubNamespace } from "./hub/hub-namespace.ts";
 export { type TicketResult } from "./hub/ticket-result.ts";
+export {
+  checkUserDelivery,
+  type DirectDelivery,
+  directKey,
+  type LoggedDelivery,
+  MAX_USER_DELIVERY_KEY_CHARS,
+  type PeerHubs,
+  PeerHubsMissingError,
+  type UserDeliveryOptions,
+  type UserDeliveryResult,
+} from "./hub/user-delivery.ts";
 export {
   isUnserializablePayload,
   messageFrameText,

@@ -20,3 +20,4 @@ export { answerDevToken } from "./edge/dev-token.ts";
 export { withSchema } from "./hub/frame-schema.ts";
 export type { StandardSchemaV1 } from "./hub/standard-schema.ts";
 export { ConnectionStateTooLargeError } from "./hub/connection-state.ts";
+export { InvalidUserIdError } from "./hub/user-delivery.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import { FrameError, type HubApp, type HubContext } from "../src/index.ts";
+import { directFrame } from "./demo-direct.ts";
 import { noteFrame, stateFrame } from "./demo-frames.ts";
 
 /** What the demo app tells a user's sockets when one of them joins or leaves: how many are open now. */
@@ -20,6 +21,8 @@ export interface PresenceFrame {
  * a `{"type":"signal","data":X}` frame goes to the same sockets as
  * `{"type":"signal","data":X,"from":<connection id>}`, unlogged;
  * `note` and `state` frames show typed frames and connection state (see demo-frames.ts);
+ * a `{"type":"direct","to":"bob","data":X,"id"?:…}` frame goes to every socket
+ * of bob, with a copy to every socket of the sender (see demo-direct.ts);
  * when a socket joins or leaves, the user's other sockets get a
  * `{"type":"presence","connections":N}` frame (the page's device count).
  */
@@ -33,6 +36,7 @@ export const fanOutApp: HubApp = {
       if (!("data" in frame) || frame.data === undefined) throw new FrameError('a "signal" frame needs a "data" field');
       await hub.signal(frame.data, { from: connection.id });
     },
+    direct: directFrame,
     note: noteFrame,
     state: stateFrame,
   },

@@ -34,6 +34,7 @@ export const FULL: BenchOptions = {
   drivingMethods: true,
   drivingMs: 2000,
   profileMs: 3000,
+  directPairs: [1, 10],
   storage: "memory",
 };
 
@@ -67,6 +68,7 @@ export const SMOKE: BenchOptions = {
   drivingMethods: false,
   drivingMs: 300,
   profileMs: 0,
+  directPairs: [1],
   sideBySide: true,
   storage: "memory",
 };

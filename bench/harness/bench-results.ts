@@ -5,6 +5,7 @@
  */
 import type { WhatIf } from "./cost-inputs.ts";
 import type { CostInputs, Scenario, TargetCost } from "./cost-model.ts";
+import type { DirectResults } from "./direct-phase.ts";
 import type { PriceSource } from "./pricing.ts";
 import type { StorageKind } from "./storage-root.ts";
 import type { HeartbeatSettings, TargetName } from "./targets.ts";
@@ -46,6 +47,8 @@ export interface BenchOptions {
   readonly drivingMs: number;
   /** How long to profile userhub's echo with V8's sampling profiler (0: not at all). */
   readonly profileMs: number;
+  /** Pair counts of the direct-message phase (userhub against the two-object floor); absent or empty: no such phase. */
+  readonly directPairs?: readonly number[];
   /**
    * Run the phases after the rounds (idle memory, cold wakes, wakes) for every
    * target at once instead of one after another: quicker, with numbers
@@ -159,6 +162,8 @@ export interface BenchResults {
   /** Target → metric → value / the floor + log's value (same run): userhub's durable path against one INSERT per message. */
   readonly ratiosToFloorLog?: Partial<Record<TargetName, Record<string, number>>>;
   readonly goals: readonly GoalCheck[];
+  /** Direct messages between users against the two-object floor (absent in runs before it, or without userhub). */
+  readonly direct?: DirectResults;
   readonly profile: HotPathProfile | null;
   readonly cost: {
     readonly scenario: Scenario;

@@ -7,6 +7,8 @@
  *    (per connection count), fan-out and push, each round visiting the
  *    targets in a rotated order, so that drift on this shared machine hits
  *    them all alike; ratios to the floor are taken per round, then medians;
+ *    then direct messages between users, userhub against the two-object
+ *    floor, the same way (direct-phase.ts);
  * 4. idle memory, one target at a time, each on a fresh server, and on the
  *    same server the cost of a message to a hub in memory and to a hibernated one;
  * 5. wakes, every Durable Object target at once, each on a fresh server with
@@ -25,6 +27,7 @@ import type { BenchOptions, BenchResults } from "./bench-results.ts";
 import { DEFAULT_SCENARIO, monthlyCost } from "./cost-model.ts";
 import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
 import { checkGoals } from "./goals.ts";
+import { type DirectResults, directGoals, runDirectPhase } from "./direct-phase.ts";
 import { USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 import { describeMachine, measuredCommit } from "./machine-description.ts";
 import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
@@ -91,7 +94,8 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
 
   try {
     progress(`bundling ${targets.filter((t) => t.entry).length} Workers; storage under ${root}; load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`);
-    bundles = await bundleTargets(targets, bundleDir);
+    const directPhase = options.targets.includes("userhub") && (options.directPairs?.length ?? 0) > 0;
+    bundles = await bundleTargets(directPhase && !options.targets.includes("floor-direct") ? [...targets, TARGETS["floor-direct"]] : targets, bundleDir);
 
     let comparison = null;
     if (options.drivingMethods) {
@@ -165,6 +169,15 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
           progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${target.name}: ${line}`);
         }
       }
+    }
+    let direct: DirectResults | undefined;
+    if (directPhase) {
+      const floorDirect = servers.get("floor-direct") ?? (await start(TARGETS["floor-direct"], "throughput"));
+      direct = await runDirectPhase(
+        { userhub: servers.get("userhub")!, "floor-direct": floorDirect },
+        { rounds: options.rounds, pairs: options.directPairs!, warmupMs: options.warmupMs, durationMs: options.durationMs, progress },
+      );
+      if (!servers.has("floor-direct")) await stop(floorDirect);
     }
     for (const server of servers.values()) await stop(server);
 
@@ -289,7 +302,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     const ratios = ratiosToFloor(summary, samples, options);
     const ratiosToLog = ratiosTo(summary, samples, options, "floor-log");
     const costInputs = costInputsFor(targets, summary, options);
-    const goals = checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs);
+    const goals = [...checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs), ...(direct ? directGoals(direct) : [])];
     const finishedAt = new Date();
     const results: BenchResults = {
       schema: 1,
@@ -318,6 +331,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       ratios,
       ratiosToFloorLog: ratiosToLog,
       goals,
+      ...(direct ? { direct } : {}),
       profile,
       cost: {
         scenario: DEFAULT_SCENARIO,

@@ -8,6 +8,7 @@
  */
 import type { BenchResults } from "./bench-results.ts";
 import { scenarioVolumes } from "./cost-model.ts";
+import { directSection } from "./direct-phase.ts";
 import { formatRatio, formatValue, markdownTable, tableRows } from "./results-table.ts";
 import { heartbeatText, USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 
@@ -140,6 +141,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
     ),
     "",
   );
+  if (results.direct) out.push(...directSection(results.direct, o.rounds));
   out.push(`### What the hubs' code did (bench-only counters)`, "");
   out.push(
     markdownTable(

@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { sign } from "hono/jwt";
 
-export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-log" | "partyserver" | "hono-do" | "node-ws";
+export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-log" | "floor-direct" | "partyserver" | "hono-do" | "node-ws";
 
 /** The server configuration a phase needs. */
 export type ServerProfile =
@@ -201,6 +201,20 @@ export const TARGETS: Readonly<Record<TargetName, Target>> = {
     entry: here("../targets/floor/worker.js"),
     durableObjects: { FLOOR_HUB: "FloorHub" },
     bindings: () => ({ LOG_EVERY_MESSAGE: "on" }),
+    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
+    greets: false,
+    isDelivery: isNotPong,
+    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+  },
+  // The floor for messages between users (the direct phase only: see direct-phase.ts); otherwise the floor itself.
+  "floor-direct": {
+    name: "floor-direct",
+    label: "two-object floor: one RPC to the recipient's DO, one INSERT",
+    role: "floor",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/floor-direct/worker.js"),
+    durableObjects: { FLOOR_HUB: "FloorDirectHub" },
     socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
     greets: false,
     isDelivery: isNotPong,

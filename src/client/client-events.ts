@@ -32,6 +32,10 @@ export interface ReceivedMessage<Data = unknown> {
   readonly at: number;
   /** The connection that sent it, when a socket of this user did. */
   readonly from?: string;
+  /** The user who sent it from their hub (`hub.users.deliver`), as that hub verified. */
+  readonly fromUser?: string;
+  /** On this user's own copy of something they sent to another user: who it went to. */
+  readonly toUser?: string;
 }
 
 /** `detail` of "close": one connection ended (the client may reconnect after it). */

@@ -495,7 +495,14 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
   #delivered(socket: ClientWebSocket, message: MessageFrame, length: number): void {
     // At-least-once over a reconnect: a seq already seen is a duplicate, and the application gets each delivery once.
     if (!isSeq(message.seq) || !this.#resume.accept(message.seq)) return;
-    const detail = { seq: message.seq, data: message.data, at: message.at, ...(message.from !== undefined ? { from: message.from } : {}) };
+    const detail = {
+      seq: message.seq,
+      data: message.data,
+      at: message.at,
+      ...(message.from !== undefined ? { from: message.from } : {}),
+      ...(typeof message.fromUser === "string" ? { fromUser: message.fromUser } : {}),
+      ...(typeof message.toUser === "string" ? { toUser: message.toUser } : {}),
+    };
     this.#emit("message", detail);
     if (socket !== this.#socket) return;
     // Processed (the listeners ran): acknowledge when enough has arrived since the last acknowledgment.

@@ -3,6 +3,7 @@ import {
   DEFAULT_RETENTION,
   type Delivery,
   type DeliveryLog,
+  deliveryOrigin,
   isKeyRemembered,
   isRetained,
   jsonBytes,
@@ -31,6 +32,10 @@ interface Meta {
 interface Head {
   readonly at: number;
   readonly from: string | null;
+  /** The user whose hub sent it (`hub.users.deliver`); absent when none did, and in a delivery written before deliveries between users. */
+  readonly fromUser?: string;
+  /** On the sender's own copy, the user it went to; absent otherwise. */
+  readonly toUser?: string;
   readonly bytes: number;
   /** Payload bytes given to the log before this delivery; absent in a delivery written before the shared retention rule (then the byte bound spares it). */
   readonly base?: number;
@@ -108,7 +113,7 @@ export class KvDeliveryLog implements DeliveryLog {
         seq: meta.seq + 1 + i,
         at,
         data: entry.data,
-        ...(entry.from ? { from: entry.from } : {}),
+        ...deliveryOrigin(entry),
       }));
       const writes: [Deno.KvKey, unknown][] = [];
       let end = endOf(meta);
@@ -116,7 +121,16 @@ export class KvDeliveryLog implements DeliveryLog {
         const json = entries[i]!.json ?? JSON.stringify(delivery.data ?? null);
         const size = jsonBytes(json);
         const parts = Math.max(1, Math.ceil(json.length / PART_CHARS));
-        const head: Head = { at, from: delivery.from ?? null, bytes: size, base: end, parts, json: json.slice(0, PART_CHARS) };
+        const head: Head = {
+          at,
+          from: delivery.from ?? null,
+          ...(delivery.fromUser ? { fromUser: delivery.fromUser } : {}),
+          ...(delivery.toUser ? { toUser: delivery.toUser } : {}),
+          bytes: size,
+          base: end,
+          parts,
+          json: json.slice(0, PART_CHARS),
+        };
         end += size;
         writes.push([[...this.#root, "log", delivery.seq, 0], head]);
         for (let p = 1; p < parts; p++) {
@@ -243,7 +257,7 @@ export class KvDeliveryLog implements DeliveryLog {
 
 function toDelivery(seq: number, head: Head, rest: readonly string[]): Delivery {
   const data = JSON.parse(head.json + rest.join("")) as unknown;
-  return { seq, at: head.at, data, ...(head.from ? { from: head.from } : {}) };
+  return { seq, at: head.at, data, ...deliveryOrigin(head) };
 }
 
 /** Payload bytes the log was ever given: the next delivery's `base`. */

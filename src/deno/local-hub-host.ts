@@ -3,6 +3,7 @@ import {
   type DeliveryLog,
   type HubHost,
   MemoryRevocationWatermarks,
+  type PeerHubs,
   type RevocationWatermark,
   type TicketStore,
   type WritableSocket,
@@ -20,6 +21,8 @@ export interface LocalHubHostOptions {
   readonly onWake: () => void;
   /** The clock, epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
+  /** Other users' hubs, for `hub.users.deliver` (the namespace). Default: none (such deliveries are refused). */
+  readonly users?: PeerHubs;
 }
 
 const CONNECTING = 0;
@@ -50,6 +53,7 @@ export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHo
   readonly log: DeliveryLog;
   readonly tickets: TicketStore;
   readonly revocation: RevocationWatermark;
+  readonly users?: PeerHubs;
   readonly #sockets = new Set<S>();
   readonly #attachments = new WeakMap<S, ConnectionAttachment>();
   readonly #onWake: () => void;
@@ -64,6 +68,7 @@ export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHo
     this.revocation = options.revocation ?? new MemoryRevocationWatermarks().forUser("");
     this.#onWake = options.onWake;
     this.#now = options.now ?? Date.now;
+    if (options.users) this.users = options.users;
   }
 
   now(): number {

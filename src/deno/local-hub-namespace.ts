@@ -11,11 +11,14 @@ import {
 } from "../index.ts";
 import {
   type DeliveryLog,
+  type DirectDelivery,
   type HubHandoff,
   type HubNamespace,
+  type LoggedDelivery,
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
+  type PeerHubs,
   UserRateLimits,
   retentionOf,
   type TicketResult,
@@ -61,6 +64,11 @@ export interface LocalHubStats {
  * ticket is usually issued while its user has no socket yet; they are
  * short-lived, and expired ones are swept as new ones are issued.
  *
+ * It is also how one user's hub reaches another's ({@link PeerHubs}, for
+ * `hub.users.deliver`): a recipient with no socket open gets a hub for the
+ * delivery, which goes again once it is logged (with the default in-memory
+ * log the delivery goes with it; give a durable `log` to keep it for resume).
+ *
  * @example
  * ```ts
  * import { createUserhubRouter } from "userhub";
@@ -71,7 +79,7 @@ export interface LocalHubStats {
  * Deno.serve((request) => router.fetch(request));
  * ```
  */
-export class LocalHubNamespace implements HubNamespace {
+export class LocalHubNamespace implements HubNamespace, PeerHubs {
   readonly config: HubConfig;
   readonly #app: HubApp;
   readonly #openLog: (userId: string, config: HubConfig) => DeliveryLog;
@@ -119,6 +127,11 @@ export class LocalHubNamespace implements HubNamespace {
     return this.#hubOf(userId).push(messages, options);
   }
 
+  /** Hands a delivery from another user's hub (`hub.users.deliver`) to `userId`'s hub, which logs it and sends it to that user's sockets. */
+  deliverDirect(userId: string, delivery: DirectDelivery): Promise<LoggedDelivery> {
+    return this.#hubOf(userId).receiveDirect(delivery);
+  }
+
   /** Users with a live hub. */
   get size(): number {
     return this.#hubs.size;
@@ -161,6 +174,7 @@ export class LocalHubNamespace implements HubNamespace {
         tickets: this.#tickets.forUser(userId),
         revocation: this.#watermarks.forUser(userId),
         userLimits: this.#limitsOf(userId),
+        users: this,
         ...(this.#verifyToken ? { verifyToken: this.#verifyToken } : {}),
         ...(this.#idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: this.#idleTimeoutSeconds }),
         onEmpty: (empty) => {

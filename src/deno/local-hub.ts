@@ -1,5 +1,16 @@
 import type { DisconnectOptions, DisconnectResult, HubApp, HubConfig, Identity, PushOptions, PushResult } from "../index.ts";
-import { type DeliveryLog, Hub, type HubHandoff, type RevocationWatermark, type TicketResult, type TicketStore, type UserRateLimits } from "../host.ts";
+import {
+  type DirectDelivery,
+  type DeliveryLog,
+  Hub,
+  type HubHandoff,
+  type LoggedDelivery,
+  type PeerHubs,
+  type RevocationWatermark,
+  type TicketResult,
+  type TicketStore,
+  type UserRateLimits,
+} from "../host.ts";
 import { LocalHubHost } from "./local-hub-host.ts";
 import { SocketInbox } from "./socket-inbox.ts";
 
@@ -16,6 +27,8 @@ export interface LocalHubOptions {
   readonly userLimits?: UserRateLimits;
   /** Deno's protocol-level ping timeout for dead TCP connections, in seconds (`Deno.upgradeWebSocket`'s `idleTimeout`). */
   readonly idleTimeoutSeconds?: number;
+  /** Other users' hubs, for `hub.users.deliver` (the namespace). */
+  readonly users?: PeerHubs;
   /** Called once, when the hub holds no socket and no request is in flight: the namespace lets it go. */
   readonly onEmpty: (hub: LocalHub) => void;
 }
@@ -45,6 +58,7 @@ export class LocalHub {
       log: options.log,
       tickets: options.tickets,
       ...(options.revocation ? { revocation: options.revocation } : {}),
+      ...(options.users ? { users: options.users } : {}),
       onWake: () => this.#settle(this.#hub.wake(), "wake"),
     });
     this.#hub = new Hub(this.host, options.app, options.config, {
@@ -101,6 +115,15 @@ export class LocalHub {
   async push(messages: readonly unknown[], options?: PushOptions): Promise<PushResult> {
     try {
       return await this.#during(() => this.#hub.push(messages, options));
+    } finally {
+      this.#dropIfEmpty();
+    }
+  }
+
+  /** Logs a delivery another user's hub sent (`hub.users.deliver`) and sends it to every open socket of this user, with `fromUser`. */
+  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
+    try {
+      return await this.#during(() => this.#hub.receiveDirect(delivery));
     } finally {
       this.#dropIfEmpty();
     }

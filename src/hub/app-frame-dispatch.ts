@@ -4,13 +4,15 @@ import { ConnectionStateTooLargeError } from "./connection-state.ts";
 import { runFrameHandler } from "./frame-schema.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import { logFailure } from "./log-failure.ts";
+import { InvalidUserIdError } from "./user-delivery.ts";
 import type { Sender } from "./sender.ts";
 
 /**
  * Hands a parsed frame to the application's handler for its type, and
  * answers on the socket's `sender` when it cannot be handled: `unknown_type`
  * for a type with no handler, `invalid_frame` for a frame the handler (or
- * its schema) refused or a payload with no JSON form, `state_too_large` for
+ * its schema) refused, a payload with no JSON form or a user id that names
+ * no user (`hub.users.deliver`), `state_too_large` for
  * connection state past its bound, `handler_failed` (and one log line) for
  * anything else the handler threw. The socket stays open in every case.
  */
@@ -30,7 +32,7 @@ export async function dispatchAppFrame(
   try {
     await runFrameHandler(handler, frame, connection, hub);
   } catch (error) {
-    if (error instanceof FrameError || error instanceof UnserializablePayloadError) {
+    if (error instanceof FrameError || error instanceof UnserializablePayloadError || error instanceof InvalidUserIdError) {
       await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message)));
     } else if (error instanceof ConnectionStateTooLargeError) {
       await sender.send(JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`)));

@@ -1,5 +1,5 @@
 import { CloseCode, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
-import { messageFrameText, messageText, serializeDelivery } from "../protocol/delivery-frame.ts";
+import { messageFrameText, messageText, type SerializedDelivery, serializeDelivery } from "../protocol/delivery-frame.ts";
 import { frameBytes, type ResetFrame } from "../protocol/frames.ts";
 import type { HubConfig } from "./config.ts";
 import type { AppendResult, NewDelivery } from "./delivery-log.ts";
@@ -43,15 +43,15 @@ export class DeliveryFanOut<S extends WritableSocket> {
   }
 
   /**
-   * Serializes each payload once (a payload with no JSON form is refused
-   * here, before it can take a seq), logs the batch, then sends the same
+   * Serializes each payload once, unless its caller already did (a payload
+   * with no JSON form is refused here, before it can take a seq), logs the batch, then sends the same
    * frame text to every live socket. An acknowledging socket that would pass
    * `maxUnackedBytes` is closed with 4002 instead; it resumes from its last seq.
    *
    * @throws {UnserializablePayloadError} for a payload with no JSON form.
    */
   async deliver(entries: readonly NewDelivery[], idempotencyKey?: string): Promise<FannedOut> {
-    const serialized = entries.map(serializeDelivery);
+    const serialized = entries.map((entry) => (entry.json === undefined ? serializeDelivery(entry) : (entry as SerializedDelivery)));
     const now = this.#host.now();
     const appended = await this.#append(serialized, now, idempotencyKey);
     if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };

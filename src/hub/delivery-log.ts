@@ -11,12 +11,18 @@ export interface Delivery {
   readonly data: unknown;
   /** The connection that sent it, when a socket of this user did. */
   readonly from?: string;
+  /** The user whose hub sent it here (`hub.users.deliver`): verified by that hub, never a client's claim. */
+  readonly fromUser?: string;
+  /** In the sender's own log, the user it was sent to (the sender's copy of a `hub.users.deliver`). */
+  readonly toUser?: string;
 }
 
 /** A delivery before the log numbers it. */
 export interface NewDelivery {
   readonly data: unknown;
   readonly from?: string;
+  readonly fromUser?: string;
+  readonly toUser?: string;
   /** The payload's JSON when the caller already made it (the hub always does): the log stores and measures this text instead of stringifying `data` again. */
   readonly json?: string;
 }
@@ -115,7 +121,7 @@ export class MemoryDeliveryLog implements DeliveryLog {
       const seen = this.#keys.get(idempotencyKey);
       if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: seen.seqs, deliveries: [], duplicate: true };
     }
-    const deliveries = entries.map((entry): Delivery => ({ seq: ++this.#seq, at, data: entry.data, ...(entry.from ? { from: entry.from } : {}) }));
+    const deliveries = entries.map((entry): Delivery => ({ seq: ++this.#seq, at, data: entry.data, ...deliveryOrigin(entry) }));
     for (const [i, delivery] of deliveries.entries()) {
       const json = entries[i]!.json;
       this.#entries.push({ delivery, base: this.#end });
@@ -155,6 +161,15 @@ export class MemoryDeliveryLog implements DeliveryLog {
   #tell(now: number): void {
     if (this.#lastNow === null || now > this.#lastNow) this.#lastNow = now;
   }
+}
+
+/** Where a delivery came from and went, as a log keeps it: only the fields that are set, in one order (`from`, `fromUser`, `toUser`). */
+export function deliveryOrigin(entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null }): Pick<Delivery, "from" | "fromUser" | "toUser"> {
+  return {
+    ...(entry.from ? { from: entry.from } : {}),
+    ...(entry.fromUser ? { fromUser: entry.fromUser } : {}),
+    ...(entry.toUser ? { toUser: entry.toUser } : {}),
+  };
 }
 
 /** The bytes a payload counts against retention: its JSON. */

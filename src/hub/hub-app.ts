@@ -3,6 +3,7 @@ import type { Delivery } from "./delivery-log.ts";
 import type { SchemaFrameHandler } from "./frame-schema.ts";
 import type { ClientFrame } from "../protocol/frames.ts";
 import type { SendOutcome } from "./sender.ts";
+import type { UserDeliveryOptions, UserDeliveryResult } from "./user-delivery.ts";
 
 /** One socket of the user, as an application sees it; `State` is what the app keeps in {@link Connection.state}. */
 export interface Connection<State = unknown> {
@@ -46,6 +47,32 @@ export interface HubContext {
    * stale a moment later anyway: typing, cursors, "seen" marks.
    */
   signal(data: unknown, options?: { from?: string }): Promise<{ delivered: number }>;
+  /** Other users, reached through their own hubs. */
+  readonly users: UserDeliveries;
+}
+
+/** {@link HubContext.users}: delivering into other users' logs. */
+export interface UserDeliveries {
+  /**
+   * Logs `data` in `userId`'s log with that user's next seq and sends it to
+   * every open socket of theirs as a `message` frame with `fromUser` (this
+   * hub's verified user id); a user with no socket open gets it on resume.
+   * The recipient's hub runs no application code for it, so it never calls
+   * back into this one. With `copy: true`, this hub then logs a copy with
+   * `toUser` in its own log and sends it to its own sockets. A delivery to
+   * oneself is one delivery, with both `fromUser` and `toUser`.
+   *
+   * @throws {InvalidUserIdError} when `userId` cannot name a user.
+   * @throws {RangeError} for an idempotency key that is not 1 to 200 characters.
+   * @throws {UnserializablePayloadError} when `data` has no JSON form.
+   *
+   * @example
+   * ```ts
+   * const sent = await hub.users.deliver("bob", { text: "hi" }, { idempotencyKey: "m1", copy: true });
+   * sent.seq; // bob's seq; sent.copy?.seq is this user's
+   * ```
+   */
+  deliver(userId: string, data: unknown, options?: UserDeliveryOptions): Promise<UserDeliveryResult>;
 }
 
 /** A frame the application refuses; the client gets an `invalid_frame` error naming `message`. */

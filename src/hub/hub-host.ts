@@ -2,6 +2,7 @@ import type { DeliveryLog } from "./delivery-log.ts";
 import type { WritableSocket } from "./sender.ts";
 import type { RevocationWatermark } from "./revocation.ts";
 import type { TicketStore } from "./ticket.ts";
+import type { PeerHubs } from "./user-delivery.ts";
 
 /**
  * What the hub keeps with each socket. On Cloudflare it is the socket's
@@ -60,4 +61,6 @@ export interface HubHost<S extends WritableSocket = WritableSocket> {
   readonly tickets: TicketStore;
   /** This user's revocation watermark (tokens issued before it are refused). */
   readonly revocation: RevocationWatermark;
+  /** Other users' hubs, for `hub.users.deliver`. A host without it refuses such deliveries (`PeerHubsMissingError`). */
+  readonly users?: PeerHubs;
 }

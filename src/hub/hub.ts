@@ -14,6 +14,7 @@ import type { HubConfig } from "./config.ts";
 import { connectionHandle } from "./connection-handle.ts";
 import type { Delivery } from "./delivery-log.ts";
 import { DeliveryFanOut } from "./delivery-fan-out.ts";
+import { deliverToUser, type LogAndSend, receiveDirect } from "./direct-delivery.ts";
 import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
 import { dispatchAppFrame } from "./app-frame-dispatch.ts";
 import type { Liveness } from "./heartbeat.ts";
@@ -29,6 +30,7 @@ import type { WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
 import type { TicketResult } from "./ticket-result.ts";
 import type { UserRateLimits } from "./user-rate-limits.ts";
+import type { DirectDelivery, LoggedDelivery } from "./user-delivery.ts";
 import { ZombieSweep } from "./zombie-sweep.ts";
 
 
@@ -338,6 +340,26 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   /**
+   * Logs a delivery another user's hub sent (`hub.users.deliver`) with this
+   * user's next seq, under the sender's idempotency key (kept per sender),
+   * and sends it to every open socket as a `message` with `fromUser`. It runs
+   * no application code, so it never calls back into the sender's hub.
+   *
+   * @throws {InvalidUserIdError} when `fromUser` cannot name a user.
+   */
+  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
+    await this.#sweepStale();
+    return await receiveDirect(this.#logAndSend, delivery);
+  }
+
+  /** One delivery between users, logged (with its origin) and sent: both sides of `hub.users.deliver` go through it. */
+  readonly #logAndSend: LogAndSend = async (entry, idempotencyKey) => {
+    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
+    const { seqs, delivered, duplicate } = await this.#fanOut.deliver([entry], idempotencyKey);
+    return { seq: seqs[0]!, delivered, duplicate };
+  };
+
+  /**
    * A server throws the user out: raises the revocation watermark first (so
    * no upgrade racing this call gets in with an old token), drops the user's
    * unredeemed tickets, then closes with 4003 every socket that matches
@@ -446,6 +468,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       connections: () => this.#sockets.live().map((socket) => this.#connection(socket, this.#sockets.attachment(socket)!)),
       deliver: (data, options) => this.deliver(data, options),
       signal: (data, options) => this.signal(data, options),
+      users: { deliver: (toUser, data, options) => deliverToUser(userId, this.#host.users, this.#logAndSend, toUser, data, options) },
     });
   }
 

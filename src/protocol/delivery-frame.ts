@@ -59,7 +59,9 @@ export function serializeDelivery(entry: NewDelivery): SerializedDelivery {
  */
 export function messageFrameText(delivery: Delivery, json: string): string {
   const from = delivery.from ? `,"from":${JSON.stringify(delivery.from)}` : "";
-  return `{"type":"message","seq":${delivery.seq},"data":${json},"at":${delivery.at}${from}}`;
+  const fromUser = delivery.fromUser ? `,"fromUser":${JSON.stringify(delivery.fromUser)}` : "";
+  const toUser = delivery.toUser ? `,"toUser":${JSON.stringify(delivery.toUser)}` : "";
+  return `{"type":"message","seq":${delivery.seq},"data":${json},"at":${delivery.at}${from}${fromUser}${toUser}}`;
 }
 
 /** The `signal` frame around a payload's JSON: same fields, same order as `JSON.stringify` of a `SignalFrame`. */
@@ -69,6 +71,14 @@ export function signalFrameText(json: string, from?: string): string {
 
 /** The `message` frame of a delivery read back from the log (a replay). */
 export function messageText(delivery: Delivery): string {
-  const frame: MessageFrame = { type: "message", seq: delivery.seq, data: delivery.data, at: delivery.at, ...(delivery.from ? { from: delivery.from } : {}) };
+  const frame: MessageFrame = {
+    type: "message",
+    seq: delivery.seq,
+    data: delivery.data,
+    at: delivery.at,
+    ...(delivery.from ? { from: delivery.from } : {}),
+    ...(delivery.fromUser ? { fromUser: delivery.fromUser } : {}),
+    ...(delivery.toUser ? { toUser: delivery.toUser } : {}),
+  };
   return JSON.stringify(frame);
 }

@@ -102,6 +102,10 @@ export interface MessageFrame {
   readonly from?: string;
   /** When the hub accepted it, epoch milliseconds. */
   readonly at: number;
+  /** The user who sent it from their hub (`hub.users.deliver`), verified by that hub. */
+  readonly fromUser?: string;
+  /** On the sender's own copy of such a delivery: the user it went to. */
+  readonly toUser?: string;
 }
 
 /**

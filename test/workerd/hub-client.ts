@@ -33,9 +33,10 @@ export interface HubClient {
   sendJson(frame: unknown): void;
 }
 
-/** Opens a socket through the demo Worker as `userId` (Authorization header) and waits for the welcome. */
-export async function connect(userId: string, headers: Record<string, string> = {}): Promise<HubClient> {
-  const response = await SELF.fetch("https://hub.test/ws", { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(userId)}`, ...headers }) });
+/** Opens a socket through the demo Worker as `userId` (Authorization header) and waits for the welcome; `query` e.g. `since=3` to resume. */
+export async function connect(userId: string, headers: Record<string, string> = {}, query?: string): Promise<HubClient> {
+  const url = `https://hub.test/ws${query ? `?${query}` : ""}`;
+  const response = await SELF.fetch(url, { headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(userId)}`, ...headers }) });
   return await accept(response);
 }
 

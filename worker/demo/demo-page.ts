@@ -2,9 +2,11 @@
  * The demo page's script (bundled to worker/public/demo.js by
  * worker/build-demo-page.mjs): sign in with a development token, then one
  * `UserhubClient` keeps this tab connected to the user's hub — reconnecting,
- * pinging and resuming by itself — while the page shows what it does.
+ * pinging and resuming by itself — while the page shows what it does. With a
+ * user id in "to", a message goes to that user (the demo app's `direct`
+ * frame) and each message says who it came from or went to.
  */
-import { QueueFullError, UserhubClient } from "../../src/client/mod.ts";
+import { QueueFullError, type ReceivedMessage, UserhubClient } from "../../src/client/mod.ts";
 
 /** What the demo app tells every socket of a user when one of them joins or leaves. */
 interface PresenceFrame {
@@ -25,6 +27,7 @@ const ui = {
   messages: element<HTMLOListElement>("messages"),
   empty: element<HTMLParagraphElement>("empty"),
   compose: element<HTMLFormElement>("compose"),
+  to: element<HTMLInputElement>("to"),
   text: element<HTMLInputElement>("text"),
   send: element<HTMLButtonElement>("send"),
   problem: element<HTMLParagraphElement>("problem"),
@@ -55,13 +58,26 @@ function setSignedIn(signedIn: boolean): void {
   ui.connect.hidden = signedIn;
   ui.disconnect.hidden = !signedIn;
   ui.text.disabled = !signedIn;
+  ui.to.disabled = !signedIn;
   ui.send.disabled = !signedIn;
 }
 
-function addMessage(seq: number, data: unknown, mine: boolean): void {
+/** Who a message came from or went to, as the page shows it: another user's, this tab's, or none. */
+function origin(message: ReceivedMessage, mine: boolean): string {
+  const parts: string[] = [];
+  if (message.fromUser !== undefined && message.fromUser !== message.toUser) parts.push(`from ${message.fromUser}`);
+  if (message.toUser !== undefined) parts.push(message.toUser === message.fromUser ? "note to self" : `to ${message.toUser}`);
+  if (mine) parts.push("this tab");
+  return parts.join(" · ");
+}
+
+function addMessage(message: ReceivedMessage, mine: boolean): void {
+  const { seq, data } = message;
   const item = document.createElement("li");
-  item.className = mine ? "mine" : "";
+  item.className = [mine ? "mine" : "", message.fromUser !== undefined || message.toUser !== undefined ? "direct" : ""].join(" ").trim();
   item.dataset.seq = String(seq);
+  if (message.fromUser !== undefined) item.dataset.fromUser = message.fromUser;
+  if (message.toUser !== undefined) item.dataset.toUser = message.toUser;
   const number = document.createElement("span");
   number.className = "seq";
   number.textContent = `#${seq}`;
@@ -70,7 +86,7 @@ function addMessage(seq: number, data: unknown, mine: boolean): void {
   text.textContent = typeof data === "string" ? data : JSON.stringify(data);
   const from = document.createElement("span");
   from.className = "from";
-  from.textContent = mine ? "this tab" : "";
+  from.textContent = origin(message, mine);
   item.append(number, text, from);
   ui.messages.append(item);
   ui.empty.hidden = true;
@@ -105,7 +121,7 @@ async function signIn(userId: string): Promise<void> {
     showProblem(null);
   });
   next.addEventListener("message", ({ detail }) => {
-    addMessage(detail.seq, detail.data, detail.from === next.connectionId);
+    addMessage(detail, detail.from === next.connectionId);
     ui.seq.textContent = String(detail.seq);
   });
   next.addEventListener("frame", ({ detail }) => {
@@ -133,9 +149,12 @@ ui.disconnect.addEventListener("click", signOut);
 ui.compose.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = ui.text.value.trim();
+  const to = ui.to.value.trim();
   if (!client || text === "") return;
   try {
-    client.send(text);
+    // A direct message carries an id of its own, so that a resend (after a reconnect) is delivered once.
+    if (to !== "") client.sendFrame({ type: "direct", to, data: text, id: crypto.randomUUID() });
+    else client.send(text);
     ui.text.value = "";
   } catch (error) {
     if (error instanceof QueueFullError) showProblem("Offline and the send queue is full: wait for the connection to come back.");

@@ -43,6 +43,11 @@ export class UserHub extends DemoUserHub {
     return await super.push(messages, options);
   }
 
+  async receiveDirect(delivery) {
+    wakes.rpc++;
+    return await super.receiveDirect(delivery);
+  }
+
   async issueTicket(identity) {
     wakes.rpc++;
     return await super.issueTicket(identity);

@@ -1,0 +1,99 @@
+/**
+ * Messages between users: `pairs` pairs of users, each with one socket of
+ * the sender (alice) and one of the recipient (bob), each pair in a closed
+ * loop: alice's socket sends a message to bob, and the next goes when bob's
+ * socket got it. Every target carries it from alice's Durable Object to
+ * bob's and writes one durable row there before bob's sockets get it;
+ * userhub also logs the sender's copy in alice's log and sends it to her
+ * sockets (the demo's `direct` frame). Reports messages per second, latency
+ * from alice's send to bob's receipt, and server CPU per 1,000 messages.
+ */
+import { closeSockets, openSockets } from "../bench-socket.ts";
+import { percentile } from "../latency-summary.ts";
+import type { Target } from "../targets.ts";
+import type { TargetServer } from "../target-server.ts";
+import { measureWindow, per1k, sleep } from "./measurement-window.ts";
+
+/** How a target carries a message from one user to another: the frame the sender's socket sends. */
+export interface DirectRoute {
+  readonly target: Target;
+  /** Message number `n` to `to`, as the sender's socket sends it. */
+  directFrame(to: string, n: number): string;
+}
+
+export interface DirectOptions {
+  readonly pairs: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** Senders are `${userPrefix}-alice-<i>`, recipients `${userPrefix}-bob-<i>`: a fresh prefix per run gives fresh hubs. */
+  readonly userPrefix: string;
+}
+
+export interface DirectSample {
+  readonly pairs: number;
+  readonly messages: number;
+  readonly perSecond: number;
+  /** From the sender's send to the recipient's receipt. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly serverCpuMs: number;
+  /** Server CPU ms per 1,000 messages (each through two Durable Objects). */
+  readonly cpuMsPer1k: number;
+  readonly windowMs: number;
+}
+
+export async function runDirect(server: Pick<TargetServer, "url" | "usage">, route: DirectRoute, options: DirectOptions): Promise<DirectSample> {
+  const { target } = route;
+  const senders = Array.from({ length: options.pairs }, (_, i) => `${options.userPrefix}-alice-${i}`);
+  const recipients = Array.from({ length: options.pairs }, (_, i) => `${options.userPrefix}-bob-${i}`);
+  const sockets = await openSockets(server.url, target, [...senders, ...recipients]);
+  const latencies: number[] = [];
+  let measuring = false;
+  let stopping = false;
+  let counter = 0;
+  let messages = 0;
+  try {
+    const loops = senders.map(
+      (_sender, i) =>
+        new Promise<void>((resolve) => {
+          const from = sockets[i]!;
+          const to = sockets[options.pairs + i]!;
+          let sentAt = 0;
+          const send = () => {
+            sentAt = performance.now();
+            from.send(route.directFrame(recipients[i]!, ++counter));
+          };
+          // The sender's own frames (userhub's copy) are not what the loop waits for.
+          from.onText = () => {};
+          to.onText = (text) => {
+            if (!target.isDelivery(text)) return;
+            if (measuring) {
+              latencies.push(performance.now() - sentAt);
+              messages++;
+            }
+            if (stopping) {
+              to.onText = () => {};
+              return resolve();
+            }
+            send();
+          };
+          send();
+        }),
+    );
+    const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
+    stopping = true;
+    await Promise.race([Promise.all(loops), sleep(5_000)]);
+    return {
+      pairs: options.pairs,
+      messages,
+      perSecond: (messages * 1000) / cost.windowMs,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      serverCpuMs: cost.serverCpuMs,
+      cpuMsPer1k: per1k(cost.serverCpuMs, messages),
+      windowMs: cost.windowMs,
+    };
+  } finally {
+    await closeSockets(sockets);
+  }
+}

@@ -1,0 +1,70 @@
+import { isValidUserId } from "../edge/auth.ts";
+import { serializeDelivery, type SerializedDelivery } from "../protocol/delivery-frame.ts";
+import {
+  checkUserDelivery,
+  type DirectDelivery,
+  directKey,
+  InvalidUserIdError,
+  isDirectDelivery,
+  type LoggedDelivery,
+  type PeerHubs,
+  PeerHubsMissingError,
+  type UserDeliveryOptions,
+  type UserDeliveryResult,
+} from "./user-delivery.ts";
+
+/** What the two sides of a delivery between users need of a hub: log one delivery (with its origin) under a key, and send it to the user's sockets. */
+export type LogAndSend = (entry: SerializedDelivery, idempotencyKey: string | undefined) => Promise<LoggedDelivery>;
+
+/**
+ * The sender's side of `hub.users.deliver`: checks the arguments, serializes
+ * the payload once, hands it to the recipient's hub (one call through
+ * `peers`), then, with `copy`, logs the sender's copy itself. The copy comes
+ * after the recipient answered, so a failed delivery leaves no copy behind,
+ * and a retry with the same key after a copy failed writes the copy then
+ * (the recipient's side answers `duplicate` with its earlier seq).
+ *
+ * @throws {InvalidUserIdError} when `toUser` cannot name a user.
+ * @throws {RangeError} for an idempotency key that is not 1 to 200 characters.
+ * @throws {UnserializablePayloadError} when `data` has no JSON form.
+ * @throws {PeerHubsMissingError} when the host reaches no other hubs.
+ */
+export async function deliverToUser(
+  fromUser: string,
+  peers: PeerHubs | undefined,
+  logAndSend: LogAndSend,
+  toUser: string,
+  data: unknown,
+  options: UserDeliveryOptions = {},
+): Promise<UserDeliveryResult> {
+  checkUserDelivery(toUser, options);
+  const { json } = serializeDelivery({ data });
+  const key = options.idempotencyKey;
+  const from = options.from ? { from: options.from } : {};
+  if (toUser === fromUser) {
+    // A note to self: one delivery, in the one log, with no call to another hub.
+    return await logAndSend({ data, json, ...from, fromUser, toUser }, key === undefined ? undefined : directKey("to", toUser, key));
+  }
+  if (!peers) throw new PeerHubsMissingError();
+  const delivered = await peers.deliverDirect(toUser, { fromUser, json, ...(key === undefined ? {} : { idempotencyKey: key }) });
+  if (!options.copy) return delivered;
+  const copy = await logAndSend({ data, json, ...from, toUser }, key === undefined ? undefined : directKey("to", toUser, key));
+  return { ...delivered, copy };
+}
+
+/**
+ * The recipient's side: logs what another user's hub sent with this user's
+ * next seq, under the sender's key kept per sender, and sends it to this
+ * user's sockets. It runs no application code, so nothing here can call back
+ * into the sender's hub.
+ *
+ * @throws {InvalidUserIdError} when the delivery's `fromUser` cannot name a user.
+ * @throws {TypeError} when the delivery is not one (`json` is not JSON text).
+ */
+export async function receiveDirect(logAndSend: LogAndSend, delivery: DirectDelivery): Promise<LoggedDelivery> {
+  if (!isValidUserId(delivery?.fromUser)) throw new InvalidUserIdError(delivery?.fromUser);
+  if (!isDirectDelivery(delivery)) throw new TypeError("not a direct delivery: it needs fromUser, json (JSON text) and an optional idempotencyKey string");
+  const data = JSON.parse(delivery.json) as unknown;
+  const key = delivery.idempotencyKey === undefined ? undefined : directKey("from", delivery.fromUser, delivery.idempotencyKey);
+  return await logAndSend({ data, json: delivery.json, fromUser: delivery.fromUser }, key);
+}
