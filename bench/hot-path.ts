@@ -20,7 +20,7 @@ import { storageRoot } from "./harness/storage-root.ts";
 import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
 import type { TargetServer } from "./harness/target-server.ts";
 import { TARGETS, type TargetName } from "./harness/targets.ts";
-import { runColdWakes } from "./harness/workloads/cold-wakes.ts";
+import { runColdWakes, runColdWakesSideBySide, type WakeCost } from "./harness/workloads/cold-wakes.ts";
 import { type EchoSample, runEcho } from "./harness/workloads/echo.ts";
 import { profileHotPath } from "./harness/workloads/hot-path-profile.ts";
 
@@ -104,24 +104,29 @@ try {
 
   if (!values["no-cold"]) {
     console.log("\ncold wakes (a message to a hub in memory / to a hibernated hub)");
-    for (const target of targets.filter((t) => t.name !== "userhub-signal" && t.hibernates)) {
-      const server = await startTarget(target, "idle", FULL.heartbeat, bundles, root);
-      live.push(server);
-      try {
-        const cold = await runColdWakes(server, target, {
-          hubs: FULL.coldHubs,
-          warmIterations: FULL.coldWarmIterations,
-          iterations: Number(values["cold-iterations"]),
-          logFill: FULL.coldLogFill,
-          userPrefix: "cold",
-        });
-        const line = (c: typeof cold.warm) =>
-          `${c.cpuMsPerMessage.toFixed(3)} CPU ms, ${c.statementsPerMessage.toFixed(2)} statements, ${c.rowsReadPerMessage.toFixed(2)} read, ${c.rowsWrittenPerMessage.toFixed(3)} written`;
-        console.log(`${target.name.padEnd(16)} warm: ${line(cold.warm)} | cold: ${line(cold.cold)}`);
-      } finally {
-        await live.pop()!.stop();
+    const coldTargets = targets.filter((t) => t.name !== "userhub-signal" && t.hibernates);
+    const coldServers = await Promise.all(coldTargets.map((target) => startTarget(target, "idle", FULL.heartbeat, bundles, root)));
+    live.push(...coldServers);
+    const cold = await runColdWakesSideBySide(
+      coldTargets.map((target, i) => ({ target, server: coldServers[i]! })),
+      { hubs: FULL.coldHubs, warmIterations: FULL.coldWarmIterations, iterations: Number(values["cold-iterations"]), logFill: FULL.coldLogFill, userPrefix: "cold" },
+    );
+    const line = (c: WakeCost) =>
+      `${c.cpuMsPerMessage.toFixed(3)} CPU ms, ${c.statementsPerMessage.toFixed(2)} statements, ${c.rowsReadPerMessage.toFixed(2)} read, ${c.rowsWrittenPerMessage.toFixed(3)} written`;
+    for (const target of coldTargets) {
+      const sample = cold[target.name]!;
+      const byRound = sample.coldCpuMsPerRound;
+      if (process.env.COLD_ROUNDS) console.log(byRound.map((v) => v.toFixed(2)).join(" "));
+      console.log(`${target.name.padEnd(16)} warm: ${line(sample.warm)} | cold: ${line(sample.cold)} (per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)})`);
+    }
+    const base = cold["floor-log"];
+    if (base) {
+      for (const target of coldTargets) {
+        const byRound = cold[target.name]!.coldCpuMsPerRound.map((v, i) => v / base.coldCpuMsPerRound[i]!);
+        console.log(`${target.name.padEnd(16)} cold CPU ÷ floor-log: median ${median(byRound).toFixed(2)}, per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)}`);
       }
     }
+    for (const server of live.splice(0)) await server.stop();
   }
 
   if (values.profile) {

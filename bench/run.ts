@@ -39,7 +39,7 @@ if (values.render) {
   // Only the report's words and chart change: the numbers are the stored run's, and the goals are checked again from them.
   const dir = values.out ?? fileURLToPath(new URL("./results/", import.meta.url));
   const stored = JSON.parse(await readFile(join(dir, "latest.json"), "utf8")) as BenchResults;
-  const goals = checkGoals(stored.summary, stored.ratios, stored.ratiosToFloorLog ?? {}, stored.options, stored.profile, stored.cost.inputs, stored.userhubDefaults);
+  const goals = checkGoals(stored.summary, stored.ratios, stored.ratiosToFloorLog ?? {}, stored.options, stored.profile, stored.cost.inputs, stored.userhubDefaults, stored.samples);
   for (const file of await writeResults({ ...stored, goals }, dir)) console.log(`wrote ${file}`);
   process.exit(0);
 }

@@ -98,7 +98,13 @@ export interface TargetSummary {
   } | null;
   readonly storagePerMessage: StoragePerMessage | null;
   /** One message to a hub in memory, and to a hub evicted (hibernated) since the last one. */
-  readonly coldWake: { readonly warm: WakeCost; readonly cold: WakeCost; readonly logFill: number } | null;
+  readonly coldWake: {
+    readonly warm: WakeCost;
+    readonly cold: WakeCost;
+    readonly logFill: number;
+    /** CPU ms per message to a hibernated hub, round by round (rounds interleaved with the other hibernating targets'). */
+    readonly coldCpuMsPerRound?: readonly number[];
+  } | null;
   readonly rowsWrittenPerConnect: number | null;
 }
 

@@ -172,10 +172,10 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
     out.push(`### A message to a hibernated hub`, "");
     out.push(
       `A mostly idle user's messages and alarms find its hub hibernated: the object is rebuilt (constructor, then whatever the first event touches). ${o.coldHubs} hubs with one socket each` +
-        `${o.coldLogFill ? ` (userhub's log first given ${o.coldLogFill} deliveries; it keeps ${defaults.logRetention} by default)` : ""}; first ${o.coldWarmIterations} messages per hub in memory, then ${o.coldIterations} rounds of: evict every hub with its socket hibernated (Miniflare's unsafeEvictDurableObject), then one message per socket.`,
+        `${o.coldLogFill ? ` (userhub's log first given ${o.coldLogFill} deliveries; it keeps ${defaults.logRetention} by default)` : ""}; first ${o.coldWarmIterations} messages per hub in memory, then ${o.coldIterations} rounds of: evict every hub with its socket hibernated (Miniflare's unsafeEvictDurableObject), then one message per socket. Every target runs on a fresh server of its own; the rounds are interleaved (each round visits the targets in a rotated order), and CPU is each server's threads' run time around the messages, in nanoseconds (/proc/<pid>/task/<tid>/schedstat), so a ratio is the median of the rounds' ratios.`,
       "",
       markdownTable(
-        ["target", "in memory: CPU ms / msg", "rows read", "rows written", "SQL statements", "hibernated: CPU ms / msg", "rows read", "rows written", "SQL statements", "constructions / msg"],
+        ["target", "in memory: CPU ms / msg", "rows read", "rows written", "SQL statements", "hibernated: CPU ms / msg", "per round (min–max)", "rows read", "rows written", "SQL statements", "constructions / msg"],
         cold.map((name) => {
           const w = results.summary[name]!.coldWake!;
           return [
@@ -185,6 +185,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
             formatValue(w.warm.rowsWrittenPerMessage),
             formatValue(w.warm.statementsPerMessage),
             formatValue(w.cold.cpuMsPerMessage),
+            w.coldCpuMsPerRound?.length ? `${formatValue(Math.min(...w.coldCpuMsPerRound))}–${formatValue(Math.max(...w.coldCpuMsPerRound))}` : "n/a",
             formatValue(w.cold.rowsReadPerMessage),
             formatValue(w.cold.rowsWrittenPerMessage),
             formatValue(w.cold.statementsPerMessage),
