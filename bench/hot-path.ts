@@ -9,6 +9,7 @@
  *   node bench/hot-path.ts --rounds 3 --connections 10 --no-cold
  *   node bench/hot-path.ts --targets userhub,floor-log --profile
  *   node bench/hot-path.ts --targets userhub --rounds 0 --no-cold --profile-cold   the profile of messages to hibernated hubs
+ *   node bench/hot-path.ts --targets userhub,floor-log --rounds 0 --cold-log-fill 0   cold wakes with userhub's log empty, as the floor + log's is
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: String(FULL.durationMs) },
     "no-cold": { type: "boolean", default: false },
     "cold-iterations": { type: "string", default: String(FULL.coldIterations) },
+    "cold-log-fill": { type: "string", default: String(FULL.coldLogFill) },
     profile: { type: "boolean", default: false },
     "profile-cold": { type: "boolean", default: false },
   },
@@ -109,14 +111,13 @@ try {
     live.push(...coldServers);
     const cold = await runColdWakesSideBySide(
       coldTargets.map((target, i) => ({ target, server: coldServers[i]! })),
-      { hubs: FULL.coldHubs, warmIterations: FULL.coldWarmIterations, iterations: Number(values["cold-iterations"]), logFill: FULL.coldLogFill, userPrefix: "cold" },
+      { hubs: FULL.coldHubs, warmIterations: FULL.coldWarmIterations, iterations: Number(values["cold-iterations"]), logFill: Number(values["cold-log-fill"]), userPrefix: "cold" },
     );
     const line = (c: WakeCost) =>
       `${c.cpuMsPerMessage.toFixed(3)} CPU ms, ${c.statementsPerMessage.toFixed(2)} statements, ${c.rowsReadPerMessage.toFixed(2)} read, ${c.rowsWrittenPerMessage.toFixed(3)} written`;
     for (const target of coldTargets) {
       const sample = cold[target.name]!;
       const byRound = sample.coldCpuMsPerRound;
-      if (process.env.COLD_ROUNDS) console.log(byRound.map((v) => v.toFixed(2)).join(" "));
       console.log(`${target.name.padEnd(16)} warm: ${line(sample.warm)} | cold: ${line(sample.cold)} (per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)})`);
     }
     const base = cold["floor-log"];
@@ -142,9 +143,11 @@ try {
     live.push(server);
     const users = Array.from({ length: FULL.coldHubs }, (_, i) => `pcold-${i}`);
     const className = Object.values(target.durableObjects ?? {})[0]!;
+    // The logs are filled (and the cold path warmed) before the profiler starts: only messages are sampled.
+    await runColdWakes(server, target, { hubs: users.length, warmIterations: 1, iterations: 2, logFill: FULL.coldLogFill, userPrefix: "pcold" });
     const profile = await profileHotPath(server, target, { connections: 1, warmupMs: FULL.warmupMs, durationMs: FULL.profileMs, top: 30 }, async () => {
       // Only the messages are sampled between evictions' waits; the evictions themselves run in the host, not the isolate.
-      const cold = await runColdWakes(server, target, { hubs: users.length, warmIterations: 1, iterations: 60, logFill: FULL.coldLogFill, userPrefix: "pcold" });
+      const cold = await runColdWakes(server, target, { hubs: users.length, warmIterations: 0, iterations: 60, logFill: 0, userPrefix: "pcold" });
       return cold.cold.messages;
     });
     console.log(`\nprofile of ${names[0]}, messages to hibernated hubs (${profile.samples} samples): self / with callees`);
