@@ -7,7 +7,7 @@ import {
   FRAME_RATE_LIMIT_REASON,
   MESSAGE_BACKLOG_REASON,
 } from "../protocol/close-code.ts";
-import { serializeDelivery, signalFrameText } from "../protocol/delivery-frame.ts";
+import { payloadJson, signalFrameText } from "../protocol/delivery-frame.ts";
 import { errorFrame, ErrorCode, frameBytes, HEARTBEAT_PING, HEARTBEAT_PONG, isLargerThan, parseClientFrame, type WelcomeFrame } from "../protocol/frames.ts";
 import { type Acceptance, type AcceptOptions, type Admission, AdmissionControl } from "./admission.ts";
 import type { HubConfig } from "./config.ts";
@@ -189,11 +189,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     await this.#call("onConnect", () => this.#app.onConnect?.(this.#connection(socket, attachment), this.#context(attachment.userId)));
   }
 
-  /** A frame arrived on `socket`: {@link admitFrame}, then {@link handleFrame}. */
-  async message(socket: S, data: string | ArrayBuffer): Promise<void> {
-    const admitted = this.#admit(socket, data);
-    if (admitted === true) await this.handleFrame(socket, data);
-    else await admitted;
+  /**
+   * A frame arrived on `socket`: {@link admitFrame}, then {@link handleFrame}.
+   * Not an async function: a frame that passes is handled in handleFrame's
+   * own promise, without one more layer of promise per frame around it.
+   */
+  message(socket: S, data: string | ArrayBuffer): Promise<void> {
+    try {
+      const admitted = this.#admit(socket, data);
+      return admitted === true ? this.handleFrame(socket, data) : admitted.then(settled);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -374,8 +381,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
     // The payload goes through the same serialization as a delivery's: a payload with no JSON form is an
     // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
-    const { json } = serializeDelivery({ data });
-    const text = signalFrameText(json, options.from);
+    const text = signalFrameText(payloadJson(data), options.from);
     const outcomes = await Promise.all(this.#sockets.live().map((socket) => this.#sockets.sender(socket).send(text)));
     return { delivered: outcomes.filter((o) => o === "sent").length };
   }
@@ -457,3 +463,6 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     }
   }
 }
+
+/** Turns a promise's value into nothing (a refused frame's outcome is not the caller's business). */
+function settled(): void {}
