@@ -351,11 +351,15 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   /** Logs `data`, then sends it to every open socket of the user. */
-  async deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
-    // Inline, not a call: on the hot path (a handler's deliver) nothing can be stale most of the time.
-    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
-    const { deliveries, delivered } = await this.#fanOut.deliver([{ data, ...(options.from ? { from: options.from } : {}) }]);
-    return { delivery: deliveries[0]!, delivered };
+  deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
+    // Not an async function, like signal: the fan-out's own promise with the answer chained on it.
+    try {
+      const entry = { data, ...(options.from ? { from: options.from } : {}) };
+      if (this.#sweep.mayBeStale(this.#host.now())) return this.#sweepStale().then(() => this.#fanOut.deliver([entry]).then(firstDelivery));
+      return this.#fanOut.deliver([entry]).then(firstDelivery);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -497,4 +501,9 @@ function countSent(outcomes: readonly SendOutcome[]): { delivered: number } {
   let delivered = 0;
   for (const outcome of outcomes) if (outcome === "sent") delivered++;
   return { delivered };
+}
+
+/** What `deliver` answers: its one delivery, and how many sockets were sent it. */
+function firstDelivery(fannedOut: { readonly deliveries: readonly Delivery[]; readonly delivered: number }): { delivery: Delivery; delivered: number } {
+  return { delivery: fannedOut.deliveries[0]!, delivered: fannedOut.delivered };
 }
