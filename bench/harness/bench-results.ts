@@ -117,6 +117,8 @@ export interface GoalCheck {
   readonly explanation: string;
 }
 
+export type CpuSource = "schedstat" | "ticks";
+
 export interface BenchResults {
   readonly schema: 1;
   readonly startedAt: string;
@@ -131,6 +133,8 @@ export interface BenchResults {
     readonly memoryGb: number;
     readonly loadAverageStart: readonly number[];
     readonly loadAverageEnd: readonly number[];
+    /** Where the servers' CPU time was read: per-thread run time in ns (schedstat), or utime + stime in clock ticks. Absent in runs before it was recorded (ticks). */
+    readonly cpuSource?: CpuSource;
     readonly node: string;
     readonly wrangler: string;
     readonly miniflare: string;

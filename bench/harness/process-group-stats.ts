@@ -70,6 +70,11 @@ export function sampleGroup(pgid: number): ProcessSample[] {
   return samples;
 }
 
+/** Where {@link groupUsage} reads CPU time on this machine: schedstat when the kernel keeps it, else clock ticks. */
+export function cpuSource(): "schedstat" | "ticks" {
+  return readRunTimeMs(String(process.pid)) === null ? "ticks" : "schedstat";
+}
+
 /** The summed run time of a process's live threads in ms (nanosecond resolution), or null without schedstat. */
 function readRunTimeMs(pid: string): number | null {
   let tasks: string[];
