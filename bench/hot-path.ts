@@ -9,6 +9,7 @@
  *   node bench/hot-path.ts --rounds 3 --connections 10 --no-cold
  *   node bench/hot-path.ts --targets userhub,floor-log --profile
  *   node bench/hot-path.ts --targets userhub --rounds 0 --no-cold --profile-cold   the profile of messages to hibernated hubs
+ *   node bench/hot-path.ts --targets userhub,floor-log --rounds 0 --cold-log-fill 0   cold wakes with userhub's log empty, as the floor + log's is
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -20,7 +21,7 @@ import { storageRoot } from "./harness/storage-root.ts";
 import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
 import type { TargetServer } from "./harness/target-server.ts";
 import { TARGETS, type TargetName } from "./harness/targets.ts";
-import { runColdWakes } from "./harness/workloads/cold-wakes.ts";
+import { runColdWakes, runColdWakesSideBySide, type WakeCost } from "./harness/workloads/cold-wakes.ts";
 import { type EchoSample, runEcho } from "./harness/workloads/echo.ts";
 import { profileHotPath } from "./harness/workloads/hot-path-profile.ts";
 
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: String(FULL.durationMs) },
     "no-cold": { type: "boolean", default: false },
     "cold-iterations": { type: "string", default: String(FULL.coldIterations) },
+    "cold-log-fill": { type: "string", default: String(FULL.coldLogFill) },
     profile: { type: "boolean", default: false },
     "profile-cold": { type: "boolean", default: false },
   },
@@ -104,24 +106,28 @@ try {
 
   if (!values["no-cold"]) {
     console.log("\ncold wakes (a message to a hub in memory / to a hibernated hub)");
-    for (const target of targets.filter((t) => t.name !== "userhub-signal" && t.hibernates)) {
-      const server = await startTarget(target, "idle", FULL.heartbeat, bundles, root);
-      live.push(server);
-      try {
-        const cold = await runColdWakes(server, target, {
-          hubs: FULL.coldHubs,
-          warmIterations: FULL.coldWarmIterations,
-          iterations: Number(values["cold-iterations"]),
-          logFill: FULL.coldLogFill,
-          userPrefix: "cold",
-        });
-        const line = (c: typeof cold.warm) =>
-          `${c.cpuMsPerMessage.toFixed(3)} CPU ms, ${c.statementsPerMessage.toFixed(2)} statements, ${c.rowsReadPerMessage.toFixed(2)} read, ${c.rowsWrittenPerMessage.toFixed(3)} written`;
-        console.log(`${target.name.padEnd(16)} warm: ${line(cold.warm)} | cold: ${line(cold.cold)}`);
-      } finally {
-        await live.pop()!.stop();
+    const coldTargets = targets.filter((t) => t.name !== "userhub-signal" && t.hibernates);
+    const coldServers = await Promise.all(coldTargets.map((target) => startTarget(target, "idle", FULL.heartbeat, bundles, root)));
+    live.push(...coldServers);
+    const cold = await runColdWakesSideBySide(
+      coldTargets.map((target, i) => ({ target, server: coldServers[i]! })),
+      { hubs: FULL.coldHubs, warmIterations: FULL.coldWarmIterations, iterations: Number(values["cold-iterations"]), logFill: Number(values["cold-log-fill"]), userPrefix: "cold" },
+    );
+    const line = (c: WakeCost) =>
+      `${c.cpuMsPerMessage.toFixed(3)} CPU ms, ${c.statementsPerMessage.toFixed(2)} statements, ${c.rowsReadPerMessage.toFixed(2)} read, ${c.rowsWrittenPerMessage.toFixed(3)} written`;
+    for (const target of coldTargets) {
+      const sample = cold[target.name]!;
+      const byRound = sample.coldCpuMsPerRound;
+      console.log(`${target.name.padEnd(16)} warm: ${line(sample.warm)} | cold: ${line(sample.cold)} (per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)})`);
+    }
+    const base = cold["floor-log"];
+    if (base) {
+      for (const target of coldTargets) {
+        const byRound = cold[target.name]!.coldCpuMsPerRound.map((v, i) => v / base.coldCpuMsPerRound[i]!);
+        console.log(`${target.name.padEnd(16)} cold CPU ÷ floor-log: median ${median(byRound).toFixed(2)}, per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)}`);
       }
     }
+    for (const server of live.splice(0)) await server.stop();
   }
 
   if (values.profile) {
@@ -137,9 +143,11 @@ try {
     live.push(server);
     const users = Array.from({ length: FULL.coldHubs }, (_, i) => `pcold-${i}`);
     const className = Object.values(target.durableObjects ?? {})[0]!;
+    // The logs are filled (and the cold path warmed) before the profiler starts: only messages are sampled.
+    await runColdWakes(server, target, { hubs: users.length, warmIterations: 1, iterations: 2, logFill: FULL.coldLogFill, userPrefix: "pcold" });
     const profile = await profileHotPath(server, target, { connections: 1, warmupMs: FULL.warmupMs, durationMs: FULL.profileMs, top: 30 }, async () => {
       // Only the messages are sampled between evictions' waits; the evictions themselves run in the host, not the isolate.
-      const cold = await runColdWakes(server, target, { hubs: users.length, warmIterations: 1, iterations: 60, logFill: FULL.coldLogFill, userPrefix: "pcold" });
+      const cold = await runColdWakes(server, target, { hubs: users.length, warmIterations: 0, iterations: 60, logFill: 0, userPrefix: "pcold" });
       return cold.cold.messages;
     });
     console.log(`\nprofile of ${names[0]}, messages to hibernated hubs (${profile.samples} samples): self / with callees`);

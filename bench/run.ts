@@ -41,7 +41,7 @@ if (values.render) {
   const dir = values.out ?? fileURLToPath(new URL("./results/", import.meta.url));
   const stored = JSON.parse(await readFile(join(dir, "latest.json"), "utf8")) as BenchResults;
   const goals = [
-    ...checkGoals(stored.summary, stored.ratios, stored.ratiosToFloorLog ?? {}, stored.options, stored.profile, stored.cost.inputs, stored.userhubDefaults),
+    ...checkGoals(stored.summary, stored.ratios, stored.ratiosToFloorLog ?? {}, stored.options, stored.profile, stored.cost.inputs, stored.userhubDefaults, stored.samples),
     ...(stored.direct ? directGoals(stored.direct) : []),
   ];
   for (const file of await writeResults({ ...stored, goals }, dir)) console.log(`wrote ${file}`);

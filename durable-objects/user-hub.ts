@@ -237,8 +237,9 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     });
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.hub.message(ws, message);
+  // The hub's promise is handed straight back (no async wrapper of our own): every frame of every user comes through here.
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    return this.hub.message(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

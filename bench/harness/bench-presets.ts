@@ -24,10 +24,11 @@ export const FULL: BenchOptions = {
   wakesDevices: 2,
   wakesMs: 12_000,
   wakesEmptyMs: 6_500,
-  coldHubs: 5,
+  // 8 hubs × 16 interleaved rounds: 128 messages to hibernated hubs per target, a ratio per round.
+  coldHubs: 8,
   // Enough messages that a batched prune, if the log made one, would show in rows per message.
   coldWarmIterations: 64,
-  coldIterations: 20,
+  coldIterations: 16,
   // Past userhub's default retention, as a long-lived user's log is full.
   coldLogFill: DEFAULT_LOG_RETENTION + 131,
   heartbeat: { intervalMs: 1000, timeoutMs: 3000 },

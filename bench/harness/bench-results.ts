@@ -101,7 +101,13 @@ export interface TargetSummary {
   } | null;
   readonly storagePerMessage: StoragePerMessage | null;
   /** One message to a hub in memory, and to a hub evicted (hibernated) since the last one. */
-  readonly coldWake: { readonly warm: WakeCost; readonly cold: WakeCost; readonly logFill: number } | null;
+  readonly coldWake: {
+    readonly warm: WakeCost;
+    readonly cold: WakeCost;
+    readonly logFill: number;
+    /** CPU ms per message to a hibernated hub, round by round (rounds interleaved with the other hibernating targets'). */
+    readonly coldCpuMsPerRound?: readonly number[];
+  } | null;
   readonly rowsWrittenPerConnect: number | null;
 }
 
@@ -113,6 +119,8 @@ export interface GoalCheck {
   /** Why, when it is not met (or what it rests on). */
   readonly explanation: string;
 }
+
+export type CpuSource = "schedstat" | "ticks";
 
 export interface BenchResults {
   readonly schema: 1;
@@ -128,6 +136,8 @@ export interface BenchResults {
     readonly memoryGb: number;
     readonly loadAverageStart: readonly number[];
     readonly loadAverageEnd: readonly number[];
+    /** Where the servers' CPU time was read: per-thread run time in ns (schedstat), or utime + stime in clock ticks. Absent in runs before it was recorded (ticks). */
+    readonly cpuSource?: CpuSource;
     readonly node: string;
     readonly wrangler: string;
     readonly miniflare: string;

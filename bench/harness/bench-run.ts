@@ -9,8 +9,9 @@
  *    them all alike; ratios to the floor are taken per round, then medians;
  *    then direct messages between users, userhub against the two-object
  *    floor, the same way (direct-phase.ts);
- * 4. idle memory, one target at a time, each on a fresh server, and on the
- *    same server the cost of a message to a hub in memory and to a hibernated one;
+ * 4. idle memory, one target at a time, each on a fresh server; then the
+ *    cost of a message to a hub in memory and to a hibernated one, every
+ *    hibernating target on a fresh server, side by side in interleaved rounds;
  * 5. wakes, every Durable Object target at once, each on a fresh server with
  *    a short heartbeat, hibernating hubs evicted between their alarms;
  * 6. where userhub's time goes (V8's profiler, on a server of its own);
@@ -38,7 +39,7 @@ import { removeOnExit, type TargetServer } from "./target-server.ts";
 import { type Target, TARGETS, type TargetName } from "./targets.ts";
 import { closeSockets, openSockets } from "./bench-socket.ts";
 import { compareDrivingMethods } from "./workloads/driving-methods.ts";
-import { runColdWakes } from "./workloads/cold-wakes.ts";
+import { runColdWakesSideBySide } from "./workloads/cold-wakes.ts";
 import { type EchoSample, runEcho } from "./workloads/echo.ts";
 import { type HotPathProfile, profileHotPath } from "./workloads/hot-path-profile.ts";
 import { type FanOutSample, runFanOut } from "./workloads/fan-out.ts";
@@ -206,40 +207,30 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
         progress(
           `idle memory · ${target.name}: ${(sample.bytesPerConnection / 1024).toFixed(1)} KB per connection (${options.idleSockets} sockets), ${sample.cpuMsPerConnect.toFixed(2)} CPU ms per connect`,
         );
-        // Cold wakes on the same fresh server: only hubs that hibernate can be found cold.
-        if (target.kind === "edge" && target.hibernates) {
-          const cold = await runColdWakes(server, target, {
-            hubs: options.coldHubs,
-            warmIterations: options.coldWarmIterations,
-            iterations: options.coldIterations,
-            logFill: options.coldLogFill,
-            userPrefix: "cold",
-          });
-          samples.coldWakes[target.name] = cold;
-          progress(
-            `cold wakes · ${target.name}: a message to a hibernated hub costs ${cold.cold.cpuMsPerMessage.toFixed(2)} CPU ms, ${fmt(cold.cold.rowsReadPerMessage)} rows read, ${cold.cold.rowsWrittenPerMessage.toFixed(1)} written (in memory: ${cold.warm.cpuMsPerMessage.toFixed(2)} ms, ${fmt(cold.warm.rowsReadPerMessage)} read, ${cold.warm.rowsWrittenPerMessage.toFixed(1)} written)`,
-          );
-        }
       } finally {
         await stop(server);
       }
     };
 
-    // The floor + log's cold wakes too: a message to a hub woken from hibernation is judged against it.
-    const logColdPhase = async (target: Target) => {
-      const server = await start(target, "idle");
+    // Cold wakes: every hibernating target (the floor + log too: userhub's is judged against it), each on a
+    // fresh server of its own, all started together and measured in interleaved rounds.
+    const coldPhase = async () => {
+      const subjects = targets.filter((t) => t.kind === "edge" && t.hibernates && (t.role !== "attribution" || t.name === "floor-log"));
+      if (subjects.length === 0) return;
+      const coldServers = await Promise.all(subjects.map((target) => start(target, "idle")));
       try {
-        const cold = await runColdWakes(server, target, {
-          hubs: options.coldHubs,
-          warmIterations: options.coldWarmIterations,
-          iterations: options.coldIterations,
-          logFill: options.coldLogFill,
-          userPrefix: "cold",
-        });
-        samples.coldWakes[target.name] = cold;
-        progress(`cold wakes · ${target.name}: ${cold.cold.cpuMsPerMessage.toFixed(2)} CPU ms, ${cold.cold.statementsPerMessage.toFixed(1)} statements per message to a hibernated hub`);
+        const cold = await runColdWakesSideBySide(
+          subjects.map((target, i) => ({ target, server: coldServers[i]! })),
+          { hubs: options.coldHubs, warmIterations: options.coldWarmIterations, iterations: options.coldIterations, logFill: options.coldLogFill, userPrefix: "cold" },
+        );
+        for (const [name, sample] of Object.entries(cold)) {
+          samples.coldWakes[name as TargetName] = sample;
+          progress(
+            `cold wakes · ${name}: a message to a hibernated hub costs ${sample.cold.cpuMsPerMessage.toFixed(2)} CPU ms (per round ${Math.min(...sample.coldCpuMsPerRound).toFixed(2)}–${Math.max(...sample.coldCpuMsPerRound).toFixed(2)}), ${sample.cold.statementsPerMessage.toFixed(1)} statements, ${fmt(sample.cold.rowsReadPerMessage)} rows read, ${sample.cold.rowsWrittenPerMessage.toFixed(1)} written (in memory: ${sample.warm.cpuMsPerMessage.toFixed(2)} ms, ${fmt(sample.warm.rowsReadPerMessage)} read, ${sample.warm.rowsWrittenPerMessage.toFixed(1)} written)`,
+          );
+        }
       } finally {
-        await stop(server);
+        await Promise.all(coldServers.map(stop));
       }
     };
 
@@ -274,12 +265,11 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     };
 
     const idleTargets = targets.filter((t) => t.role !== "attribution");
-    const logTargets = targets.filter((t) => t.name === "floor-log");
     if (options.sideBySide) {
-      await Promise.all([...idleTargets.map(idlePhase), ...logTargets.map(logColdPhase), wakesPhase()]);
+      await Promise.all([...idleTargets.map(idlePhase), coldPhase(), wakesPhase()]);
     } else {
       for (const target of idleTargets) await idlePhase(target);
-      for (const target of logTargets) await logColdPhase(target);
+      await coldPhase();
       await wakesPhase();
     }
 
@@ -302,7 +292,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     const ratios = ratiosToFloor(summary, samples, options);
     const ratiosToLog = ratiosTo(summary, samples, options, "floor-log");
     const costInputs = costInputsFor(targets, summary, options);
-    const goals = [...checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs), ...(direct ? directGoals(direct) : [])];
+    const goals = [...checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs, USERHUB_DEFAULTS, samples), ...(direct ? directGoals(direct) : [])];
     const finishedAt = new Date();
     const results: BenchResults = {
       schema: 1,

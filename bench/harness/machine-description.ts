@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem } from "node:os";
 import type { BenchResults } from "./bench-results.ts";
+import { cpuSource } from "./process-group-stats.ts";
 
 /** The userhub commit in the working tree, and whether src/, durable-objects/ or worker/ differ from it. Read when a run starts (the bundles are built then). */
 export function measuredCommit(): string {
@@ -46,6 +47,7 @@ export async function describeMachine(loadAverageStart: number[], commit: string
     memoryGb: Math.round(totalmem() / 2 ** 30),
     loadAverageStart,
     loadAverageEnd: loadavg(),
+    cpuSource: cpuSource(),
     node: process.version,
     wrangler: await version("wrangler/package.json"),
     miniflare: (JSON.parse(await readFile(fromWrangler.resolve("miniflare/package.json"), "utf8")) as { version: string }).version,

@@ -80,7 +80,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   out.push(
     `Medians of ${o.rounds} rounds; in parentheses, the ratio to the floor: the median of the ${o.rounds} per-round ratios (each round runs every target back to back), or for memory and wakes, measured once, the plain ratio. Echo: ${o.durationMs} ms windows after ${o.warmupMs} ms of warm-up, each connection its own user, closed loop. ` +
       `Fan-out: ${o.fanOutSockets} sockets of one user, one frame at a time, time until all have it. Push: ${o.pushConcurrency} HTTP clients in closed loops to one user with ${o.pushDevices} sockets. ` +
-      `CPU: utime + stime of the server's process group from /proc. Memory: resident memory with ${o.idleSockets} idle sockets (${o.idleDevices} per user) minus none. ` +
+      `CPU: ${results.machine.cpuSource === "schedstat" ? "the run time of the server process group's threads, in nanoseconds (/proc/<pid>/task/<tid>/schedstat)" : "utime + stime of the server's process group from /proc, in 10 ms clock ticks"}. Memory: resident memory with ${o.idleSockets} idle sockets (${o.idleDevices} per user) minus none. ` +
       `Wakes: ${o.wakesHubs} hubs × ${o.wakesDevices} sockets pinging every ${o.heartbeat.intervalMs} ms (timeout ${o.heartbeat.timeoutMs} ms) for ${o.wakesMs} ms, extrapolated to userhub's defaults (${atDefaults}).`,
     "",
   );
@@ -174,10 +174,10 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
     out.push(`### A message to a hibernated hub`, "");
     out.push(
       `A mostly idle user's messages and alarms find its hub hibernated: the object is rebuilt (constructor, then whatever the first event touches). ${o.coldHubs} hubs with one socket each` +
-        `${o.coldLogFill ? ` (userhub's log first given ${o.coldLogFill} deliveries; it keeps ${defaults.logRetention} by default)` : ""}; first ${o.coldWarmIterations} messages per hub in memory, then ${o.coldIterations} rounds of: evict every hub with its socket hibernated (Miniflare's unsafeEvictDurableObject), then one message per socket.`,
+        `${o.coldLogFill ? ` (userhub's log first given ${o.coldLogFill} deliveries; it keeps ${defaults.logRetention} by default)` : ""}; first ${o.coldWarmIterations} messages per hub in memory, then ${o.coldIterations} rounds of: evict every hub with its socket hibernated (Miniflare's unsafeEvictDurableObject), then one message per socket. Every target runs on a fresh server of its own; the rounds are interleaved (each round visits the targets in a rotated order), and CPU is each server's threads' run time around the messages, in nanoseconds (/proc/<pid>/task/<tid>/schedstat), so a ratio is the median of the rounds' ratios.`,
       "",
       markdownTable(
-        ["target", "in memory: CPU ms / msg", "rows read", "rows written", "SQL statements", "hibernated: CPU ms / msg", "rows read", "rows written", "SQL statements", "constructions / msg"],
+        ["target", "in memory: CPU ms / msg", "rows read", "rows written", "SQL statements", "hibernated: CPU ms / msg", "per round (min–max)", "rows read", "rows written", "SQL statements", "constructions / msg"],
         cold.map((name) => {
           const w = results.summary[name]!.coldWake!;
           return [
@@ -187,6 +187,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
             formatValue(w.warm.rowsWrittenPerMessage),
             formatValue(w.warm.statementsPerMessage),
             formatValue(w.cold.cpuMsPerMessage),
+            w.coldCpuMsPerRound?.length ? `${formatValue(Math.min(...w.coldCpuMsPerRound))}–${formatValue(Math.max(...w.coldCpuMsPerRound))}` : "n/a",
             formatValue(w.cold.rowsReadPerMessage),
             formatValue(w.cold.rowsWrittenPerMessage),
             formatValue(w.cold.statementsPerMessage),

@@ -94,7 +94,7 @@ export function summarize(samples: BenchResults["samples"], options: BenchOption
             statements: cold.warm.statementsPerMessage,
           }
         : null,
-      coldWake: cold ? { warm: cold.warm, cold: cold.cold, logFill: cold.logFill } : null,
+      coldWake: cold ? { warm: cold.warm, cold: cold.cold, logFill: cold.logFill, coldCpuMsPerRound: cold.coldCpuMsPerRound } : null,
       rowsWrittenPerConnect:
         idle?.counters && samples.reconnects[name] ? (idle.counters.storage.rowsWritten + idle.counters.storage.setAlarm) / samples.reconnects[name]! : null,
     };
@@ -127,26 +127,12 @@ export function ratiosTo(
   const floor = summary[baseName];
   if (!floor) return {};
   const metrics = metricsFor(options.echoConnections, options.fanOutSockets);
-  const cpuAt = String(cpuConnections(options.echoConnections));
-  /** Per-round values of a round-sampled metric, or null for metrics measured once. */
-  const perRound = (name: TargetName, id: string): number[] | null => {
-    const echo = /^echo(\d+)$/.exec(id);
-    if (echo) return (samples.echo[name]?.[echo[1]!] ?? []).map((s) => s.perSecond);
-    if (id === "echoP50") return (samples.echo[name]?.[String(options.echoConnections[0])] ?? []).map((s) => s.p50Ms);
-    if (id === "cpu") return (samples.echo[name]?.[cpuAt] ?? []).map((s) => s.cpuMsPer1k);
-    if (id === "fanOut") return (samples.fanOut[name] ?? []).map((s) => s.p50Ms);
-    if (id === "push") return (samples.push[name] ?? []).map((s) => s.perSecond);
-    return null;
-  };
   const ratios: Partial<Record<TargetName, Record<string, number>>> = {};
   for (const [name, target] of Object.entries(summary) as [TargetName, TargetSummary][]) {
     ratios[name] = Object.fromEntries(
       metrics.map((metric) => {
-        const mine = perRound(name, metric.id);
-        const base = perRound(baseName, metric.id);
-        if (mine && base && mine.length === base.length && mine.length > 0) {
-          return [metric.id, median(mine.map((value, round) => value / base[round]!))];
-        }
+        const byRound = perRoundRatios(samples, options, name, baseName, metric.id);
+        if (byRound) return [metric.id, median(byRound)];
         const value = metric.value(target);
         const baseValue = metric.value(floor);
         return [metric.id, value !== null && baseValue !== null && baseValue !== 0 ? value / baseValue : Number.NaN];
@@ -154,4 +140,29 @@ export function ratiosTo(
     );
   }
   return ratios;
+}
+
+/** Per-round values of a round-sampled metric, or null for metrics measured once. */
+function perRound(samples: BenchResults["samples"], options: BenchOptions, name: TargetName, id: string): number[] | null {
+  const echo = /^echo(\d+)$/.exec(id);
+  if (echo) return (samples.echo[name]?.[echo[1]!] ?? []).map((s) => s.perSecond);
+  if (id === "echoP50") return (samples.echo[name]?.[String(options.echoConnections[0])] ?? []).map((s) => s.p50Ms);
+  if (id === "cpu") return (samples.echo[name]?.[String(cpuConnections(options.echoConnections))] ?? []).map((s) => s.cpuMsPer1k);
+  if (id === "fanOut") return (samples.fanOut[name] ?? []).map((s) => s.p50Ms);
+  if (id === "push") return (samples.push[name] ?? []).map((s) => s.perSecond);
+  if (id === "coldCpu") return samples.coldWakes[name]?.coldCpuMsPerRound ? [...samples.coldWakes[name]!.coldCpuMsPerRound] : null;
+  return null;
+}
+
+/**
+ * Round by round, `name`'s value of metric `id` over `baseName`'s (both ran
+ * in the same round, interleaved), or null for a metric measured once or
+ * rounds that do not pair up. Its median is the run's ratio; its spread
+ * says how much the machine moved it.
+ */
+export function perRoundRatios(samples: BenchResults["samples"], options: BenchOptions, name: TargetName, baseName: TargetName, id: string): number[] | null {
+  const mine = perRound(samples, options, name, id);
+  const base = perRound(samples, options, baseName, id);
+  if (!mine || !base || mine.length !== base.length || mine.length === 0) return null;
+  return mine.map((value, round) => value / base[round]!);
 }

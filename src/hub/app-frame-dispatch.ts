@@ -16,7 +16,7 @@ import type { Sender } from "./sender.ts";
  * connection state past its bound, `handler_failed` (and one log line) for
  * anything else the handler threw. The socket stays open in every case.
  */
-export async function dispatchAppFrame(
+export function dispatchAppFrame(
   app: HubApp,
   frame: ClientFrame,
   sender: Sender,
@@ -26,19 +26,31 @@ export async function dispatchAppFrame(
   const frames = app.frames;
   const handler = frames && Object.hasOwn(frames, frame.type) ? frames[frame.type] : undefined;
   if (!handler) {
-    await sender.send(JSON.stringify(errorFrame(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(frame.type.slice(0, 64))}`)));
-    return;
+    return sender.send(JSON.stringify(errorFrame(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(frame.type.slice(0, 64))}`))).then(nothing);
   }
+  // Not an async function: the handler's own promise, with only the answer to a failure chained on it, is
+  // what every application frame costs.
+  let result: void | Promise<void>;
   try {
-    await runFrameHandler(handler, frame, connection, hub);
+    result = runFrameHandler(handler, frame, connection, hub);
   } catch (error) {
-    if (error instanceof FrameError || error instanceof UnserializablePayloadError || error instanceof InvalidUserIdError) {
-      await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message)));
-    } else if (error instanceof ConnectionStateTooLargeError) {
-      await sender.send(JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`)));
-    } else {
-      logFailure(`frame handler "${frame.type}"`, error);
-      await sender.send(JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; nothing was delivered`)));
-    }
+    return answerFailure(error, frame, sender);
   }
+  return Promise.resolve(result).then(nothing, (error: unknown) => answerFailure(error, frame, sender));
 }
+
+/** The error frame for a handler that threw or rejected; the socket stays open. */
+function answerFailure(error: unknown, frame: ClientFrame, sender: Sender): Promise<void> {
+  let answer: string;
+  if (error instanceof FrameError || error instanceof UnserializablePayloadError || error instanceof InvalidUserIdError) {
+    answer = JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message));
+  } else if (error instanceof ConnectionStateTooLargeError) {
+    answer = JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`));
+  } else {
+    logFailure(`frame handler "${frame.type}"`, error);
+    answer = JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; nothing was delivered`));
+  }
+  return sender.send(answer).then(nothing);
+}
+
+function nothing(): void {}

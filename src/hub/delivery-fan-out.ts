@@ -28,6 +28,8 @@ export class DeliveryFanOut<S extends WritableSocket> {
   readonly #unacked = new WeakMap<S, Promise<UnackedDeliveries>>();
   /** The last append handed to the log: the next one starts after it, so appends settle in call order on every log (the one place that rule lives). */
   #appendTail: Promise<unknown> = Promise.resolve();
+  /** Appends handed to the log and not settled yet. */
+  #appending = 0;
 
   /** `endSlowConsumer` closes a socket past `maxUnackedBytes` (4002). */
   constructor(
@@ -127,11 +129,21 @@ export class DeliveryFanOut<S extends WritableSocket> {
     return unacked;
   }
 
-  /** Appends to the log after every earlier append has settled, so seqs reach the sockets in the order they were taken. */
+  /**
+   * Appends to the log after every earlier append has settled, so seqs reach
+   * the sockets in the order they were taken. With none in flight (most
+   * deliveries) the log is called at once: chaining on a settled tail would
+   * still cost a promise adopting another, a few microtask turns per delivery.
+   */
   #append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
     const log = this.#host.log;
-    const appended = this.#appendTail.then(() => log.append(entries, at, idempotencyKey));
-    this.#appendTail = appended.catch(() => {});
+    const appended = this.#appending === 0 ? log.append(entries, at, idempotencyKey) : this.#appendTail.then(() => log.append(entries, at, idempotencyKey));
+    this.#appending++;
+    this.#appendTail = appended.then(this.#appendSettled, this.#appendSettled);
     return appended;
   }
+
+  readonly #appendSettled = (): void => {
+    this.#appending--;
+  };
 }

@@ -81,13 +81,18 @@ export function issueText(issue: StandardSchemaV1.Issue): string {
  *
  * @throws {FrameSchemaError} when the schema refuses the frame; the handler does not run.
  */
-export async function runFrameHandler(
+export function runFrameHandler(
   handler: FrameHandler | SchemaFrameHandler,
   frame: ClientFrame,
   connection: Connection,
   hub: HubContext,
-): Promise<void> {
-  if (typeof handler === "function") return await handler(frame, connection, hub);
+): void | Promise<void> {
+  // A plain handler's own result is the answer: no async layer of ours around every frame. (A throw reaches the caller's try as a throw.)
+  if (typeof handler === "function") return handler(frame, connection, hub);
+  return runSchemaHandler(handler, frame, connection, hub);
+}
+
+async function runSchemaHandler(handler: SchemaFrameHandler, frame: ClientFrame, connection: Connection, hub: HubContext): Promise<void> {
   const result = await handler.schema["~standard"].validate(frame);
   if (result.issues) throw new FrameSchemaError(result.issues);
   await handler.handle(result.value, connection, hub);

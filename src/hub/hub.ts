@@ -7,8 +7,8 @@ import {
   FRAME_RATE_LIMIT_REASON,
   MESSAGE_BACKLOG_REASON,
 } from "../protocol/close-code.ts";
-import { serializeDelivery, signalFrameText } from "../protocol/delivery-frame.ts";
-import { errorFrame, ErrorCode, frameBytes, HEARTBEAT_PING, HEARTBEAT_PONG, isLargerThan, parseClientFrame, type WelcomeFrame } from "../protocol/frames.ts";
+import { payloadJson, signalFrameText } from "../protocol/delivery-frame.ts";
+import { errorFrame, ErrorCode, frameBytes, HEARTBEAT_PING, HEARTBEAT_PONG, isLargerThan, parseClientFrame, type ClientFrame, type WelcomeFrame } from "../protocol/frames.ts";
 import { type Acceptance, type AcceptOptions, type Admission, AdmissionControl } from "./admission.ts";
 import type { HubConfig } from "./config.ts";
 import { connectionHandle } from "./connection-handle.ts";
@@ -26,7 +26,7 @@ import { refreshCredentials } from "./in-band-auth.ts";
 import { logFailure } from "./log-failure.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import { isRevoked } from "./revocation.ts";
-import type { WritableSocket } from "./sender.ts";
+import type { Sender, SendOutcome, WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
 import type { TicketResult } from "./ticket-result.ts";
 import type { UserRateLimits } from "./user-rate-limits.ts";
@@ -191,11 +191,18 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     await this.#call("onConnect", () => this.#app.onConnect?.(this.#connection(socket, attachment), this.#context(attachment.userId)));
   }
 
-  /** A frame arrived on `socket`: {@link admitFrame}, then {@link handleFrame}. */
-  async message(socket: S, data: string | ArrayBuffer): Promise<void> {
-    const admitted = this.#admit(socket, data);
-    if (admitted === true) await this.handleFrame(socket, data);
-    else await admitted;
+  /**
+   * A frame arrived on `socket`: {@link admitFrame}, then {@link handleFrame}.
+   * Not an async function: a frame that passes is handled in handleFrame's
+   * own promise, without one more layer of promise per frame around it.
+   */
+  message(socket: S, data: string | ArrayBuffer): Promise<void> {
+    try {
+      const admitted = this.#admit(socket, data);
+      return admitted === true ? this.handleFrame(socket, data) : admitted.then(settled);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -246,53 +253,67 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     if (attachment && !attachment.closing) await this.#end(socket, attachment, CloseCode.PolicyViolation, MESSAGE_BACKLOG_REASON);
   }
 
-  /** Handles a frame that {@link admitFrame} let through. */
-  async handleFrame(socket: S, data: string | ArrayBuffer): Promise<void> {
-    const attachment = this.#sockets.attachment(socket);
-    if (!attachment || attachment.closing) return;
-    // A frame is a sign of life: recorded at most once per interval (the heartbeat allows for the lag), so most frames write no attachment.
-    const now = this.#host.now();
-    if (now - attachment.lastMessageAt >= this.#config.heartbeat.intervalMs) {
-      attachment.lastMessageAt = now;
-      this.#sockets.write(socket, attachment);
-    }
-    if (this.#sweep.mayBeStale(now)) await this.#sweepStale(now);
-    if (attachment.closing) return;
-    const sender = this.#sockets.sender(socket);
-    if (typeof data !== "string") {
-      await sender.send(JSON.stringify(errorFrame(ErrorCode.BinaryNotSupported, "binary frames are not supported; send JSON text")));
-      return;
-    }
-    // Hosts without a runtime auto-response (or a ping that reached us anyway) still get their pong.
-    if (data === HEARTBEAT_PING) {
-      await sender.send(HEARTBEAT_PONG);
-      return;
-    }
-    const parsed = parseClientFrame(data);
-    if (!parsed.ok) {
-      await sender.send(JSON.stringify(parsed.error));
-      return;
-    }
-    if (parsed.frame.type === AUTH_FRAME) {
-      const refreshed = await refreshCredentials({ host: this.#host, sockets: this.#sockets, verifyToken: this.#options.verifyToken }, socket, attachment, parsed.frame);
-      if (refreshed) await this.#reschedule();
-      return;
-    }
-    if (parsed.frame.type === ACK_FRAME) {
-      const seq = parsed.frame.seq;
-      if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
-        await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
-        return;
-      }
-      // Kept in the attachment (no storage write: this frame woke the hub anyway) so a later instance can rebuild the count.
-      if (attachment.acks && seq > (attachment.ackedSeq ?? -1)) {
-        attachment.ackedSeq = seq;
+  /**
+   * Handles a frame that {@link admitFrame} let through. Not an async
+   * function: an application frame's promise is its handler's (through
+   * dispatchAppFrame), with no layer of ours around it; only a sweep that
+   * may close stale sockets first, and the hub's own auth and ack frames,
+   * take an async way.
+   */
+  handleFrame(socket: S, data: string | ArrayBuffer): Promise<void> {
+    try {
+      const attachment = this.#sockets.attachment(socket);
+      if (!attachment || attachment.closing) return NOTHING;
+      // A frame is a sign of life: recorded at most once per interval (the heartbeat allows for the lag), so most frames write no attachment.
+      const now = this.#host.now();
+      if (now - attachment.lastMessageAt >= this.#config.heartbeat.intervalMs) {
+        attachment.lastMessageAt = now;
         this.#sockets.write(socket, attachment);
       }
-      await this.#fanOut.acknowledged(socket, seq);
+      if (this.#sweep.mayBeStale(now)) return this.#handleAfterSweep(socket, data, attachment, now);
+      return this.#route(socket, data, attachment);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #handleAfterSweep(socket: S, data: string | ArrayBuffer, attachment: ConnectionAttachment, now: number): Promise<void> {
+    await this.#sweepStale(now);
+    if (attachment.closing) return;
+    await this.#route(socket, data, attachment);
+  }
+
+  /** Parses the frame and hands it on: the hub's own (ping, auth, ack) here, the application's to its handler. */
+  #route(socket: S, data: string | ArrayBuffer, attachment: ConnectionAttachment): Promise<void> {
+    const sender = this.#sockets.sender(socket);
+    if (typeof data !== "string") {
+      return sender.send(JSON.stringify(errorFrame(ErrorCode.BinaryNotSupported, "binary frames are not supported; send JSON text"))).then(settled);
+    }
+    // Hosts without a runtime auto-response (or a ping that reached us anyway) still get their pong.
+    if (data === HEARTBEAT_PING) return sender.send(HEARTBEAT_PONG).then(settled);
+    const parsed = parseClientFrame(data);
+    if (!parsed.ok) return sender.send(JSON.stringify(parsed.error)).then(settled);
+    if (parsed.frame.type === AUTH_FRAME) return this.#refresh(socket, attachment, parsed.frame);
+    if (parsed.frame.type === ACK_FRAME) return this.#acknowledge(socket, attachment, parsed.frame.seq, sender);
+    return dispatchAppFrame(this.#app, parsed.frame, sender, this.#connection(socket, attachment), this.#context(attachment.userId));
+  }
+
+  async #refresh(socket: S, attachment: ConnectionAttachment, frame: ClientFrame): Promise<void> {
+    const refreshed = await refreshCredentials({ host: this.#host, sockets: this.#sockets, verifyToken: this.#options.verifyToken }, socket, attachment, frame);
+    if (refreshed) await this.#reschedule();
+  }
+
+  async #acknowledge(socket: S, attachment: ConnectionAttachment, seq: unknown, sender: Sender): Promise<void> {
+    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+      await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
       return;
     }
-    await dispatchAppFrame(this.#app, parsed.frame, sender, this.#connection(socket, attachment), this.#context(attachment.userId));
+    // Kept in the attachment (no storage write: this frame woke the hub anyway) so a later instance can rebuild the count.
+    if (attachment.acks && seq > (attachment.ackedSeq ?? -1)) {
+      attachment.ackedSeq = seq;
+      this.#sockets.write(socket, attachment);
+    }
+    await this.#fanOut.acknowledged(socket, seq);
   }
 
   /** The peer sent a close frame (or the connection dropped): answer once, clean up once. */
@@ -332,11 +353,15 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   /** Logs `data`, then sends it to every open socket of the user. */
-  async deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
-    // Inline, not a call: on the hot path (a handler's deliver) nothing can be stale most of the time.
-    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
-    const { deliveries, delivered } = await this.#fanOut.deliver([{ data, ...(options.from ? { from: options.from } : {}) }]);
-    return { delivery: deliveries[0]!, delivered };
+  deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
+    // Not an async function, like signal: the fan-out's own promise with the answer chained on it.
+    try {
+      const entry = { data, ...(options.from ? { from: options.from } : {}) };
+      if (this.#sweep.mayBeStale(this.#host.now())) return this.#sweepStale().then(() => this.#fanOut.deliver([entry]).then(firstDelivery));
+      return this.#fanOut.deliver([entry]).then(firstDelivery);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -392,14 +417,21 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * Sends `data` to every open socket of the user as a `signal` frame, now,
    * without logging it: no seq, never replayed (typing, cursors, "seen").
    */
-  async signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
-    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
+  signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
+    // Not an async function: a signal is the lightest thing a hub sends, and each layer of promise costs every frame.
+    try {
+      if (this.#sweep.mayBeStale(this.#host.now())) return this.#sweepStale().then(() => this.#signalNow(data, options.from));
+      return this.#signalNow(data, options.from);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #signalNow(data: unknown, from: string | undefined): Promise<{ delivered: number }> {
     // The payload goes through the same serialization as a delivery's: a payload with no JSON form is an
     // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
-    const { json } = serializeDelivery({ data });
-    const text = signalFrameText(json, options.from);
-    const outcomes = await Promise.all(this.#sockets.live().map((socket) => this.#sockets.sender(socket).send(text)));
-    return { delivered: outcomes.filter((o) => o === "sent").length };
+    const text = signalFrameText(payloadJson(data), from);
+    return Promise.all(this.#sockets.live().map((socket) => this.#sockets.sender(socket).send(text))).then(countSent);
   }
 
   /**
@@ -479,4 +511,22 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       logFailure(hook, error);
     }
   }
+}
+
+/** Turns a promise's value into nothing (a refused frame's outcome is not the caller's business). */
+function settled(): void {}
+
+/** What a frame with nothing left to do returns: one settled promise, not a new one each time. */
+const NOTHING: Promise<void> = Promise.resolve();
+
+/** How many of a fan-out's writes were handed to their sockets. */
+function countSent(outcomes: readonly SendOutcome[]): { delivered: number } {
+  let delivered = 0;
+  for (const outcome of outcomes) if (outcome === "sent") delivered++;
+  return { delivered };
+}
+
+/** What `deliver` answers: its one delivery, and how many sockets were sent it. */
+function firstDelivery(fannedOut: { readonly deliveries: readonly Delivery[]; readonly delivered: number }): { delivery: Delivery; delivered: number } {
+  return { delivery: fannedOut.deliveries[0]!, delivered: fannedOut.delivered };
 }

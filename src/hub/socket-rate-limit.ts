@@ -27,6 +27,9 @@ export type RateVerdict =
   /** The socket stayed over a limit for `closeAfterMs`, or had more frames refused in a row than its burst: close it with 1008. */
   | { readonly kind: "close"; readonly limit: RateLimitName };
 
+/** The verdict of almost every frame: one object, not one per frame. */
+const PASS: RateVerdict = Object.freeze({ kind: "pass" });
+
 /** A refusal streak ends after this long with no frame refused: a burst that stopped is forgiven. */
 export const STREAK_GAP_MS = 1000;
 /**
@@ -86,7 +89,7 @@ export class SocketRateLimit {
         wait = byteWait;
       }
     }
-    if (limit === null) return { kind: "pass" };
+    if (limit === null) return PASS;
     this.#lastRefusedAt = now;
     this.#streakSince ??= now;
     // A flood passes a whole burst's worth of refusals in milliseconds: every frame of it still costs the

@@ -40,16 +40,26 @@ export interface SerializedDelivery extends NewDelivery {
  * ```
  */
 export function serializeDelivery(entry: NewDelivery): SerializedDelivery {
+  return { ...entry, json: payloadJson(entry.data) };
+}
+
+/**
+ * A payload's JSON, as a delivery or a signal carries it (`null` for
+ * undefined).
+ *
+ * @throws {UnserializablePayloadError} for a payload with no JSON form.
+ */
+export function payloadJson(data: unknown): string {
   let json: string | undefined;
   try {
-    json = JSON.stringify(entry.data ?? null);
+    json = JSON.stringify(data ?? null);
   } catch (error) {
     // V8 throws RangeError for nesting past its stack, TypeError for a BigInt or a cycle.
     const detail = error instanceof RangeError ? "it nests too deeply" : error instanceof Error ? error.message.split("\n")[0]! : String(error);
     throw new UnserializablePayloadError(detail, { cause: error });
   }
-  if (json === undefined) throw new UnserializablePayloadError(`a ${typeof entry.data} has no JSON form`);
-  return { ...entry, json };
+  if (json === undefined) throw new UnserializablePayloadError(`a ${typeof data} has no JSON form`);
+  return json;
 }
 
 /**

@@ -6,10 +6,13 @@
  * (a hub rebuilds its view of the log when it wakes). First `warmIterations`
  * messages per hub in memory (enough to span one of the log's batched
  * prunes, so per-message rows are the steady state's): the warm cost. Then
- * `iterations` times: every hub is evicted from memory with its socket
+ * `iterations` times (after one such round not counted, a warm-up of the
+ * construction path): every hub is evicted from memory with its socket
  * hibernated (what production does), and each socket sends one message.
  * Costs are the hub counters (constructions, SQL rows and statements) and
- * the server group's CPU around the messages only (not the evictions).
+ * the server group's CPU around the messages only (not the evictions),
+ * read at nanosecond resolution (process-group-stats.ts): with clock ticks
+ * a round of a few one-millisecond messages could not be told from zero.
  */
 import { closeSockets, openSockets, type BenchSocket } from "../bench-socket.ts";
 import { clientFrame, type Target } from "../targets.ts";
@@ -42,6 +45,12 @@ export interface ColdWakesSample {
   readonly logFill: number;
   readonly warm: WakeCost;
   readonly cold: WakeCost;
+  /**
+   * CPU ms per message to a hibernated hub, round by round. Rounds of the
+   * targets run side by side are interleaved (each round visits them in a
+   * rotated order), so round i of two targets saw the same machine.
+   */
+  readonly coldCpuMsPerRound: readonly number[];
 }
 
 function costOf(counters: HubCounters, cpuMs: number, messages: number): WakeCost {
@@ -74,37 +83,84 @@ async function oneMessageEach(sockets: readonly BenchSocket[], target: Target, c
   );
 }
 
-export async function runColdWakes(server: Pick<TargetServer, "url" | "usage" | "evict">, target: Target, options: ColdWakesOptions): Promise<ColdWakesSample> {
-  const className = Object.values(target.durableObjects ?? {})[0];
-  if (!className) throw new Error(`${target.name}: no Durable Object to evict`);
+/** One target of a side-by-side cold-wake run, on its own server. */
+export interface ColdWakeSubject {
+  readonly server: Pick<TargetServer, "url" | "usage" | "evict">;
+  readonly target: Target;
+}
+
+/** {@link runColdWakesSideBySide} for one target. */
+export async function runColdWakes(server: ColdWakeSubject["server"], target: Target, options: ColdWakesOptions): Promise<ColdWakesSample> {
+  const samples = await runColdWakesSideBySide([{ server, target }], options);
+  return samples[target.name]!;
+}
+
+/**
+ * Cold wakes of several targets, each on its own server, in interleaved
+ * rounds: per round, each target in turn (rotated per round) has its hubs
+ * evicted and then gets one message per socket, its server's CPU measured
+ * around the messages. A ratio of two targets is then taken round by round,
+ * from rounds that ran within the same second or two of each other.
+ */
+export async function runColdWakesSideBySide(subjects: readonly ColdWakeSubject[], options: ColdWakesOptions): Promise<Record<string, ColdWakesSample>> {
   const users = Array.from({ length: options.hubs }, (_, i) => `${options.userPrefix}-${i}`);
-  const sockets = await openSockets(server.url, target, users);
   const counter = { n: 0 };
+  const states = subjects.map((subject) => {
+    const className = Object.values(subject.target.durableObjects ?? {})[0];
+    if (!className) throw new Error(`${subject.target.name}: no Durable Object to evict`);
+    return { ...subject, className, sockets: [] as BenchSocket[], coldCpu: 0, perRound: [] as number[] };
+  });
   try {
-    await fillLogs(server, target, users, options.logFill);
+    for (const state of states) state.sockets = await openSockets(state.server.url, state.target, users);
+    for (const state of states) await fillLogs(state.server, state.target, users, options.logFill);
     // Their deliveries reach the sockets too; let them pass.
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    let before = await readCounters(server.url);
-    let cpu = 0;
-    for (let i = 0; i < options.warmIterations; i++) {
-      const start = server.usage().cpuMs;
-      await oneMessageEach(sockets, target, counter);
-      cpu += server.usage().cpuMs - start;
+    const warm = new Map<string, WakeCost>();
+    for (const state of states) {
+      const before = await readCounters(state.server.url);
+      let cpu = 0;
+      for (let i = 0; i < options.warmIterations; i++) {
+        const start = state.server.usage().cpuMs;
+        await oneMessageEach(state.sockets, state.target, counter);
+        cpu += state.server.usage().cpuMs - start;
+      }
+      warm.set(state.target.name, costOf(countersBetween(before, await readCounters(state.server.url)), cpu, options.warmIterations * state.sockets.length));
     }
-    const warm = costOf(countersBetween(before, await readCounters(server.url)), cpu, options.warmIterations * sockets.length);
 
-    before = await readCounters(server.url);
-    cpu = 0;
-    for (let i = 0; i < options.iterations; i++) {
-      await server.evict(className, users);
-      const start = server.usage().cpuMs;
-      await oneMessageEach(sockets, target, counter);
-      cpu += server.usage().cpuMs - start;
+    // One cold round first, not counted: the first wake of each kind compiles the object's construction path
+    // (8.8 ms a message against 1.4–2.0 in the rounds after it, in a trial run), which a production isolate
+    // that wakes hubs all day has long done.
+    for (const state of states) {
+      await state.server.evict(state.className, users);
+      await oneMessageEach(state.sockets, state.target, counter);
     }
-    const cold = costOf(countersBetween(before, await readCounters(server.url)), cpu, options.iterations * sockets.length);
-    return { hubs: options.hubs, logFill: target.batchPushRequest ? options.logFill : 0, warm, cold };
+    const coldBefore = new Map<string, HubCounters>();
+    for (const state of states) coldBefore.set(state.target.name, await readCounters(state.server.url));
+    for (let i = 0; i < options.iterations; i++) {
+      const shift = i % states.length;
+      for (const state of [...states.slice(shift), ...states.slice(0, shift)]) {
+        await state.server.evict(state.className, users);
+        const start = state.server.usage().cpuMs;
+        await oneMessageEach(state.sockets, state.target, counter);
+        const cpu = state.server.usage().cpuMs - start;
+        state.coldCpu += cpu;
+        state.perRound.push(cpu / state.sockets.length);
+      }
+    }
+    const result: Record<string, ColdWakesSample> = {};
+    for (const state of states) {
+      const counters = countersBetween(coldBefore.get(state.target.name)!, await readCounters(state.server.url));
+      result[state.target.name] = {
+        hubs: options.hubs,
+        logFill: state.target.batchPushRequest ? options.logFill : 0,
+        warm: warm.get(state.target.name)!,
+        cold: costOf(counters, state.coldCpu, options.iterations * state.sockets.length),
+        coldCpuMsPerRound: state.perRound,
+      };
+    }
+    return result;
   } finally {
-    await closeSockets(sockets);
+    await Promise.all(states.map((state) => closeSockets(state.sockets)));
   }
 }

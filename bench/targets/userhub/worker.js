@@ -2,7 +2,10 @@
 // with its Durable Object class swapped for a bench-only subclass that counts
 // each entry point (and its SQLite rows and alarm calls) on the same counters
 // as every other target, then calls the real UserHub. The counters are read
-// at GET /__bench/wakes; every other request goes to the demo Worker.
+// at GET /__bench/wakes; every other request goes to the demo Worker. The
+// socket events are counted and handed on without an async layer of their
+// own, as the floor counts its own: the bench must not add a promise per
+// frame to userhub's path that the floor's does not have.
 import demo, { UserHub as DemoUserHub } from "../../../worker/index.ts";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
 
@@ -18,19 +21,19 @@ export class UserHub extends DemoUserHub {
     return await super.fetch(request);
   }
 
-  async webSocketMessage(ws, message) {
+  webSocketMessage(ws, message) {
     wakes.message++;
-    return await super.webSocketMessage(ws, message);
+    return super.webSocketMessage(ws, message);
   }
 
-  async webSocketClose(ws, code, reason) {
+  webSocketClose(ws, code, reason) {
     wakes.close++;
-    return await super.webSocketClose(ws, code, reason);
+    return super.webSocketClose(ws, code, reason);
   }
 
-  async webSocketError(ws) {
+  webSocketError(ws) {
     wakes.error++;
-    return await super.webSocketError(ws);
+    return super.webSocketError(ws);
   }
 
   async alarm() {
