@@ -25,7 +25,7 @@ export interface UserhubWorkerOptions {
 /** A userhub Worker: the Hono app, and the queue handler that delivers `POST /messages` lists handed to the queue. */
 export type UserhubWorker = Hono<UserhubWorkerEnv> & {
   /** Consumes the fan-out queue (see `consumeFanOut`): each message acknowledged once all its users have the data, retried otherwise. */
-  queue(batch: MessageBatch, env: Record<string, unknown>, ctx?: ExecutionContext): Promise<void>;
+  queue(batch: MessageBatch, env: object, ctx?: ExecutionContext): Promise<void>;
 };
 
 /** What a userhub Worker's handlers see as `c.env`: its bindings, read by name. */
@@ -79,8 +79,8 @@ export function userhubWorker(options: UserhubWorkerOptions): UserhubWorker {
   app.onError(answerError);
   // The runtime calls the default export's `queue` for each batch of a queue this Worker consumes.
   return Object.assign(app, {
-    async queue(batch: MessageBatch, env: Record<string, unknown>): Promise<void> {
-      await consumeFanOut(durableObjectHubs(hubBinding(env ?? {}, options.hub)), batch as unknown as FanOutBatch);
+    async queue(batch: MessageBatch, env: object): Promise<void> {
+      await consumeFanOut(durableObjectHubs(hubBinding((env ?? {}) as Readonly<Record<string, unknown>>, options.hub)), batch as unknown as FanOutBatch);
     },
   });
 }

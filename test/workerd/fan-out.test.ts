@@ -232,7 +232,7 @@ describe("the fan-out queue consumer", () => {
     const [alice] = usersOf("foreign", 1) as [string];
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const batch = createMessageBatch("userhub-fan-out", [
+      const batch = createMessageBatch<unknown>("userhub-fan-out", [
         { id: "x0", timestamp: 0, attempts: 1, body: "hello" },
         { id: "x1", timestamp: 0, attempts: 1, body: { v: 2, key: "k", userIds: [alice], data: 1 } },
         { id: "x2", timestamp: 0, attempts: 1, body: { v: 1, key: "k", userIds: ["not valid"], data: 1 } },
