@@ -7,9 +7,13 @@
 // first attempts (FAN_OUT_TEST_FAULTS, a variable only this test sets), so
 // the queue retries messages whose users were partly reached, and the whole
 // request is then retried with the same Idempotency-Key: still once each.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, expect, test, vi } from "vitest";
 import { issueToken } from "../../src/index.ts";
+import { codeBlock, readmeSection } from "../support/readme.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
 const USERS = 1000;
@@ -105,7 +109,22 @@ test("the demo Worker as shipped: a push to 1,000 users goes through its queue a
   // Ten messages of 100 users, each acknowledged once all its users have the data.
   await vi.waitFor(() => expect(ackedInOutput(dev!.output(), "userhub-fan-out")).toBe(10), { timeout: 120_000, interval: 500 });
   await expectOnceEach(dev.wsUrl, userIds, { text: "to a thousand" });
+
+  // The README's curl line, against this server, answers what the README shows.
+  const block = codeBlock(readmeSection("### Push to many users"), "sh");
+  const [curlLine, shown] = block.trim().split("\n") as [string, string];
+  const args = [...curlLine.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!).slice(1);
+  const { stdout } = await promisify(execFile)("curl", args.map((arg) => arg.replace("http://127.0.0.1:8787", dev!.url)));
+  expect(JSON.parse(stdout)).toEqual(JSON.parse(shown.replace(/^# /, "")));
 }, 240_000);
+
+test("the README's wrangler.toml lines for the queue are the demo's", () => {
+  const shown = codeBlock(readmeSection("### Push to many users"), "toml");
+  const demo = readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8");
+  const settings = (toml: string) => toml.split("\n").map((line) => line.replace(/#.*/, "").trim()).filter(Boolean);
+  const demoSettings = new Set(settings(demo));
+  expect(settings(shown).filter((line) => !demoSettings.has(line))).toEqual([]);
+});
 
 test("hubs failing part-way: the queue retries what failed, the request is retried whole, and each of 1,000 logs holds the data once", async () => {
   dev = await startWranglerDev({
