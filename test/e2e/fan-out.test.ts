@@ -8,7 +8,10 @@
 // the queue retries messages whose users were partly reached, and the whole
 // request is then retried with the same Idempotency-Key: still once each.
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, expect, test, vi } from "vitest";
@@ -23,10 +26,19 @@ const TEST_WORKER_DIR = fileURLToPath(new URL("./fan-out-worker/", import.meta.u
 const READERS = 16;
 
 let dev: WranglerDev | undefined;
+let persistTo: string | undefined;
 afterEach(async () => {
   await dev?.stop();
   dev = undefined;
+  if (persistTo) await rm(persistTo, { recursive: true, force: true });
+  persistTo = undefined;
 });
+
+/** A fresh directory for the Durable Objects' SQLite, in memory where the machine has /dev/shm: 1,000 new hubs are mostly their files. */
+async function freshPersistDir(): Promise<string> {
+  persistTo = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "userhub-fan-out-e2e-"));
+  return persistTo;
+}
 
 function postMessages(url: string, key: string, userIds: readonly string[], data: unknown) {
   return fetch(`${url}/messages`, {
@@ -101,7 +113,7 @@ async function expectOnceEach(wsUrl: string, userIds: readonly string[], data: u
 const usersOf = (prefix: string) => Array.from({ length: USERS }, (_, i) => `${prefix}-${i}`);
 
 test("the demo Worker as shipped: a push to 1,000 users goes through its queue and lands once in each log", async () => {
-  dev = await startWranglerDev();
+  dev = await startWranglerDev({ persistTo: await freshPersistDir() });
   const userIds = usersOf("shipped");
   const response = await postMessages(dev.url, "shipped-1", userIds, { text: "to a thousand" });
   expect(response.status).toBe(202);
@@ -128,6 +140,7 @@ test("the README's wrangler.toml lines for the queue are the demo's", () => {
 
 test("hubs failing part-way: the queue retries what failed, the request is retried whole, and each of 1,000 logs holds the data once", async () => {
   dev = await startWranglerDev({
+    persistTo: await freshPersistDir(),
     cwd: TEST_WORKER_DIR,
     vars: { JWT_SECRET: SECRET, PUSH_API_KEY: PUSH_KEY, FAN_OUT_TEST_FAULTS: "on" },
   });
