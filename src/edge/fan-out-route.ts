@@ -7,8 +7,10 @@ import {
   failedForThePayload,
   MAX_FAN_OUT_BODY_BYTES,
   MAX_FAN_OUT_DATA_BYTES,
+  MAX_FAN_OUT_DATA_DEPTH,
   MAX_FAN_OUT_RECIPIENTS,
   type FanOutQueue,
+  nestsDeeperThan,
   pushToEach,
   queuedBatches,
 } from "./fan-out.ts";
@@ -74,6 +76,9 @@ export function fanOutRoute<E extends Env>(options: FanOutRouteOptions<E>): (c: 
     }
     if (dataBytes > MAX_FAN_OUT_DATA_BYTES) {
       return c.text(`413 Payload Too Large: "data" may be at most ${MAX_FAN_OUT_DATA_BYTES} bytes of JSON.\n`, HttpStatus.PayloadTooLarge);
+    }
+    if (nestsDeeperThan(data, MAX_FAN_OUT_DATA_DEPTH)) {
+      return c.text(`400 Bad Request: "data" nests deeper than ${MAX_FAN_OUT_DATA_DEPTH} levels of arrays and objects.\n`, HttpStatus.BadRequest);
     }
     const hubs = options.hubs(c);
     if (userIds.length <= directRecipients) {

@@ -14,6 +14,13 @@ export const MAX_FAN_OUT_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_FAN_OUT_DATA_BYTES = 64 * 1024;
 /**
+ * The deepest nesting of arrays and objects a `POST /messages` `data` may
+ * have. Workers RPC overflows its stack between 2,000 and 5,000 levels
+ * (measured in workerd), and a queued push would learn it only in the
+ * consumer, after the request had answered 202: so it is refused up front.
+ */
+export const MAX_FAN_OUT_DATA_DEPTH = 1000;
+/**
  * Users a Worker's `POST /messages` pushes to itself, one Durable Object call
  * each, before it hands the list to a queue instead: the 50 subrequests of a
  * Workers Free invocation. Raise it with the router's `directRecipients` on
@@ -104,6 +111,18 @@ export async function pushToEach(
 /** Whether every failure is the payload's own fault (it has no form a hub can take), so that no retry can help. */
 export function failedForThePayload(outcome: FanOutOutcome): boolean {
   return outcome.failed.length > 0 && outcome.failed.every((failure) => isUnserializablePayload(failure.error));
+}
+
+/** Whether `value` nests arrays and objects deeper than `limit` levels (counted without recursion, so any depth is safe to ask about). */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Runs `task` on every item, at most `limit` at a time, and settles when all have. */

@@ -73,6 +73,7 @@ Deno.test("POST /messages on Deno refuses bad input with the same 4xx as on Clou
       [{ userIds: ["deno-bad"] }, "k", 400, /needs "data"/],
       [{ userIds: ["deno-bad"], data: "x".repeat(64 * 1024) }, "k", 413, /"data" may be at most 65536 bytes/],
       [{ userIds: Array.from({ length: 10_001 }, (_, i) => `u${i}`), data: 1 }, "k", 413, /at most 10000 a request/],
+      [{ userIds: ["deno-bad"], data: JSON.parse("[".repeat(1001) + "]".repeat(1001)) }, "k", 400, /nests deeper than 1000 levels/],
     ];
     for (const [body, key, status, message] of cases) {
       const response = await postMessages(url, body, key);

@@ -68,6 +68,9 @@ describe("POST /messages: refusals", () => {
       [{ userIds: Array.from({ length: MAX_FAN_OUT_RECIPIENTS + 1 }, (_, i) => `u${i}`), data: 1 }, { "Idempotency-Key": "k1" }, 413, /at most 10000 a request/],
       [{ userIds: [alice], data: "x".repeat(64 * 1024) }, { "Idempotency-Key": "k1" }, 413, /"data" may be at most 65536 bytes/],
       [{ userIds: [alice], data: "x".repeat(1024 * 1024) }, { "Idempotency-Key": "k1" }, 413, /at most 1048576 bytes/],
+      // Workers RPC overflows between 2,000 and 5,000 levels; a queued push would find out only in the consumer.
+      ['{"userIds":["' + alice + '"],"data":' + "[".repeat(1001) + "]".repeat(1001) + "}", { "Idempotency-Key": "k1" }, 400, /"data" nests deeper than 1000 levels/],
+      ['{"userIds":["' + alice + '"],"data":' + '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000) + "}", { "Idempotency-Key": "k1" }, 400, /nests deeper than 1000/],
     ];
     for (const [body, headers, status, message] of cases) {
       const response = await postMessages(body, headers);
@@ -75,6 +78,10 @@ describe("POST /messages: refusals", () => {
       expect(await response.text()).toMatch(message);
     }
     expect(await logOf(alice)).toEqual([]);
+    // 1,000 levels are delivered.
+    const deep = await postMessages('{"userIds":["' + alice + '"],"data":' + "[".repeat(1000) + "]".repeat(1000) + "}");
+    expect(deep.status).toBe(200);
+    expect((await logOf(alice)).map((entry) => entry.seq)).toEqual([1]);
   });
 
   it("collapses duplicates before counting: 10,000 distinct users named twice each is not too many", async () => {
