@@ -7,7 +7,8 @@
  */
 export { UserHub, type UserHubEnv } from "./user-hub.ts";
 export { durableObjectHubs } from "./hub-namespace.ts";
-export { userhubWorker, type UserhubWorkerEnv, type UserhubWorkerOptions } from "./userhub-worker.ts";
+export { type UserhubWorker, userhubWorker, type UserhubWorkerEnv, type UserhubWorkerOptions } from "./userhub-worker.ts";
+export { consumeFanOut } from "../src/edge/fan-out-consumer.ts";
 export { DurableObjectHost } from "./durable-object-host.ts";
 export { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
 export { SqliteTicketStore } from "./sqlite-ticket-store.ts";

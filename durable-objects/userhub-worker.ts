@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { answerDevToken, answerError, ConfigError, createUserhubRouter, readAuthOptions } from "../src/index.ts";
-import { type EdgeRateLimiter, readList } from "../src/host.ts";
+import { consumeFanOut, type EdgeRateLimiter, type FanOutBatch, type FanOutQueue, readList } from "../src/host.ts";
 import { durableObjectHubs } from "./hub-namespace.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -12,7 +12,21 @@ export interface UserhubWorkerOptions {
   readonly upgradeLimiter?: string;
   /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
   readonly path?: string;
+  /**
+   * A Cloudflare Queues producer binding (`[[queues.producers]] binding`) that takes `POST /messages` lists
+   * longer than `directRecipients`; this Worker's `queue` handler consumes it (`[[queues.consumers]]`).
+   * Default: none, and such lists get 413.
+   */
+  readonly fanOutQueue?: string;
+  /** Users a `POST /messages` pushes to itself before it queues the list. Default 50 (a Workers Free invocation's subrequests). */
+  readonly directRecipients?: number;
 }
+
+/** A userhub Worker: the Hono app, and the queue handler that delivers `POST /messages` lists handed to the queue. */
+export type UserhubWorker = Hono<UserhubWorkerEnv> & {
+  /** Consumes the fan-out queue (see `consumeFanOut`): each message acknowledged once all its users have the data, retried otherwise. */
+  queue(batch: MessageBatch, env: object, ctx?: ExecutionContext): Promise<void>;
+};
 
 /** What a userhub Worker's handlers see as `c.env`: its bindings, read by name. */
 export type UserhubWorkerEnv = { Bindings: Record<string, unknown> };
@@ -23,8 +37,10 @@ export type UserhubWorkerEnv = { Bindings: Record<string, unknown> };
  * disconnect), `POST /dev/token` where `DEV_TOKENS` is `"on"` (a 404
  * elsewhere), and the error answer. It reads its bindings by name on each
  * request: the hub's Durable Object binding, `JWT_SECRET` or `JWKS_URL` and
- * the other `JWT_*` variables, `ALLOWED_ORIGINS`, `PUSH_API_KEY`. Export it as
- * the Worker, or mount it into an app of your own with `app.route("/", …)`.
+ * the other `JWT_*` variables, `ALLOWED_ORIGINS`, `PUSH_API_KEY`, and the
+ * fan-out queue. Export it as the Worker (its `queue` handler consumes the
+ * fan-out queue), or mount it into an app of your own with `app.route("/", …)`
+ * and call its `queue` from your own handler.
  *
  * @throws {ConfigError} (answered 500, naming it) when the hub binding is not a Durable Object namespace.
  *
@@ -34,10 +50,10 @@ export type UserhubWorkerEnv = { Bindings: Record<string, unknown> };
  * import { chat } from "./chat.ts";
  *
  * export const ChatHub = UserHub.with(chat);
- * export default userhubWorker({ hub: "USER_HUB" });
+ * export default userhubWorker({ hub: "USER_HUB", fanOutQueue: "FAN_OUT_QUEUE" });
  * ```
  */
-export function userhubWorker(options: UserhubWorkerOptions): Hono<UserhubWorkerEnv> {
+export function userhubWorker(options: UserhubWorkerOptions): UserhubWorker {
   const vars = (c: Context<UserhubWorkerEnv>): Readonly<Record<string, unknown>> => c.env ?? {};
   const app = new Hono<UserhubWorkerEnv>();
   // The core's message is host-neutral; here is where a Cloudflare deployer learns how to set a secret.
@@ -56,10 +72,23 @@ export function userhubWorker(options: UserhubWorkerOptions): Hono<UserhubWorker
       pushKey: (c) => stringOrUndefined(vars(c).PUSH_API_KEY),
       ...(options.path ? { path: options.path } : {}),
       ...(options.upgradeLimiter ? { upgradeLimiter: (c) => vars(c)[options.upgradeLimiter!] as EdgeRateLimiter | undefined } : {}),
+      ...(options.fanOutQueue ? { fanOutQueue: (c) => queueBinding(vars(c), options.fanOutQueue!) } : {}),
+      ...(options.directRecipients === undefined ? {} : { directRecipients: options.directRecipients }),
     }),
   );
   app.onError(answerError);
-  return app;
+  // The runtime calls the default export's `queue` for each batch of a queue this Worker consumes.
+  return Object.assign(app, {
+    async queue(batch: MessageBatch, env: object): Promise<void> {
+      await consumeFanOut(durableObjectHubs(hubBinding((env ?? {}) as Readonly<Record<string, unknown>>, options.hub)), batch as unknown as FanOutBatch);
+    },
+  });
+}
+
+/** The fan-out queue's producer binding, or undefined when the Worker has none by that name (long lists then get 413). */
+function queueBinding(vars: Readonly<Record<string, unknown>>, name: string): FanOutQueue | undefined {
+  const binding = vars[name] as { sendBatch?: unknown } | undefined;
+  return typeof binding?.sendBatch === "function" ? (binding as unknown as FanOutQueue) : undefined;
 }
 
 const SECRET_HINT = "userhub: on Cloudflare, set JWT_SECRET with `wrangler secret put JWT_SECRET` (locally, in .dev.vars), or set JWKS_URL";

@@ -106,7 +106,25 @@ export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLim
 export { PerMinuteLimit, TokenBucket } from "./hub/token-bucket.ts";
 export { UnackedDeliveries } from "./hub/unacked-deliveries.ts";
 export { UserRateLimits } from "./hub/user-rate-limits.ts";
-export { MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";
+export { isIdempotencyKey, MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";
 export { disconnectRoute, readDisconnectOptions } from "./edge/disconnect-route.ts";
 export { FrameSchemaError, type SchemaFrameHandler } from "./hub/frame-schema.ts";
 export { ConnectionStateUnserializableError, type ConnectionStateUpdate, MAX_CONNECTION_STATE_BYTES } from "./hub/connection-state.ts";
+export {
+  DEFAULT_DIRECT_RECIPIENTS,
+  FAN_OUT_CONCURRENCY,
+  fanOutIdempotencyKey,
+  type FanOutMessage,
+  type FanOutOutcome,
+  type FanOutQueue,
+  MAX_FAN_OUT_BODY_BYTES,
+  MAX_FAN_OUT_DATA_BYTES,
+  MAX_FAN_OUT_DATA_DEPTH,
+  MAX_FAN_OUT_RECIPIENTS,
+  nestsDeeperThan,
+  pushToEach,
+  readFanOutMessage,
+  USERS_PER_QUEUED_MESSAGE,
+} from "./edge/fan-out.ts";
+export { consumeFanOut, type FanOutBatch, type FanOutBatchOutcome, type FanOutQueueMessage } from "./edge/fan-out-consumer.ts";
+export { type FanOutAnswer, fanOutRoute, type FanOutRouteOptions, readFanOutBody } from "./edge/fan-out-route.ts";

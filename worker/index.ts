@@ -6,6 +6,7 @@
  * deployer's own Worker (see the README's "Use it in your own Worker").
  */
 import { UserHub as UserHubBase, type UserHubEnv, userhubWorker } from "../durable-objects/index.ts";
+import type { FanOutMessage } from "../src/host.ts";
 import { fanOutApp } from "./demo-app.ts";
 
 /** The demo's Durable Object (bound as `USER_HUB`, class `UserHub` in wrangler.toml): userhub's hub running the demo's application. */
@@ -21,10 +22,12 @@ export interface DemoEnv extends UserHubEnv {
   ALLOWED_ORIGINS?: string;
   /** `"on"` only in local development (from .dev.vars): enables POST /dev/token. */
   DEV_TOKENS?: string;
-  /** The server credential for `POST /users/:userId/messages`; unset turns that endpoint off. */
+  /** The server credential for `POST /users/:userId/messages`, `/disconnect` and `POST /messages`; unset turns them off. */
   PUSH_API_KEY?: string;
+  /** The queue that takes `POST /messages` lists of more than 50 users (`[[queues.producers]]`); this Worker consumes it too. */
+  FAN_OUT_QUEUE?: Queue<FanOutMessage>;
   /** Optional Workers Rate Limiting binding (`[[ratelimits]]`, see the README): each user's upgrade attempts, counted at the edge. */
   UPGRADE_LIMITER?: RateLimit;
 }
 
-export default userhubWorker({ hub: "USER_HUB", upgradeLimiter: "UPGRADE_LIMITER" });
+export default userhubWorker({ hub: "USER_HUB", upgradeLimiter: "UPGRADE_LIMITER", fanOutQueue: "FAN_OUT_QUEUE" });

@@ -9,6 +9,7 @@ import {
   type UserhubRouterOptions,
   verifyToken,
 } from "../index.ts";
+import { MAX_FAN_OUT_RECIPIENTS } from "../host.ts";
 import { LocalHubNamespace, type LocalHubNamespaceOptions } from "./local-hub-namespace.ts";
 
 /** What every {@link serve} takes, whichever way its hubs are made. */
@@ -117,6 +118,8 @@ export function serve<E extends Env = Env>(options: ServeOptions<E>): UserhubSer
   app.route(
     "/",
     createUserhubRouter<E>({
+      // The hubs are in this process: every POST /messages list is pushed by the request itself (no queue), 16 at a time.
+      directRecipients: MAX_FAN_OUT_RECIPIENTS,
       ...options.router,
       hubs: () => hubs,
       auth: () => auth,

@@ -55,7 +55,7 @@ export function pushRoute<E extends Env>(options: PushRouteOptions<E>): (c: Cont
     const userId = c.req.param("userId");
     if (!isValidUserId(userId)) return c.text("400 Bad Request: not a valid user id.\n", HttpStatus.BadRequest);
     const idempotencyKey = c.req.header("Idempotency-Key");
-    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) {
       return c.text("400 Bad Request: Idempotency-Key must be 1-200 printable ASCII characters.\n", HttpStatus.BadRequest);
     }
     const text = await c.req.text();
@@ -74,6 +74,11 @@ export function pushRoute<E extends Env>(options: PushRouteOptions<E>): (c: Cont
     }
     return c.json({ seq: result.seqs.at(-1) ?? null, seqs: result.seqs, delivered: result.delivered, duplicate: result.duplicate });
   };
+}
+
+/** Whether `key` is a usable `Idempotency-Key`: 1-200 printable ASCII characters. */
+export function isIdempotencyKey(key: string): boolean {
+  return /^[\x21-\x7e]{1,200}$/.test(key);
 }
 
 /** The messages of a push body, or what is wrong with it. */

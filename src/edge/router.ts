@@ -8,6 +8,8 @@ import type { HubNamespace } from "../hub/hub-namespace.ts";
 import type { ResumeRequest } from "../hub/hub-handoff.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { pushRoute } from "./push-route.ts";
+import { fanOutRoute } from "./fan-out-route.ts";
+import type { FanOutQueue } from "./fan-out.ts";
 import { ticketUserId } from "../hub/ticket.ts";
 import { PROTOCOL } from "../protocol/frames.ts";
 import { UpgradeError, validateUpgrade } from "./validate-upgrade.ts";
@@ -28,8 +30,15 @@ export interface UserhubRouterOptions<E extends Env> {
   auth?: (c: Context<E>) => AuthOptions;
   /** Origins allowed to connect (exact `scheme://host[:port]`); empty or absent allows any. Requests without `Origin` (not from a browser) are allowed. */
   allowedOrigins?: (c: Context<E>) => readonly string[];
-  /** The server credential for `POST /users/:userId/messages`; absent or empty turns that endpoint off (404). */
+  /** The server credential for `POST /users/:userId/messages`, `/disconnect` and `POST /messages`; absent or empty turns them off (404). */
   pushKey?: (c: Context<E>) => string | undefined;
+  /**
+   * The queue (a Cloudflare Queues producer binding) that takes `POST /messages` lists longer than
+   * `directRecipients`, consumed by `consumeFanOut` (`userhubWorker`'s `queue` handler). Absent: such lists get 413.
+   */
+  fanOutQueue?: (c: Context<E>) => FanOutQueue | undefined;
+  /** Users a `POST /messages` pushes to itself before it hands the list to `fanOutQueue`. Default 50 (a Workers Free invocation's subrequests). */
+  directRecipients?: number;
   /** The upgrade route. Default `/ws`; tickets are issued at `${path}/ticket`. */
   path?: string;
   /**
@@ -56,7 +65,8 @@ const EDGE_RETRY_AFTER_SECONDS = 60;
  *   the socket to that user's hub; `?since=<seq>&epoch=<epoch>` resumes;
  * - `POST /ws/ticket`: trades a verified token for a single-use connect ticket;
  * - `POST /users/:userId/messages`: a server pushes to a user (when `pushKey` is set);
- * - `POST /users/:userId/disconnect`: a server closes a user's sockets with 4003 and may revoke their older tokens (when `pushKey` is set).
+ * - `POST /users/:userId/disconnect`: a server closes a user's sockets with 4003 and may revoke their older tokens (when `pushKey` is set);
+ * - `POST /messages`: a server pushes one piece of data to many users, directly or through `fanOutQueue` (when `pushKey` is set).
  * Every refusal is an HTTP answer that names the problem, before any hub is touched.
  *
  * @example
@@ -187,6 +197,16 @@ export function createUserhubRouter<E extends Env = Env>(options: UserhubRouterO
     const pushKey = options.pushKey;
     app.post("/users/:userId/messages", pushRoute<E>({ hubs: options.hubs, pushKey, auth: authOf }));
     app.post("/users/:userId/disconnect", disconnectRoute<E>({ hubs: options.hubs, pushKey, auth: authOf }));
+    app.post(
+      "/messages",
+      fanOutRoute<E>({
+        hubs: options.hubs,
+        pushKey,
+        auth: authOf,
+        ...(options.fanOutQueue ? { fanOutQueue: options.fanOutQueue } : {}),
+        ...(options.directRecipients === undefined ? {} : { directRecipients: options.directRecipients }),
+      }),
+    );
   }
   app.onError(answerError);
   return app;

@@ -119,6 +119,21 @@ export async function push(
   return { status: res.status, headers: res.headers, text, json };
 }
 
+/** `POST /messages` with the server key: one piece of data to many users. */
+export async function pushToMany(body: unknown, idempotencyKey: string): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${server().url}/messages`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${PUSH_API_KEY}`, "content-type": "application/json", "idempotency-key": idempotencyKey },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) as unknown };
+  } catch {
+    return { status: res.status, json: text };
+  }
+}
+
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));

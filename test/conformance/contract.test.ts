@@ -42,6 +42,7 @@ import {
   now,
   openSockets,
   push,
+  pushToMany,
   QUIET_MS,
   rawUpgrade,
   refuse,
@@ -536,6 +537,26 @@ for (const host of hosts) {
         expect(other.json).toEqual({ seq: 2, seqs: [2], delivered: 1, duplicate: false });
         expect(await client.nextJson()).toEqual(message(1, "once"));
         expect(await client.nextJson()).toEqual(message(2, "next"));
+      });
+
+      test("POST /messages to several users, repeated with the same Idempotency-Key, delivers to each once: the repeat answers all duplicates", async () => {
+        const [alice, bob, carol] = [uniqueUser("alice"), uniqueUser("bob"), uniqueUser("carol")];
+        const online = await connectAs(bob);
+        const body = { userIds: [alice, bob, carol, bob], data: { text: "to several" } };
+        const key = `many-${randomUUID()}`;
+        expect(await pushToMany(body, key)).toEqual({ status: 200, json: { recipients: 3, delivered: 3, duplicates: 0, queued: 0 } });
+        expect(await pushToMany(body, key)).toEqual({ status: 200, json: { recipients: 3, delivered: 0, duplicates: 3, queued: 0 } });
+        expect(await online.nextJson()).toEqual(message(1, { text: "to several" }));
+        // Another key is another push.
+        expect((await pushToMany(body, `many-${randomUUID()}`)).json).toEqual({ recipients: 3, delivered: 3, duplicates: 0, queued: 0 });
+        expect(await online.nextJson()).toEqual(message(2, { text: "to several" }));
+        await expectNothingMore(online, "frames after the two pushes");
+        for (const user of [alice, carol]) {
+          const client = await connectAs(user, { query: "since=0" });
+          expect(client.welcome.seq).toBe(2);
+          expect(await client.nextJson()).toEqual(message(1, { text: "to several" }));
+          expect(await client.nextJson()).toEqual(message(2, { text: "to several" }));
+        }
       });
 
       test("a push repeated with the same Idempotency-Key while the user has no socket open is not delivered again", async () => {
