@@ -1,6 +1,6 @@
 import { CloseCode, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
 import { messageFrameText, messageText, type SerializedDelivery, serializeDelivery } from "../protocol/delivery-frame.ts";
-import { frameBytes, type ResetFrame } from "../protocol/frames.ts";
+import { errorFrame, ErrorCode, frameBytes, type ResetFrame } from "../protocol/frames.ts";
 import type { HubConfig } from "./config.ts";
 import type { AppendResult, NewDelivery } from "./delivery-log.ts";
 import type { ResumeRequest } from "./hub-handoff.ts";
@@ -78,8 +78,21 @@ export class DeliveryFanOut<S extends WritableSocket> {
     return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
   }
 
-  /** An acknowledging socket acknowledged every delivery up to `seq`. */
-  async acknowledged(socket: S, seq: number): Promise<void> {
+  /**
+   * An `ack` frame: the socket acknowledges every delivery up to `seq` (a
+   * whole number; anything else is an `invalid_frame`). Kept in the
+   * attachment (no storage write: this frame woke the hub anyway), so a
+   * later instance can rebuild the count.
+   */
+  async acknowledge(socket: S, attachment: ConnectionAttachment, seq: unknown): Promise<void> {
+    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+      await this.#sockets.sender(socket).send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
+      return;
+    }
+    if (attachment.acks && seq > (attachment.ackedSeq ?? -1)) {
+      attachment.ackedSeq = seq;
+      this.#sockets.write(socket, attachment);
+    }
     (await this.#unacked.get(socket))?.acknowledged(seq);
   }
 

@@ -17,7 +17,6 @@ import { DeliveryFanOut } from "./delivery-fan-out.ts";
 import { deliverToUser, type LogAndSend, receiveDirect } from "./direct-delivery.ts";
 import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
 import { dispatchAppFrame } from "./app-frame-dispatch.ts";
-import type { Liveness } from "./heartbeat.ts";
 import type { Connection, HubApp, HubContext } from "./hub-app.ts";
 import type { HubHandoff, ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
@@ -26,12 +25,12 @@ import { refreshCredentials } from "./in-band-auth.ts";
 import { logFailure } from "./log-failure.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import { isRevoked } from "./revocation.ts";
-import type { Sender, SendOutcome, WritableSocket } from "./sender.ts";
+import type { SendOutcome, WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
+import { StaleSockets } from "./stale-sockets.ts";
 import type { TicketResult } from "./ticket-result.ts";
 import type { UserRateLimits } from "./user-rate-limits.ts";
 import type { DirectDelivery, LoggedDelivery } from "./user-delivery.ts";
-import { ZombieSweep } from "./zombie-sweep.ts";
 
 
 /** Options of a {@link Hub} beyond its configuration. */
@@ -77,7 +76,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   // Limits live in memory, per live instance: after hibernation a hub starts them afresh (full buckets, nothing unacknowledged).
   readonly #rates = new WeakMap<S, SocketRateLimit>();
   readonly #admission: AdmissionControl;
-  readonly #sweep: ZombieSweep;
+  readonly #stale: StaleSockets<S>;
   readonly #connections = new WeakMap<S, Connection>();
   #hubContext: HubContext | undefined;
 
@@ -86,11 +85,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     this.#app = app;
     this.#config = config;
     this.#options = options;
-    this.#sweep = new ZombieSweep(config.heartbeat, config.heartbeatSweepMs);
     this.#sockets = new HubSockets(host, config, (socket, attachment) => {
       void this.#cleanup(socket, attachment, CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]!);
     });
     this.#admission = new AdmissionControl(host, config, () => this.#sockets.live().length, options.userLimits);
+    this.#stale = new StaleSockets(host, this.#sockets, config, (socket, attachment, code, reason) => this.#cleanup(socket, attachment, code, reason, true));
     this.#fanOut = new DeliveryFanOut(host, this.#sockets, config, (socket, attachment, code, reason) => this.#end(socket, attachment, code, reason));
   }
 
@@ -104,7 +103,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * one, and checks the user's limits and the revocation watermark.
    */
   async admit(handoff: HubHandoff): Promise<Admission> {
-    await this.#sweepStale();
+    await this.#stale.sweep();
     return await this.#admission.admit(handoff);
   }
 
@@ -128,7 +127,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   /** Issues a single-use connect ticket for `identity`, good for `ticketTtlMs`, unless its token is revoked; past `ticketsPerMinute`, only how long to wait. */
   async issueTicket(identity: Identity): Promise<TicketResult> {
-    await this.#sweepStale();
+    await this.#stale.sweep();
     return await this.#admission.issueTicket(identity);
   }
 
@@ -158,7 +157,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * first await, so no live delivery can overtake them.
    */
   async open(socket: S, resume: ResumeRequest | null = null): Promise<void> {
-    await this.#sweepStale();
+    await this.#stale.sweep();
     const attachment = this.#sockets.attachment(socket);
     if (!attachment) return;
     const sender = this.#sockets.sender(socket);
@@ -187,7 +186,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const replaySent = resume ? sender.send(async () => this.#fanOut.replay(resume, ...(await snapshot))) : undefined;
     await welcomeSent;
     await replaySent;
-    await this.#reschedule();
+    await this.#stale.reschedule();
     await this.#call("onConnect", () => this.#app.onConnect?.(this.#connection(socket, attachment), this.#context(attachment.userId)));
   }
 
@@ -270,7 +269,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         attachment.lastMessageAt = now;
         this.#sockets.write(socket, attachment);
       }
-      if (this.#sweep.mayBeStale(now)) return this.#handleAfterSweep(socket, data, attachment, now);
+      if (this.#stale.mayBeStale(now)) return this.#handleAfterSweep(socket, data, attachment, now);
       return this.#route(socket, data, attachment);
     } catch (error) {
       return Promise.reject(error);
@@ -278,7 +277,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   }
 
   async #handleAfterSweep(socket: S, data: string | ArrayBuffer, attachment: ConnectionAttachment, now: number): Promise<void> {
-    await this.#sweepStale(now);
+    await this.#stale.sweep(now);
     if (attachment.closing) return;
     await this.#route(socket, data, attachment);
   }
@@ -294,39 +293,26 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const parsed = parseClientFrame(data);
     if (!parsed.ok) return sender.send(JSON.stringify(parsed.error)).then(settled);
     if (parsed.frame.type === AUTH_FRAME) return this.#refresh(socket, attachment, parsed.frame);
-    if (parsed.frame.type === ACK_FRAME) return this.#acknowledge(socket, attachment, parsed.frame.seq, sender);
+    if (parsed.frame.type === ACK_FRAME) return this.#fanOut.acknowledge(socket, attachment, parsed.frame.seq);
     return dispatchAppFrame(this.#app, parsed.frame, sender, this.#connection(socket, attachment), this.#context(attachment.userId));
   }
 
   async #refresh(socket: S, attachment: ConnectionAttachment, frame: ClientFrame): Promise<void> {
     const refreshed = await refreshCredentials({ host: this.#host, sockets: this.#sockets, verifyToken: this.#options.verifyToken }, socket, attachment, frame);
-    if (refreshed) await this.#reschedule();
-  }
-
-  async #acknowledge(socket: S, attachment: ConnectionAttachment, seq: unknown, sender: Sender): Promise<void> {
-    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
-      await sender.send(JSON.stringify(errorFrame(ErrorCode.InvalidFrame, 'an "ack" frame needs "seq", a whole number >= 0')));
-      return;
-    }
-    // Kept in the attachment (no storage write: this frame woke the hub anyway) so a later instance can rebuild the count.
-    if (attachment.acks && seq > (attachment.ackedSeq ?? -1)) {
-      attachment.ackedSeq = seq;
-      this.#sockets.write(socket, attachment);
-    }
-    await this.#fanOut.acknowledged(socket, seq);
+    if (refreshed) await this.#stale.reschedule();
   }
 
   /** The peer sent a close frame (or the connection dropped): answer once, clean up once. */
   async closed(socket: S, code: number, reason: string): Promise<void> {
     this.#sockets.sender(socket).answerClose(code, reason);
-    await this.#sweepStale();
+    await this.#stale.sweep();
     const attachment = this.#sockets.attachment(socket);
     if (attachment) await this.#cleanup(socket, attachment, code, reason);
   }
 
   /** The runtime reported an error on `socket`: it is gone; clean up once. */
   async errored(socket: S): Promise<void> {
-    await this.#sweepStale();
+    await this.#stale.sweep();
     const attachment = this.#sockets.attachment(socket);
     if (attachment) await this.#cleanup(socket, attachment, CloseCode.InternalError, "socket error");
   }
@@ -337,9 +323,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * if no socket is left). Every other wake closes them too.
    */
   async wake(): Promise<void> {
-    this.#sweep.alarmIs(null);
-    await this.#sweepStale();
-    await this.#reschedule();
+    await this.#stale.alarmFired();
   }
 
   /**
@@ -347,7 +331,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * open socket of the user, in order. A repeated idempotency key delivers nothing.
    */
   async push(messages: readonly unknown[], options: PushOptions = {}): Promise<PushResult> {
-    await this.#sweepStale();
+    await this.#stale.sweep();
     const { seqs, delivered, duplicate } = await this.#fanOut.deliver(messages.map((data) => ({ data })), options.idempotencyKey);
     return { seqs, delivered, duplicate };
   }
@@ -357,7 +341,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // Not an async function, like signal: the fan-out's own promise with the answer chained on it.
     try {
       const entry = { data, ...(options.from ? { from: options.from } : {}) };
-      if (this.#sweep.mayBeStale(this.#host.now())) return this.#sweepStale().then(() => this.#fanOut.deliver([entry]).then(firstDelivery));
+      if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#fanOut.deliver([entry]).then(firstDelivery));
       return this.#fanOut.deliver([entry]).then(firstDelivery);
     } catch (error) {
       return Promise.reject(error);
@@ -373,13 +357,13 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * @throws {InvalidUserIdError} when `fromUser` cannot name a user.
    */
   async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
-    await this.#sweepStale();
+    await this.#stale.sweep();
     return await receiveDirect(this.#logAndSend, delivery);
   }
 
   /** One delivery between users, logged (with its origin) and sent: both sides of `hub.users.deliver` go through it. */
   readonly #logAndSend: LogAndSend = async (entry, idempotencyKey) => {
-    if (this.#sweep.mayBeStale(this.#host.now())) await this.#sweepStale();
+    if (this.#stale.mayBeStale(this.#host.now())) await this.#stale.sweep();
     const { seqs, delivered, duplicate } = await this.#fanOut.deliver([entry], idempotencyKey);
     return { seq: seqs[0]!, delivered, duplicate };
   };
@@ -420,7 +404,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
     // Not an async function: a signal is the lightest thing a hub sends, and each layer of promise costs every frame.
     try {
-      if (this.#sweep.mayBeStale(this.#host.now())) return this.#sweepStale().then(() => this.#signalNow(data, options.from));
+      if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#signalNow(data, options.from));
       return this.#signalNow(data, options.from);
     } catch (error) {
       return Promise.reject(error);
@@ -434,31 +418,6 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     return Promise.all(this.#sockets.live().map((socket) => this.#sockets.sender(socket).send(text))).then(countSent);
   }
 
-  /**
-   * Closes every socket that is stale at `now` (heartbeat timeout: 4000;
-   * token expired: 4001), unless none can be yet. Every wake runs it first,
-   * so no count, delivery or `onClose` ever includes a zombie. All of them
-   * are marked closing before any `onClose` runs, so none counts another.
-   */
-  async #sweepStale(now: number = this.#host.now()): Promise<void> {
-    if (!this.#sweep.mayBeStale(now)) return;
-    const stale: [S, ConnectionAttachment, CloseCode][] = [];
-    const live: Liveness[] = [];
-    for (const socket of this.#sockets.live()) {
-      const attachment = this.#sockets.attachment(socket)!;
-      const liveness = this.#sockets.liveness(socket, attachment);
-      const reason = this.#sweep.staleReason(liveness, now);
-      if (reason === null) live.push(liveness);
-      else stale.push([socket, attachment, reason === "token-expired" ? CloseCode.TokenExpired : CloseCode.HeartbeatTimeout]);
-    }
-    this.#sweep.scanned(this.#sweep.earliestStale(live));
-    for (const [socket, attachment, code] of stale) {
-      this.#sockets.markClosing(socket, attachment);
-      this.#sockets.sender(socket).abort(code, CloseReason[code] ?? "");
-    }
-    for (const [socket, attachment, code] of stale) await this.#cleanup(socket, attachment, code, CloseReason[code] ?? "", true);
-  }
-
   /** The hub ends a socket: close frame first (nothing is written after it), then cleanup. */
   async #end(socket: S, attachment: ConnectionAttachment, code: CloseCode, reason: string = CloseReason[code] ?? ""): Promise<void> {
     this.#sockets.markClosing(socket, attachment);
@@ -468,19 +427,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   async #cleanup(socket: S, attachment: ConnectionAttachment, code: number, reason: string, alreadyMarked = false): Promise<void> {
     if (!alreadyMarked && !this.#sockets.markClosing(socket, attachment)) return;
-    await this.#reschedule();
+    await this.#stale.reschedule();
     await this.#call("onClose", () => this.#app.onClose?.(this.#connection(socket, attachment), { code, reason }, this.#context(attachment.userId)));
-  }
-
-  /** Sets, moves or clears the one alarm when the one set no longer serves (see ZombieSweep); most calls write nothing. */
-  async #reschedule(): Promise<void> {
-    const earliest = this.#sweep.earliestStale(this.#sockets.live().map((socket) => this.#sockets.liveness(socket, this.#sockets.attachment(socket)!)));
-    if (earliest !== null) this.#sweep.mayTurnStaleAt(earliest);
-    if (this.#sweep.alarmUnknown) this.#sweep.alarmIs(await this.#host.scheduledWake());
-    const at = this.#sweep.plan(earliest, this.#host.now());
-    if (at === undefined) return;
-    this.#sweep.alarmIs(at);
-    await this.#host.scheduleWake(at);
   }
 
   #connection(socket: S, attachment: ConnectionAttachment): Connection {
