@@ -10,7 +10,7 @@ import { SlowFirstSequencer } from "./test/support/slow-first-sequencer.ts";
 // - browser: Node tests that drive Chromium (test/support/chromium.ts finds one) against `wrangler dev`.
 export default defineConfig({
   test: {
-    // Long files first (the e2e project runs two files at a time).
+    // Long files first (the e2e project runs three files at a time).
     sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
@@ -49,9 +49,10 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
-          // Two files at a time: each starts its own servers (wrangler dev, the Deno demo, key servers, proxies) on free
+          // Three files at a time: each starts its own servers (wrangler dev, the Deno demo, key servers, proxies) on free
           // ports with their own temporary state, and most of a file's time is spent waiting on them and on timeouts.
-          maxWorkers: 2,
+          // The soak (CPU-bound, the longest) starts first; the others pass beside it.
+          maxWorkers: 3,
         },
       },
       {

@@ -3,23 +3,26 @@
  * own order (failed first, then longest by the cached durations of earlier
  * runs, or larger files first when there are none, as on a fresh clone).
  *
- * The e2e project runs two files at a time; a long file started last would
- * run alone at the end. Started first, it runs beside all the short ones.
+ * The e2e project runs several files at a time; a long file started last
+ * would run alone at the end. Started first, it runs beside the short ones.
  */
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * Paths from the repository root, longest first (measured in one `npm test`
- * run: the soak ~3x any other file, then the conformance contract, the other
- * languages' clients, fuzz and abuse). A file that is not here keeps vitest's order.
+ * Paths from the repository root, longest first (measured in `npm test` runs
+ * on this 2-core machine: the soak, CPU-bound, ~200 s under load, then the
+ * conformance contract, fuzz and abuse, 40-90 s each). A file that is not
+ * here keeps vitest's order.
  */
 export const LONG_RUNNING_FILES: readonly string[] = [
   "test/e2e/delivery-soak.test.ts",
   "test/conformance/contract.test.ts",
-  "test/e2e/other-language-clients.test.ts",
   "test/conformance/fuzz.test.ts",
   "test/conformance/abuse.test.ts",
   "test/e2e/identity-provider.test.ts",
+  "test/e2e/readme-worker.test.ts",
+  "test/e2e/client-runtimes.test.ts",
+  "test/e2e/other-language-clients.test.ts",
   "bench/bench.test.ts",
 ];
 
