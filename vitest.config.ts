@@ -1,7 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { SlowFirstSequencer } from "./test/support/slow-first-sequencer.ts";
 
-// Five projects, run one at a time by test/run-all.mjs:
+// Five projects, run by test/run-all.mjs (two at a time, e2e beside the others):
 // - workerd: tests that need the runtime (Durable Objects, the Worker's routes, SQLite), inside workerd (the demo Worker's wrangler.toml);
 // - unit: tests of runtime-free code of src/ (protocol, limits, tickets, upgrade checks, heartbeat, key set) under Node 22, no workerd;
 // - client: unit tests of the browser client (src/client/, web standards only) under Node 22;
@@ -9,6 +10,8 @@ import { defineConfig } from "vitest/config";
 // - browser: Node tests that drive Chromium (test/support/chromium.ts finds one) against `wrangler dev`.
 export default defineConfig({
   test: {
+    // Long files first (the e2e project runs three files at a time).
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         plugins: [
@@ -46,7 +49,10 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
-          fileParallelism: false,
+          // Three files at a time: each starts its own servers (wrangler dev, the Deno demo, key servers, proxies) on free
+          // ports with their own temporary state, and most of a file's time is spent waiting on them and on timeouts.
+          // The soak (CPU-bound, the longest) starts first; the others pass beside it.
+          maxWorkers: 3,
         },
       },
       {

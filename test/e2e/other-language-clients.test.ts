@@ -154,9 +154,11 @@ const languages: Array<{ name: string; file: string; language: string; pingOnly:
   { name: "Go", file: "userhub_client.go", language: "go", pingOnly: "protocol_ping_only.go", runner: findGo },
 ];
 
+// Every test runs at once: each has its own user and client process on the one server, and each mostly waits
+// (heartbeat timeouts, the hub's sweep), so together they take about as long as the longest.
 for (const { name, file, language, pingOnly, runner: find } of languages) {
   const runner = find();
-  describe(`${name}`, () => {
+  describe.concurrent(`${name}`, () => {
     if ("missing" in runner) {
       console.warn(`skipping the README's ${name} client: ${runner.missing}`);
       test.skip(`the README's ${name} client (${runner.missing})`, () => {});

@@ -20,7 +20,8 @@ afterAll(async () => {
   await dev?.stop();
 });
 
-test("a socket whose token expired gets nothing after exp: the hub's next wake closes it with 4001 first", async () => {
+// The two tests run at once (each its own user on the one server): both mostly wait for a token's expiry.
+test.concurrent("a socket whose token expired gets nothing after exp: the hub's next wake closes it with 4001 first", async () => {
   const token = await issueToken("short-lived", { secret: SECRET, ttlSeconds: 3 });
   const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number;
   const socket = new WebSocket(`${dev.wsUrl}/ws`, { headers: { Authorization: `Bearer ${token}` }, closeTimeout: 1000 } as WebSocket.ClientOptions);
@@ -42,7 +43,7 @@ test("a socket whose token expired gets nothing after exp: the hub's next wake c
   expect(frames.some((f) => f.includes("after exp"))).toBe(false);
 }, 30_000);
 
-test("the client refreshes its token in band before it expires and keeps the same connection", async () => {
+test.concurrent("the client refreshes its token in band before it expires and keeps the same connection", async () => {
   let issued = 0;
   const client = new UserhubClient({
     url: `${dev.wsUrl}/ws`,
