@@ -16,6 +16,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  */
 export const LONG_RUNNING_FILES: readonly string[] = [
   "test/e2e/delivery-soak.test.ts",
+  "test/e2e/fan-out.test.ts",
   "test/conformance/contract.test.ts",
   "test/conformance/fuzz.test.ts",
   "test/conformance/abuse.test.ts",
