@@ -19,9 +19,9 @@ const clients: UserhubClient[] = [];
 
 beforeAll(async () => {
   // Retention covers the whole run: this test is about replay, and a reset (a gap past retention) would be a failure here.
-  // --log-level warn: wrangler's node process logs every request at info, ~1.5 ms of CPU per push (measured: a fifth
-  // of the run's CPU on this 2-core machine); this test reads no log line, and warnings and errors still show.
-  dev = await startWranglerDev({ vars: { LOG_RETENTION: String(MESSAGES) }, extraArgs: ["--log-level", "warn"] });
+  // Not --log-level warn, though wrangler's per-request info lines cost CPU: startWranglerDev knows its server is up
+  // (and not another on a port taken beside it) from wrangler's "Ready on" line, an info line.
+  dev = await startWranglerDev({ vars: { LOG_RETENTION: String(MESSAGES) } });
 });
 
 afterAll(async () => {

@@ -44,14 +44,18 @@ test("the Deno demo starts on a free port, serves the demo page, and stops clean
 test("with kv: true the demo keeps its delivery log in Deno KV in a temp dir, removed by stop()", async () => {
   const kvDemo = await startDenoDemo({ kv: true });
   try {
-    const line = /delivery log: Deno KV at (\S+)/.exec(kvDemo.output());
-    expect(line, kvDemo.output()).not.toBeNull();
+    // The demo prints this line just after the listening line that startDenoDemo waits for: it may come a read later.
+    const line = await vi.waitFor(() => {
+      const found = /delivery log: Deno KV at (\S+)/.exec(kvDemo.output());
+      expect(found, kvDemo.output()).not.toBeNull();
+      return found!;
+    }, { timeout: 10_000, interval: 50 });
     const res = await fetch(`${kvDemo.url}/`);
     await res.body?.cancel();
     expect(res.status).toBe(200);
     await kvDemo.stop();
     expect(processGroupAlive(kvDemo.pid)).toBe(false);
-    expect(existsSync(dirname(line![1]!))).toBe(false);
+    expect(existsSync(dirname(line[1]!))).toBe(false);
   } finally {
     await kvDemo.stop();
   }

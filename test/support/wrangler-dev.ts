@@ -61,15 +61,18 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   const timeoutMs = options.timeoutMs ?? 60_000;
   const ownsPersistDir = options.persistTo === undefined;
   const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "userhub-wrangler-")));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  let port = await freePort();
+  let url = `http://127.0.0.1:${port}`;
 
   let out = "";
   let pgid = 0;
   let stopped = true;
 
+  // This start's output alone (a restart's or a retry's "Ready on" must be its own).
+  let thisStart = "";
   const append = (chunk: string) => {
     out += chunk;
+    if (thisStart.length < MAX_OUTPUT_CHARS) thisStart += chunk;
     if (out.length > MAX_OUTPUT_CHARS) out = out.slice(-MAX_OUTPUT_CHARS / 2);
   };
   // wrangler colours esbuild errors even with NO_COLOR set, so strip ANSI codes.
@@ -77,6 +80,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   const tail = () => output().slice(-2048);
 
   async function start(): Promise<void> {
+    thisStart = "";
     const args = [
       WRANGLER_JS, "dev",
       "--port", String(port),
@@ -122,19 +126,24 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
     trackProcessGroup(pgid, ownsPersistDir ? persistTo : undefined);
     stopped = false;
 
-    // Ready = the server answers HTTP at all (any status code).
+    // Ready = wrangler says it listens on our port, and it answers HTTP there (any status code). The
+    // line matters: free ports are found by binding and releasing one, so until wrangler binds it,
+    // another server started beside this one may take it, and would answer in its place.
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (exited) {
         await stop();
-        throw new Error(`wrangler dev ${exited}. Last output:\n${tail()}`);
+        const busy = thisStart.includes("Address already in use");
+        throw new Error(`wrangler dev ${exited}${busy ? " (its port was taken)" : ""}. Last output:\n${tail()}`);
       }
-      try {
-        const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
-        await res.body?.cancel();
-        return;
-      } catch {
-        // not listening yet
+      if (stripVTControlCharacters(thisStart).includes(`Ready on ${url}`)) {
+        try {
+          const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
+          await res.body?.cancel();
+          return;
+        } catch {
+          // not answering yet
+        }
       }
       if (Date.now() > deadline) {
         await stop();
@@ -155,7 +164,17 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
     if (ownsPersistDir) await rm(persistTo, { recursive: true, force: true });
   }
 
-  await start();
+  // A port another server took between our probe and wrangler's bind: try again on a fresh one (twice at most).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes("(its port was taken)")) throw error;
+      port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+    }
+  }
 
   return {
     url,
