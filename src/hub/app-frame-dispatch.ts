@@ -48,7 +48,7 @@ function answerFailure(error: unknown, frame: ClientFrame, sender: Sender): Prom
     answer = JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`));
   } else {
     logFailure(`frame handler "${frame.type}"`, error);
-    answer = JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; nothing was delivered`));
+    answer = JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; what it did before it failed stands`));
   }
   return sender.send(answer).then(nothing);
 }

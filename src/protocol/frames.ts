@@ -26,7 +26,7 @@ export const ErrorCode = {
   UnknownType: "unknown_type",
   /** Binary frames are not part of `userhub.v1`; send text. */
   BinaryNotSupported: "binary_not_supported",
-  /** The application's handler failed on this frame; nothing was delivered. */
+  /** The application's handler failed on this frame. Nothing is rolled back: a delivery it made before failing stands (a direct message whose copy failed reached its recipient; a retry with the same id delivers nothing twice). */
   HandlerFailed: "handler_failed",
   /** An in-band `auth` frame's token was refused; the socket keeps its old credentials. */
   AuthFailed: "auth_failed",

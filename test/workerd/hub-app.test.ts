@@ -175,7 +175,7 @@ describe("application hooks", () => {
     a.client.send(JSON.stringify({ type: "explode" }));
     a.client.send(JSON.stringify({ type: "ok" }));
     await vi.waitFor(() => expect(a.frames).toHaveLength(3));
-    expect(a.frames[1]).toEqual({ type: "error", code: ErrorCode.HandlerFailed, message: 'the "explode" handler failed; nothing was delivered' });
+    expect(a.frames[1]).toEqual({ type: "error", code: ErrorCode.HandlerFailed, message: 'the "explode" handler failed; what it did before it failed stands' });
     expect(a.frames[2]).toEqual({ type: "ok" });
     expect(errors).toEqual(['userhub: frame handler "explode" failed: TypeError: boom']);
     a.client.close(1000);
