@@ -8,19 +8,18 @@
 //
 // Limits are small here so that each is quick to reach; nothing is asserted
 // about time beyond "it happened".
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
-  closeAll,
   connect,
   connectAs,
   FRAME_TIMEOUT_MS,
   push,
   refuse,
+  serveHostForSuite,
   server,
   sleep,
   token,
   uniqueUser,
-  useServer,
   withTimeout,
 } from "./contract-client.ts";
 import { hosts } from "./hosts.ts";
@@ -80,19 +79,7 @@ function nested(depth: number): string {
 
 for (const host of hosts) {
   describe(`${host.name}: abuse`, () => {
-    beforeAll(async () => {
-      useServer(await host.start(VARS));
-    });
-
-    afterAll(async () => {
-      await closeAll();
-      await server().stop();
-      useServer(undefined);
-    });
-
-    afterEach(async () => {
-      await closeAll();
-    });
+    serveHostForSuite(host, VARS);
 
     test("a flooding socket gets rate_limited (with retryAfterMs, not one per frame), then 1008 naming the limit; its user's upgrades get 429 for a while; another user is still answered", async () => {
       const flooderId = uniqueUser("flood");

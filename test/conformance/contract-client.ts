@@ -3,10 +3,10 @@
 // opened so that each test can close them all. contract.test.ts holds the cases.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from "node:http";
-import { expect } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import WebSocket from "ws";
 import { readDevVars } from "../support/deno-demo.ts";
-import type { HostServer } from "./hosts.ts";
+import type { Host, HostServer } from "./hosts.ts";
 
 export const INTERVAL_MS = 1_000;
 export const TIMEOUT_MS = 3_000;
@@ -54,6 +54,23 @@ export function useServer(next: HostServer | undefined): void {
 export function server(): HostServer {
   if (!current) throw new Error("no server is running");
   return current;
+}
+
+/**
+ * Called inside a host's `describe`: starts its server with `vars` before
+ * the suite and points every helper at it, stops it after the suite, and
+ * (unless `closeAfterEach` is false) closes every client after each test.
+ */
+export function serveHostForSuite(host: Host, vars: Readonly<Record<string, string>>, { closeAfterEach = true } = {}): void {
+  beforeAll(async () => {
+    useServer(await host.start(vars));
+  });
+  afterAll(async () => {
+    await closeAll();
+    await server().stop();
+    useServer(undefined);
+  });
+  if (closeAfterEach) afterEach(closeAll);
 }
 
 // ---------------------------------------------------------------- helpers --

@@ -19,9 +19,8 @@
 // HEARTBEAT_INTERVAL_MS unless a test wants them silent, so that no test's
 // socket is closed by the heartbeat under a slow machine.
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import {
-  closeAll,
   closeClient,
   connect,
   connectAs,
@@ -46,6 +45,7 @@ import {
   QUIET_MS,
   rawUpgrade,
   refuse,
+  serveHostForSuite,
   server,
   signJwt,
   SLACK_MS,
@@ -55,7 +55,6 @@ import {
   uniqueUser,
   VARS,
   withTimeout,
-  useServer,
 } from "./contract-client.ts";
 import { hosts } from "./hosts.ts";
 
@@ -66,19 +65,7 @@ const HEARTBEAT_TIMEOUT_REASON = 'heartbeat timeout: send the text "ping" every 
 
 for (const host of hosts) {
   describe(host.name, () => {
-    beforeAll(async () => {
-      useServer(await host.start(VARS));
-    });
-
-    afterAll(async () => {
-      await closeAll();
-      await server().stop();
-      useServer(undefined);
-    });
-
-    afterEach(async () => {
-      await closeAll();
-    });
+    serveHostForSuite(host, VARS);
 
     // ------------------------------------------------------------ HTTP --
 

@@ -3,9 +3,8 @@
 // under `wrangler dev`, through the namespace on the Deno demo. Same
 // assertions for every host.
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
-  closeAll,
   closeClient,
   connect,
   connectAs,
@@ -14,10 +13,9 @@ import {
   message,
   openSockets,
   push,
-  server,
+  serveHostForSuite,
   token,
   uniqueUser,
-  useServer,
   VARS,
 } from "./contract-client.ts";
 import { hosts } from "./hosts.ts";
@@ -38,19 +36,7 @@ function direct(to: unknown, data: unknown, id?: string): string {
 
 for (const host of hosts) {
   describe(`${host.name}: direct messages`, () => {
-    beforeAll(async () => {
-      useServer(await host.start(VARS));
-    });
-
-    afterAll(async () => {
-      await closeAll();
-      await server().stop();
-      useServer(undefined);
-    });
-
-    afterEach(async () => {
-      await closeAll();
-    });
+    serveHostForSuite(host, VARS);
 
     test("online: every socket of bob gets it with bob's next seq and fromUser; every socket of alice gets her copy with her next seq and toUser; carol gets nothing", async () => {
       const alice = uniqueUser("alice");

@@ -7,8 +7,8 @@
 // frame, in order. The limits are raised so that rate limiting stays out of it.
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { closeAll, connect, JWT_SECRET, server, signJwt, token, uniqueUser, useServer } from "./contract-client.ts";
+import { describe, expect, test } from "vitest";
+import { connect, JWT_SECRET, serveHostForSuite, server, signJwt, token, uniqueUser } from "./contract-client.ts";
 import { hosts } from "./hosts.ts";
 
 const SEED = 0x5eed12;
@@ -71,15 +71,7 @@ function send(method: string, path: string, headers: Record<string, string>): Pr
 
 for (const host of hosts) {
   describe(`${host.name}: fuzz`, () => {
-    beforeAll(async () => {
-      useServer(await host.start(VARS));
-    });
-
-    afterAll(async () => {
-      await closeAll();
-      await server().stop();
-      useServer(undefined);
-    });
+    serveHostForSuite(host, VARS, { closeAfterEach: false });
 
     test(`${HANDSHAKES} fuzzed upgrade and ticket requests: no 5xx, no stack trace, no token in any answer`, async () => {
       const next = random(SEED);
