@@ -126,35 +126,20 @@ export class SqliteDeliveryLog implements DeliveryLog {
       const fromUser = entry.fromUser ?? null;
       const toUser = entry.toUser ?? null;
       const base = this.#latestEnd;
+      // The row's values, in the column order both statements name.
+      const row = [seq, at, sender, json, bytes, base, fromUser, toUser];
       let written = 0;
       if (this.#first <= this.#latest && this.#latest - this.#first + 1 >= this.#retention.count) {
         // The ring is full: the oldest row becomes this one.
         written = this.#sql.exec(
           "UPDATE userhub_deliveries SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE seq = ?",
-          seq,
-          at,
-          sender,
-          json,
-          bytes,
-          base,
-          fromUser,
-          toUser,
+          ...row,
           this.#first,
         ).rowsWritten;
         if (written > 0) this.#first++;
       }
       if (written === 0) {
-        this.#sql.exec(
-          "INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          seq,
-          at,
-          sender,
-          json,
-          bytes,
-          base,
-          fromUser,
-          toUser,
-        );
+        this.#sql.exec("INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       }
       this.#latest = seq;
       this.#latestEnd = base + bytes;
