@@ -12,7 +12,8 @@ import { closeSockets, openSockets } from "../bench-socket.ts";
 import { percentile } from "../latency-summary.ts";
 import type { Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { measureWindow, per1k, sleep } from "./measurement-window.ts";
+import { runClosedLoops } from "./closed-loop.ts";
+import { per1k } from "./measurement-window.ts";
 
 /** How a target carries a message from one user to another: the frame the sender's socket sends. */
 export interface DirectRoute {
@@ -47,42 +48,13 @@ export async function runDirect(server: Pick<TargetServer, "url" | "usage">, rou
   const senders = Array.from({ length: options.pairs }, (_, i) => `${options.userPrefix}-alice-${i}`);
   const recipients = Array.from({ length: options.pairs }, (_, i) => `${options.userPrefix}-bob-${i}`);
   const sockets = await openSockets(server.url, target, [...senders, ...recipients]);
-  const latencies: number[] = [];
-  let measuring = false;
-  let stopping = false;
-  let counter = 0;
-  let messages = 0;
   try {
-    const loops = senders.map(
-      (_sender, i) =>
-        new Promise<void>((resolve) => {
-          const from = sockets[i]!;
-          const to = sockets[options.pairs + i]!;
-          let sentAt = 0;
-          const send = () => {
-            sentAt = performance.now();
-            from.send(route.directFrame(recipients[i]!, ++counter));
-          };
-          // The sender's own frames (userhub's copy) are not what the loop waits for.
-          from.onText = () => {};
-          to.onText = (text) => {
-            if (!target.isDelivery(text)) return;
-            if (measuring) {
-              latencies.push(performance.now() - sentAt);
-              messages++;
-            }
-            if (stopping) {
-              to.onText = () => {};
-              return resolve();
-            }
-            send();
-          };
-          send();
-        }),
+    const { deliveries: messages, latencies, cost } = await runClosedLoops(
+      server,
+      senders.map((_sender, i) => ({ from: sockets[i]!, to: sockets[options.pairs + i]!, frame: (n: number) => route.directFrame(recipients[i]!, n) })),
+      (text) => target.isDelivery(text),
+      options,
     );
-    const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
-    stopping = true;
-    await Promise.race([Promise.all(loops), sleep(5_000)]);
     return {
       pairs: options.pairs,
       messages,

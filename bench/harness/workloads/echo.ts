@@ -8,7 +8,8 @@ import { closeSockets, openSockets, type ClientKind } from "../bench-socket.ts";
 import { percentile } from "../latency-summary.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { measureWindow, per1k, sleep } from "./measurement-window.ts";
+import { runClosedLoops } from "./closed-loop.ts";
+import { per1k } from "./measurement-window.ts";
 
 export interface EchoOptions {
   readonly connections: number;
@@ -35,38 +36,14 @@ export interface EchoSample {
 export async function runEcho(server: Pick<TargetServer, "url" | "usage">, target: Target, options: EchoOptions): Promise<EchoSample> {
   const users = Array.from({ length: options.connections }, (_, i) => `${options.userPrefix}-${i}`);
   const sockets = await openSockets(server.url, target, users, { client: options.client ?? "ws" });
-  const latencies: number[] = [];
-  let measuring = false;
-  let stopping = false;
-  let counter = 0;
-  let roundTrips = 0;
   try {
-    const loops = sockets.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          let sentAt = 0;
-          const send = () => {
-            sentAt = performance.now();
-            socket.send((target.echoFrame ?? clientFrame)(++counter));
-          };
-          socket.onText = (text) => {
-            if (!target.isDelivery(text)) return;
-            if (measuring) {
-              latencies.push(performance.now() - sentAt);
-              roundTrips++;
-            }
-            if (stopping) {
-              socket.onText = () => {};
-              return resolve();
-            }
-            send();
-          };
-          send();
-        }),
+    const frame = target.echoFrame ?? clientFrame;
+    const { deliveries: roundTrips, latencies, cost } = await runClosedLoops(
+      server,
+      sockets.map((socket) => ({ from: socket, to: socket, frame })),
+      (text) => target.isDelivery(text),
+      options,
     );
-    const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
-    stopping = true;
-    await Promise.race([Promise.all(loops), sleep(5_000)]);
     return {
       connections: options.connections,
       roundTrips,

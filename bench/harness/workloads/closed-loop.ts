@@ -1,0 +1,69 @@
+/**
+ * Closed loops, the shape of the echo and direct-message workloads: each
+ * loop sends a frame on one socket and sends the next only when a delivery
+ * arrived on another (or the same) socket, through a warm-up and a measured
+ * window. Only deliveries inside the window are counted and timed.
+ */
+import type { BenchSocket } from "../bench-socket.ts";
+import type { TargetServer } from "../target-server.ts";
+import { measureWindow, sleep, type WindowCost } from "./measurement-window.ts";
+
+export interface ClosedLoop {
+  /** The socket that sends. */
+  readonly from: BenchSocket;
+  /** The socket whose delivery lets the next frame go (`from` itself for an echo). */
+  readonly to: BenchSocket;
+  /** Frame number `n` (numbered across all loops). */
+  frame(n: number): string;
+}
+
+export interface ClosedLoopResult {
+  /** Deliveries that arrived inside the window. */
+  readonly deliveries: number;
+  /** From each of those frames' send to its delivery, in ms. */
+  readonly latencies: readonly number[];
+  readonly cost: WindowCost;
+}
+
+/** Runs `loops` until the window ends; `isDelivery` tells the frame a loop waits for from any other on `to`. */
+export async function runClosedLoops(
+  server: Pick<TargetServer, "usage">,
+  loops: readonly ClosedLoop[],
+  isDelivery: (text: string) => boolean,
+  options: { readonly warmupMs: number; readonly durationMs: number },
+): Promise<ClosedLoopResult> {
+  const latencies: number[] = [];
+  let measuring = false;
+  let stopping = false;
+  let counter = 0;
+  let deliveries = 0;
+  const running = loops.map(
+    ({ from, to, frame }) =>
+      new Promise<void>((resolve) => {
+        let sentAt = 0;
+        const send = () => {
+          sentAt = performance.now();
+          from.send(frame(++counter));
+        };
+        // What the sender's own socket gets besides (userhub's copy of a direct message) is not waited for.
+        from.onText = () => {};
+        to.onText = (text) => {
+          if (!isDelivery(text)) return;
+          if (measuring) {
+            latencies.push(performance.now() - sentAt);
+            deliveries++;
+          }
+          if (stopping) {
+            to.onText = () => {};
+            return resolve();
+          }
+          send();
+        };
+        send();
+      }),
+  );
+  const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
+  stopping = true;
+  await Promise.race([Promise.all(running), sleep(5_000)]);
+  return { deliveries, latencies, cost };
+}
