@@ -2,15 +2,13 @@
 // one user and one tab of another; the server stopped and started again while
 // they are open, and every tab recovers by itself, without a reload.
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { launchChromium, type TestBrowser } from "../support/chromium.ts";
+import { BROWSER_ARTIFACTS, loadMark, openDemoTab, RECOVERY_MS } from "../support/demo-tab.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
-const ARTIFACTS = fileURLToPath(new URL("../../test-results/browser/", import.meta.url));
-const RECOVERY_MS = 60_000;
 
 let dev: WranglerDev;
 let browser: TestBrowser;
@@ -26,19 +24,7 @@ afterAll(async () => {
 });
 
 /** A tab with the demo page (from `base`, default the server itself), signed in as `userId`, once it shows "open". */
-async function tab(userId: string, base = dev.url): Promise<Page> {
-  const page = await browser.context.newPage();
-  const problems: string[] = [];
-  page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(`${base}/`);
-  await page.fill("#user", userId);
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
-  // Marks this document: after the restart, the same mark proves there was no reload.
-  await page.evaluate(() => ((window as unknown as { loadMark: string }).loadMark = "first load"));
-  expect(problems).toEqual([]);
-  return page;
-}
+const tab = (userId: string, base = dev.url): Promise<Page> => openDemoTab(browser, userId, base);
 
 async function say(page: Page, text: string): Promise<void> {
   await page.fill("#text", text);
@@ -76,8 +62,8 @@ test("two tabs of one user see each other's messages and device count; another u
   await expect.poll(() => messages(bob)).toEqual(["bob here"]);
   expect(await bob.textContent("#seq")).toBe("1");
 
-  await mkdir(ARTIFACTS, { recursive: true });
-  await alice1.screenshot({ path: `${ARTIFACTS}demo-page.png` });
+  await mkdir(BROWSER_ARTIFACTS, { recursive: true });
+  await alice1.screenshot({ path: `${BROWSER_ARTIFACTS}demo-page.png` });
 
   // Closing one of alice's tabs tells the other.
   await alice2.close();
@@ -95,12 +81,12 @@ test("every tab recovers by itself when the server stops and starts again, witho
   for (const page of tabs) {
     await page.waitForSelector('#state[data-state="open"]', { timeout: RECOVERY_MS });
     expect(await page.evaluate(() => (window as unknown as { seenStates: string[] }).seenStates)).toContain("reconnecting");
-    expect(await page.evaluate(() => (window as unknown as { loadMark?: string }).loadMark)).toBe("first load");
+    expect(await loadMark(page)).toBe("first load");
   }
   await say(tabs[0]!, "after the restart");
   await expect.poll(() => messages(tabs[1]!), { timeout: 10_000 }).toEqual(["after the restart"]);
   expect(await messages(tabs[2]!)).toEqual([]);
-  await tabs[0]!.screenshot({ path: `${ARTIFACTS}after-restart.png` });
+  await tabs[0]!.screenshot({ path: `${BROWSER_ARTIFACTS}after-restart.png` });
   for (const page of tabs) await page.close();
 }, RECOVERY_MS * 2);
 

@@ -4,15 +4,13 @@
 // offline for part of the conversation; that tab catches up by itself, in
 // order, without a reload. A third user's tab sees nothing of it.
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { launchChromium, type TestBrowser } from "../support/chromium.ts";
+import { BROWSER_ARTIFACTS, loadMark, openDemoTab, RECOVERY_MS } from "../support/demo-tab.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
-const ARTIFACTS = fileURLToPath(new URL("../../test-results/browser/", import.meta.url));
-const RECOVERY_MS = 60_000;
 
 let dev: WranglerDev;
 let browser: TestBrowser;
@@ -28,18 +26,7 @@ afterAll(async () => {
 });
 
 /** A tab with the demo page (from `base`, default the server itself), signed in as `userId`, once it shows "open". */
-async function tab(userId: string, base = dev.url): Promise<Page> {
-  const page = await browser.context.newPage();
-  const problems: string[] = [];
-  page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(`${base}/`);
-  await page.fill("#user", userId);
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
-  await page.evaluate(() => ((window as unknown as { loadMark: string }).loadMark = "first load"));
-  expect(problems).toEqual([]);
-  return page;
-}
+const tab = (userId: string, base = dev.url): Promise<Page> => openDemoTab(browser, userId, base);
 
 /** Sends `text` to `to` from the page's compose form (its "to" field). */
 async function tell(page: Page, to: string, text: string): Promise<void> {
@@ -109,7 +96,7 @@ test("alice and bob talk in two tabs each; bob's tab that was offline catches up
     proxy.setOffline(false);
     await bob2.waitForSelector('#state[data-state="open"]', { timeout: RECOVERY_MS });
     await expect.poll(() => conversation(bob2), { timeout: 10_000 }).toEqual(bobs);
-    expect(await bob2.evaluate(() => (window as unknown as { loadMark?: string }).loadMark)).toBe("first load");
+    expect(await loadMark(bob2)).toBe("first load");
     expect(await bob2.textContent("#seq")).toBe("4");
 
     // And live again, both ways.
@@ -122,8 +109,8 @@ test("alice and bob talk in two tabs each; bob's tab that was offline catches up
     await expect.poll(() => alice1.textContent("#problem")).toMatch(/"to" is not a valid user id/);
     expect(await conversation(alice1)).toHaveLength(5);
 
-    await mkdir(ARTIFACTS, { recursive: true });
-    await bob2.screenshot({ path: `${ARTIFACTS}direct-messages.png` });
+    await mkdir(BROWSER_ARTIFACTS, { recursive: true });
+    await bob2.screenshot({ path: `${BROWSER_ARTIFACTS}direct-messages.png` });
     expect(await conversation(carol)).toEqual([]);
     for (const page of [alice1, alice2, bob1, bob2, carol]) await page.close();
   } finally {

@@ -1,0 +1,37 @@
+/**
+ * Driving the demo page in the browser suite: a signed-in tab, the mark that
+ * proves a tab recovered without a reload, and where screenshots go.
+ */
+import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
+import { expect } from "vitest";
+import type { TestBrowser } from "./chromium.ts";
+
+/** Where the browser tests leave their screenshots. */
+export const BROWSER_ARTIFACTS = fileURLToPath(new URL("../../test-results/browser/", import.meta.url));
+
+/** How long a tab may take to come back after its connection or the server went away. */
+export const RECOVERY_MS = 60_000;
+
+/**
+ * A tab with the demo page from `base`, signed in as `userId`, once it shows
+ * "open" and with no page error. Its document is marked, so that
+ * {@link loadMark} later proves there was no reload.
+ */
+export async function openDemoTab(browser: TestBrowser, userId: string, base: string): Promise<Page> {
+  const page = await browser.context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(`${base}/`);
+  await page.fill("#user", userId);
+  await page.click("#connect");
+  await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+  await page.evaluate(() => ((window as unknown as { loadMark: string }).loadMark = "first load"));
+  expect(problems).toEqual([]);
+  return page;
+}
+
+/** The mark {@link openDemoTab} left on the tab's document: "first load" while it was never reloaded. */
+export async function loadMark(page: Page): Promise<string | undefined> {
+  return await page.evaluate(() => (window as unknown as { loadMark?: string }).loadMark);
+}
