@@ -3,36 +3,15 @@
 // `fromUser`, her own sockets get her copy with `toUser`, and a resend of
 // the same id is answered `duplicate` with nothing new for either.
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { type HubApp, issueToken, readHubConfig } from "../../src/index.ts";
+import { issueToken, readHubConfig } from "../../src/index.ts";
 import { serve } from "../../src/deno/mod.ts";
+import { importReadmeApp } from "./readme-app.ts";
 import { eventually, ofType, openSocket } from "./socket-client.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "deno-readme-direct-secret";
 
-function readmeBlock(): string {
-  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
-  const start = readme.indexOf("\n### Messages between users\n");
-  if (start === -1) throw new Error('README.md has no "### Messages between users" section');
-  const section = readme.slice(start + 1, readme.indexOf("\n## ", start + 1));
-  const block = /^```ts\n([\s\S]*?)^```/m.exec(section);
-  if (!block) throw new Error("the section has no ts block");
-  return block[1]!;
-}
-
 Deno.test("the README's messenger app: bob gets alice's dm with fromUser, alice's devices get her copy with toUser, a resend is a duplicate", async () => {
-  const code = readmeBlock().replace('from "userhub"', `from ${JSON.stringify(join(ROOT, "src/index.ts"))}`);
-  const scratch = await Deno.makeTempDir({ dir: join(ROOT, "test/deno"), prefix: ".readme-" });
-  let app: HubApp;
-  try {
-    const file = join(scratch, "messenger.ts");
-    await Deno.writeTextFile(file, code);
-    app = ((await import(pathToFileURL(file).href)) as { messenger: HubApp }).messenger;
-  } finally {
-    await Deno.remove(scratch, { recursive: true });
-  }
+  const app = await importReadmeApp("### Messages between users", "messenger");
   const server = serve({ secret: SECRET, config: readHubConfig({}), port: 0, app });
   const url = `${server.url.replace(/^http/, "ws")}/ws`;
   const laptop = openSocket(url, await issueToken("alice", { secret: SECRET, ttlSeconds: 600 }));

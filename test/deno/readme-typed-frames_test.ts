@@ -5,34 +5,15 @@
 // sees the refusal the README quotes, a delivery with the nick it set, and
 // the nick of another socket of the same user unset.
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { type HubApp, issueToken, readHubConfig } from "../../src/index.ts";
+import { issueToken, readHubConfig } from "../../src/index.ts";
 import { serve } from "../../src/deno/mod.ts";
+import { importReadmeApp } from "./readme-app.ts";
 import { ofType, openSocket } from "./socket-client.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "deno-readme-typed-frames-secret";
 
-function readmeBlock(): string {
-  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
-  const start = readme.indexOf("\n## Typed frames and connection state\n");
-  if (start === -1) throw new Error('README.md has no "## Typed frames and connection state" section');
-  const section = readme.slice(start + 1, readme.indexOf("\n## ", start + 1));
-  const block = /^```ts\n([\s\S]*?)^```/m.exec(section);
-  if (!block) throw new Error("the section has no ts block");
-  return block[1]!;
-}
-
 Deno.test("the README's typed chat app: the quoted refusal, a delivery with the socket's nick, state per connection", async () => {
-  const code = readmeBlock().replace('from "userhub"', `from ${JSON.stringify(join(ROOT, "src/index.ts"))}`);
-  const scratch = await Deno.makeTempDir({ dir: join(ROOT, "test/deno"), prefix: ".readme-" });
-  let app: HubApp;
-  try {
-    app = await loadApp(code, scratch);
-  } finally {
-    await Deno.remove(scratch, { recursive: true });
-  }
+  const app = await importReadmeApp("## Typed frames and connection state", "chat");
   const server = serve({ secret: SECRET, config: readHubConfig({}), port: 0, app });
   const url = `${server.url.replace(/^http/, "ws")}/ws`;
   const token = await issueToken("alice", { secret: SECRET, ttlSeconds: 600 });
@@ -60,11 +41,3 @@ Deno.test("the README's typed chat app: the quoted refusal, a delivery with the 
     await server.shutdown();
   }
 });
-
-/** Writes the block as a module and imports it (not type-checked here: `deno check` of it takes half a minute; test/workerd/typed-frames-types.test.ts holds the same typing to tsc). */
-async function loadApp(code: string, dir: string): Promise<HubApp> {
-  const file = join(dir, "chat.ts");
-  await Deno.writeTextFile(file, code);
-  const module = (await import(pathToFileURL(file).href)) as { chat: HubApp };
-  return module.chat;
-}
