@@ -5,6 +5,7 @@ import { isValidUserId } from "./auth.ts";
 import { type DisconnectOptions, futureRevocationProblem } from "../hub/disconnect.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
+import { readJsonObject } from "./json-body.ts";
 
 /** The largest disconnect body accepted, in bytes. */
 const MAX_DISCONNECT_BODY_BYTES = 4096;
@@ -47,14 +48,12 @@ export function disconnectRoute<E extends Env>(options: PushRouteOptions<E>): (c
  */
 export function readDisconnectOptions(text: string): DisconnectOptions | string {
   if (text.trim() === "") return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return 'body must be JSON: {"connectionId"?, "sessionId"?, "reason"?, "revokeTokensIssuedBefore"?}';
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return "body must be a JSON object";
-  const { connectionId, sessionId, reason, revokeTokensIssuedBefore, ...rest } = body as Record<string, unknown>;
+  const body = readJsonObject(text, {
+    notJson: 'body must be JSON: {"connectionId"?, "sessionId"?, "reason"?, "revokeTokensIssuedBefore"?}',
+    notObject: "body must be a JSON object",
+  });
+  if (typeof body === "string") return body;
+  const { connectionId, sessionId, reason, revokeTokensIssuedBefore, ...rest } = body;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0]!.slice(0, 64))}`;
   if (connectionId !== undefined && (typeof connectionId !== "string" || !IDENTIFIER.test(connectionId))) {

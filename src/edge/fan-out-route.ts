@@ -15,6 +15,7 @@ import {
   queuedBatches,
 } from "./fan-out.ts";
 import { isIdempotencyKey, type PushRouteOptions, refuseUnlessServerKey } from "./push-route.ts";
+import { readJsonObject } from "./json-body.ts";
 
 /** What `POST /messages` needs beyond the push route's options. */
 export interface FanOutRouteOptions<E extends Env> extends PushRouteOptions<E> {
@@ -136,14 +137,12 @@ async function sendToQueue(queue: FanOutQueue, key: string, userIds: readonly st
 
 /** The distinct users and the data of a `POST /messages` body, or what is wrong with it. */
 export function readFanOutBody(text: string): { userIds: string[]; data: unknown } | string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return 'body must be JSON: {"userIds": ["alice", …], "data": …}';
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return 'body must be a JSON object: {"userIds": ["alice", …], "data": …}';
-  const { userIds, data, messages } = body as { userIds?: unknown; data?: unknown; messages?: unknown };
+  const body = readJsonObject(text, {
+    notJson: 'body must be JSON: {"userIds": ["alice", …], "data": …}',
+    notObject: 'body must be a JSON object: {"userIds": ["alice", …], "data": …}',
+  });
+  if (typeof body === "string") return body;
+  const { userIds, data, messages } = body;
   if (messages !== undefined) return 'POST /messages takes one "data" for every user, not "messages" (a batch for one user goes to POST /users/:userId/messages)';
   if (!Array.isArray(userIds) || userIds.length === 0) return '"userIds" must be a non-empty array of user ids';
   if (data === undefined) return 'body needs "data": what every listed user gets';

@@ -4,6 +4,7 @@ import { type AuthOptions, findCredentials, isValidUserId, MISSING_CREDENTIALS_C
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
 import type { HubNamespace } from "../hub/hub-namespace.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
+import { readJsonObject } from "./json-body.ts";
 
 /** The most messages one push may carry. */
 export const MAX_PUSH_BATCH = 100;
@@ -83,14 +84,12 @@ export function isIdempotencyKey(key: string): boolean {
 
 /** The messages of a push body, or what is wrong with it. */
 function readMessages(text: string): unknown[] | string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return 'body must be JSON: {"data": …} or {"messages": […]}';
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return 'body must be a JSON object: {"data": …} or {"messages": […]}';
-  const { data, messages } = body as { data?: unknown; messages?: unknown };
+  const body = readJsonObject(text, {
+    notJson: 'body must be JSON: {"data": …} or {"messages": […]}',
+    notObject: 'body must be a JSON object: {"data": …} or {"messages": […]}',
+  });
+  if (typeof body === "string") return body;
+  const { data, messages } = body;
   if (messages !== undefined) {
     if (data !== undefined) return 'send either "data" or "messages", not both';
     if (!Array.isArray(messages) || messages.length === 0) return '"messages" must be a non-empty array';
