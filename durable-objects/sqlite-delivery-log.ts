@@ -109,7 +109,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return this.#oldest(this.#now());
   }
 
-  async append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
+  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult {
     this.#load();
     this.#tell(at);
     if (idempotencyKey !== undefined) {
@@ -164,7 +164,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return { kind: "replay", deliveries: rows.map(toDelivery) };
   }
 
-  async prune(now: number): Promise<void> {
+  prune(now: number): void {
     this.#load();
     this.#tell(now);
     const { count, bytes } = this.#retention;
