@@ -196,7 +196,8 @@ export class Sender {
   }
 
   #write(payload: Payload): SendOutcome {
-    if (this.#closeSent) return this.#gone("closed");
+    // A socket the peer or the runtime closed: browsers and Deno may drop a write to it without a word, so it is asked.
+    if (this.#closeSent || this.#socket.readyState !== OPEN) return this.#gone("closed");
     // What the runtime holds can only have grown by what was written since it was last read: read it (a call
     // into the runtime) only when that much could pass the bound, so a consumer that keeps up costs no read a frame.
     if (this.#bufferedAtLastRead + this.#writtenSinceRead > this.#maxBytes) {
@@ -207,8 +208,6 @@ export class Sender {
     try {
       this.#socket.send(payload);
     } catch (error) {
-      // A socket the peer or the runtime closed refuses the write: that is the socket gone, not a failure.
-      if (this.#socket.readyState !== OPEN) return this.#gone("closed");
       this.#onError?.(error);
       this.#gone("error");
       return "failed";
