@@ -52,30 +52,62 @@ export class DeliveryFanOut<S extends WritableSocket> {
    *
    * @throws {UnserializablePayloadError} for a payload with no JSON form.
    */
-  async deliver(entries: readonly NewDelivery[], idempotencyKey?: string): Promise<FannedOut> {
-    const serialized = entries.map((entry) => (entry.json === undefined ? serializeDelivery(entry) : (entry as SerializedDelivery)));
-    const now = this.#host.now();
-    const appended = await this.#append(serialized, now, idempotencyKey);
-    if (appended.duplicate || appended.deliveries.length === 0) return { ...appended, delivered: 0 };
+  deliver(entries: readonly NewDelivery[], idempotencyKey?: string): Promise<FannedOut> {
+    // Not an async function: with a log that writes at once (SQLite), the write, the sends and the prune
+    // all happen in this call, and the one promise made is the answer.
+    let serialized: SerializedDelivery[];
+    let now: number;
+    let appended: AppendResult | Promise<AppendResult>;
+    try {
+      serialized = entries.map((entry) => (entry.json === undefined ? serializeDelivery(entry) : (entry as SerializedDelivery)));
+      now = this.#host.now();
+      appended = this.#append(serialized, now, idempotencyKey);
+      if (!(appended instanceof Promise)) return this.#send(appended, serialized, now);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return appended.then((result) => this.#send(result, serialized, now));
+  }
+
+  /** Sends what was appended to every live socket, then prunes the log. */
+  #send(appended: AppendResult, serialized: readonly SerializedDelivery[], now: number): Promise<FannedOut> {
+    if (appended.duplicate || appended.deliveries.length === 0) return Promise.resolve({ ...appended, delivered: 0 });
     const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     const frames = texts.length === 1 ? texts[0]! : texts;
     let sizes: number[] | undefined;
-    const outcomes = await Promise.all(
-      this.#sockets.live().map((socket): Promise<SendOutcome | "overflow"> => {
-        const attachment = this.#sockets.attachment(socket)!;
-        if (attachment.acks) {
-          sizes ??= texts.map(frameBytes);
-          return this.#unackedOf(socket, attachment).then((unacked) => {
+    let delivered = 0;
+    // A socket whose frame cannot be written now (earlier writes wait, or it acknowledges and its count may
+    // first be rebuilt from the log) is waited for; the others are written in this loop, with no promise each.
+    let waiting: Promise<SendOutcome | "overflow">[] | undefined;
+    for (const socket of this.#sockets.live()) {
+      const attachment = this.#sockets.attachment(socket)!;
+      const sender = this.#sockets.sender(socket);
+      if (attachment.acks) {
+        sizes ??= texts.map(frameBytes);
+        (waiting ??= []).push(
+          this.#unackedOf(socket, attachment).then((unacked) => {
             appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
             if (unacked.bytes > this.#maxUnackedBytes) return this.#endSlowConsumer(socket, attachment).then(() => "overflow" as const);
-            return this.#sockets.sender(socket).send(frames);
-          });
-        }
-        return this.#sockets.sender(socket).send(frames);
-      }),
-    );
-    await this.#host.log.prune(now);
-    return { ...appended, delivered: outcomes.filter((o) => o === "sent").length };
+            return sender.send(frames);
+          }),
+        );
+        continue;
+      }
+      const outcome = typeof frames === "string" ? sender.sendNow(frames) : null;
+      if (outcome === "sent") delivered++;
+      else if (outcome === null) (waiting ??= []).push(sender.send(frames));
+    }
+    if (!waiting) {
+      const pruned = this.#host.log.prune(now);
+      if (!(pruned instanceof Promise)) return Promise.resolve({ ...appended, delivered });
+      return pruned.then(() => ({ ...appended, delivered }));
+    }
+    // The log is pruned after every write is handed over, so a count being rebuilt from it reads it unpruned.
+    return Promise.all(waiting).then(async (outcomes) => {
+      await this.#host.log.prune(now);
+      for (const outcome of outcomes) if (outcome === "sent") delivered++;
+      return { ...appended, delivered };
+    });
   }
 
   /**
@@ -148,9 +180,18 @@ export class DeliveryFanOut<S extends WritableSocket> {
    * deliveries) the log is called at once: chaining on a settled tail would
    * still cost a promise adopting another, a few microtask turns per delivery.
    */
-  #append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
+  #append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult | Promise<AppendResult> {
     const log = this.#host.log;
-    const appended = this.#appending === 0 ? log.append(entries, at, idempotencyKey) : this.#appendTail.then(() => log.append(entries, at, idempotencyKey));
+    if (this.#appending === 0) {
+      const appended = log.append(entries, at, idempotencyKey);
+      // Written already: nothing is left to settle.
+      if (!(appended instanceof Promise)) return appended;
+      return this.#inFlight(appended);
+    }
+    return this.#inFlight(this.#appendTail.then(() => log.append(entries, at, idempotencyKey)));
+  }
+
+  #inFlight(appended: Promise<AppendResult>): Promise<AppendResult> {
     this.#appending++;
     this.#appendTail = appended.then(this.#appendSettled, this.#appendSettled);
     return appended;

@@ -49,7 +49,10 @@ export type ReplayResult =
  * only when the log itself is lost or reset, so a client can tell a log
  * that went on from one that started over (Centrifugo's offset and epoch).
  *
- * Every method is asynchronous, whatever the store. The hub is the one
+ * Reads are asynchronous, whatever the store. `append` and `prune` may
+ * answer at once when the store writes synchronously (SQLite in a Durable
+ * Object): the hub then sends a delivery in the same turn as its write, with
+ * no promise between them; a store that must wait returns a promise. The hub is the one
  * caller that needs appends to settle in call order, and it chains them
  * itself (see `Hub`), so a log need not. What a log keeps follows one rule,
  * {@link retentionFloor}, applied when it is read.
@@ -67,11 +70,11 @@ export interface DeliveryLog {
    * Appends a batch, numbering it in order. With an `idempotencyKey` seen
    * within the retention age, appends nothing and returns the earlier numbers.
    */
-  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult>;
+  append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult | Promise<AppendResult>;
   /** The deliveries after `seq`, oldest first; or a gap when some of them are no longer kept. */
   since(seq: number): Promise<ReplayResult>;
   /** Drops what retention no longer covers. Called after a delivery is sent, so it never delays one. */
-  prune(now: number): Promise<void>;
+  prune(now: number): void | Promise<void>;
 }
 
 /**

@@ -415,7 +415,17 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // The payload goes through the same serialization as a delivery's: a payload with no JSON form is an
     // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
     const text = signalFrameText(payloadJson(data), from);
-    return Promise.all(this.#sockets.live().map((socket) => this.#sockets.sender(socket).send(text))).then(countSent);
+    // Each socket's frame is written now unless earlier writes wait on it; only those are waited for.
+    let delivered = 0;
+    let waiting: Promise<SendOutcome>[] | undefined;
+    for (const socket of this.#sockets.live()) {
+      const sender = this.#sockets.sender(socket);
+      const outcome = sender.sendNow(text);
+      if (outcome === "sent") delivered++;
+      else if (outcome === null) (waiting ??= []).push(sender.send(text));
+    }
+    if (!waiting) return Promise.resolve({ delivered });
+    return Promise.all(waiting).then((outcomes) => ({ delivered: delivered + countSent(outcomes).delivered }));
   }
 
   /** The hub ends a socket: close frame first (nothing is written after it), then cleanup. */

@@ -43,6 +43,14 @@ type Producer = Frames | Promise<Frames> | (() => Frames | Promise<Frames>);
 
 const OPEN = 1;
 
+/** A settled promise per outcome: a write that happened at once answers with one of these, not a new promise. */
+const SETTLED: Readonly<Record<SendOutcome, Promise<SendOutcome>>> = {
+  sent: Promise.resolve("sent"),
+  closed: Promise.resolve("closed"),
+  overflow: Promise.resolve("overflow"),
+  failed: Promise.resolve("failed"),
+};
+
 /**
  * The one writer of a socket. Every write goes through it, so writes keep
  * their order even when a producer awaits (storage, encoding, RPC); a
@@ -70,6 +78,9 @@ export class Sender {
   #closeSent = false;
   #closeRequested = false;
   #goneReported = false;
+  /** What the runtime held when last read; unknown (so read on the first write) for a socket this sender did not open. */
+  #bufferedAtLastRead = Number.POSITIVE_INFINITY;
+  #writtenSinceRead = 0;
 
   constructor(socket: WritableSocket, options: SenderOptions = {}) {
     this.#socket = socket;
@@ -97,14 +108,14 @@ export class Sender {
   send(message: Producer): Promise<SendOutcome> {
     // A promise is awaited only when its turn comes, or never if the socket is gone by then: mark it handled now.
     if (message instanceof Promise) message.catch(() => {});
-    if (this.closed) return Promise.resolve(this.#gone("closed"));
+    if (this.closed) return SETTLED[this.#gone("closed")];
     if (this.#queuedMessages === 0 && typeof message === "string") {
-      // Nothing is waiting: write now, without a turn of the event loop.
-      return Promise.resolve(this.#write(message));
+      // Nothing is waiting: write now, without a turn of the event loop (and without a new promise).
+      return SETTLED[this.#write(message)];
     }
     const bytes = typeof message === "string" ? frameBytes(message) : 0;
     if (this.#queuedMessages + 1 > this.#maxMessages || this.#queuedBytes + bytes + this.#buffered() > this.#maxBytes) {
-      return Promise.resolve(this.#overflow());
+      return SETTLED[this.#overflow()];
     }
     this.#queuedMessages++;
     this.#queuedBytes += bytes;
@@ -129,6 +140,17 @@ export class Sender {
     });
     this.#tail = outcome;
     return outcome;
+  }
+
+  /**
+   * Writes `text` now if nothing is waiting and answers what became of it;
+   * null when earlier writes are still waiting (then {@link send} it).
+   * A fan-out to many sockets writes each one's frame this way, with no
+   * promise per socket.
+   */
+  sendNow(text: string): SendOutcome | null {
+    if (this.closed) return this.#gone("closed");
+    return this.#queuedMessages === 0 ? this.#write(text) : null;
   }
 
   /**
@@ -174,16 +196,25 @@ export class Sender {
   }
 
   #write(payload: Payload): SendOutcome {
+    // A socket the peer or the runtime closed: browsers and Deno may drop a write to it without a word, so it is asked.
     if (this.#closeSent || this.#socket.readyState !== OPEN) return this.#gone("closed");
-    if (this.#buffered() > this.#maxBytes) return this.#overflow();
+    // What the runtime holds can only have grown by what was written since it was last read: read it (a call
+    // into the runtime) only when that much could pass the bound, so a consumer that keeps up costs no read a frame.
+    if (this.#bufferedAtLastRead + this.#writtenSinceRead > this.#maxBytes) {
+      this.#bufferedAtLastRead = this.#buffered();
+      this.#writtenSinceRead = 0;
+      if (this.#bufferedAtLastRead > this.#maxBytes) return this.#overflow();
+    }
     try {
       this.#socket.send(payload);
-      return "sent";
     } catch (error) {
       this.#onError?.(error);
       this.#gone("error");
       return "failed";
     }
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: an upper bound, with no pass over the text.
+    this.#writtenSinceRead += typeof payload === "string" ? payload.length * 3 : payload.byteLength;
+    return "sent";
   }
 
   #overflow(): SendOutcome {

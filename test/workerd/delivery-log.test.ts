@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { type DeliveryLog, MemoryDeliveryLog, type RetentionPolicy } from "../../src/host.ts";
 import { deliveryLogContract, LOOSE_RETENTION as LOOSE } from "../contract/delivery-log-contract.ts";
 import { SqliteDeliveryLog, type UserHub } from "../../durable-objects/index.ts";
+import { MARK_EVERY } from "../../durable-objects/sqlite-delivery-log.ts";
 import { hubOf } from "./hub-client.ts";
 
 let objects = 0;
@@ -57,7 +58,7 @@ describe("sqlite log across restarts", () => {
       const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, bytes: 1 });
       await log.append([{ data: 10 }, { data: 20 }, { data: 30 }], 0);
       await log.prune(0);
-      return { epoch: await log.epoch(), latest: await log.latestSeq(), rows: state.storage.sql.exec("SELECT seq FROM userhub_deliveries").toArray().length };
+      return { epoch: await log.epoch(), latest: await log.latestSeq(), rows: state.storage.sql.exec("SELECT seq FROM userhub_ring").toArray().length };
     });
     const second = await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, LOOSE, () => 0);
@@ -67,7 +68,7 @@ describe("sqlite log across restarts", () => {
     expect(second).toEqual({ epoch: first.epoch, latest: 3, oldest: 4, next: [4] });
   });
 
-  it("is a ring of `count` rows: once full, a delivery rewrites the oldest row, so the count bound deletes nothing", async () => {
+  it("is a ring of `count` slots: once full, a delivery rewrites the oldest row in its slot, so the count bound deletes nothing", async () => {
     await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const sql = countingSql(state.storage.sql);
       const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 32 });
@@ -76,7 +77,7 @@ describe("sqlite log across restarts", () => {
       await log.prune(0);
       expect(await log.oldestSeq()).toBe(9);
       expect(log.entries().map((d) => d.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 9));
-      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_deliveries").one().n).toBe(32);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_ring").one().n).toBe(32);
       // A rebuilt log reads where it stands in one statement, and goes on from there.
       sql.reset();
       const rebuilt = new SqliteDeliveryLog(sql, { ...LOOSE, count: 32 });
@@ -88,7 +89,7 @@ describe("sqlite log across restarts", () => {
     });
   });
 
-  it("writes one row per delivery, full or not, prunes included (rows counted by SQLite's cursors)", async () => {
+  it("writes one row per delivery, full or not, prunes included, and its mark once every MARK_EVERY (rows counted by SQLite's cursors)", async () => {
     await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const sql = countingSql(state.storage.sql);
       const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 50 });
@@ -98,8 +99,10 @@ describe("sqlite log across restarts", () => {
         await log.append([{ data: { text: "hello", i } }], 1000 + i);
         await log.prune(1000 + i);
       }
-      expect(sql.rowsWritten).toBe(200);
-      expect(sql.statements).toBe(200);
+      // One row per delivery, and the mark once every MARK_EVERY (3 times in 200): 1.015 rows per delivery.
+      expect(sql.rowsWritten).toBe(200 + Math.floor(200 / MARK_EVERY));
+      expect(sql.statements).toBe(200 + Math.floor(200 / MARK_EVERY));
+      expect(sql.rowsWritten / 200).toBeLessThanOrEqual(1.05);
     });
   });
 
@@ -113,7 +116,7 @@ describe("sqlite log across restarts", () => {
       expect(log.entries().map((d) => d.data)).toEqual(["new"]);
       await log.append(Array.from({ length: 20 }, () => ({ data: "x".repeat(20) })), 12_000);
       await log.prune(12_000);
-      const onDisk = state.storage.sql.exec<{ bytes: number }>("SELECT SUM(bytes) AS bytes FROM userhub_deliveries").one().bytes;
+      const onDisk = state.storage.sql.exec<{ bytes: number }>("SELECT SUM(bytes) AS bytes FROM userhub_ring").one().bytes;
       expect(onDisk).toBeLessThanOrEqual(100);
       expect(await log.oldestSeq()).toBe(await log.latestSeq() - 3);
     });
@@ -131,6 +134,69 @@ describe("sqlite log across restarts", () => {
       expect(await log.since(7)).toEqual({ kind: "replay", deliveries: [{ seq: 8, at: 0, data: "a", from: "c1" }, { seq: 9, at: 0, data: "b" }] });
       expect((await log.append([{ data: "c" }], 0)).seqs).toEqual([10]);
       expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'userhub_log'").toArray()).toEqual([]);
+    });
+  });
+
+  it("finds where it stands after a restart at any point of the mark's period, in one statement", async () => {
+    for (const count of [5, 100]) {
+      for (const n of [0, 1, 63, 64, 65, 127, 128, 129, 250]) {
+        await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
+          const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count });
+          // Payloads of different lengths, so the byte total tells a wrong row from the right one.
+          for (let i = 1; i <= n; i++) await log.append([{ data: "x".repeat(i % 7) }], 0);
+          await log.latestSeq(); // the schema is made on first use, also with nothing appended
+          const sql = countingSql(state.storage.sql);
+          const rebuilt = new SqliteDeliveryLog(sql, { ...LOOSE, count }, () => 0);
+          const latest = await rebuilt.latestSeq();
+          expect(sql.statements, `count ${count}, ${n} deliveries`).toBe(1);
+          const where = { latest, oldest: await rebuilt.oldestSeq() };
+          expect(where, `count ${count}, ${n} deliveries`).toEqual({ latest: n, oldest: Math.max(1, n - count + 1) });
+          await rebuilt.append([{ data: "next" }], 0);
+          let bytes = 0;
+          for (let i = 1; i <= n; i++) bytes += JSON.stringify("x".repeat(i % 7)).length;
+          const next = state.storage.sql.exec<{ base: number }>("SELECT base FROM userhub_ring WHERE seq = ?", n + 1).one();
+          expect(next.base, `count ${count}, ${n} deliveries: the next row's byte offset`).toBe(bytes);
+          expect((await rebuilt.since(Math.max(0, n - 2))).kind).toBe("replay");
+        });
+      }
+    }
+  });
+
+  it("moves its rows into a ring of the new size when `count` changes, once, and goes on numbering", async () => {
+    const stub = hubOf(`log-${++objects}`);
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 10 });
+      for (let i = 1; i <= 25; i++) await log.append([{ data: i }], 0);
+    });
+    for (const [count, oldest] of [[4, 22], [50, 22], [50, 22]] as const) {
+      await runInDurableObject(stub, async (_instance: UserHub, state) => {
+        const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count }, () => 0);
+        expect([await log.latestSeq(), await log.oldestSeq()], `count ${count}`).toEqual([25, oldest]);
+        expect((await log.since(oldest - 1)).kind).toBe("replay");
+        expect(log.entries().map((d) => d.data)).toEqual(Array.from({ length: 25 - oldest + 1 }, (_, i) => oldest + i));
+        expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_ring").one().n).toBe(25 - oldest + 1);
+      });
+    }
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 50 }, () => 0);
+      expect((await log.append([{ data: 26 }], 0)).seqs).toEqual([26]);
+      expect(log.entries().map((d) => d.data)).toEqual([22, 23, 24, 25, 26]);
+    });
+  });
+
+  it("moves a log kept by the layout keyed by seq (userhub_deliveries) into the ring once, newest `count` rows", async () => {
+    await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`CREATE TABLE userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE userhub_deliveries (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT);
+        INSERT INTO userhub_meta (key, value) VALUES ('epoch', 'old-epoch');`);
+      for (let seq = 3; seq <= 12; seq++) sql.exec("INSERT INTO userhub_deliveries VALUES (?, 0, NULL, ?, 1, ?, ?, NULL)", seq, String(seq % 10), seq - 3, seq === 12 ? "alice" : null);
+      const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 4 }, () => 0);
+      expect([await log.epoch(), await log.latestSeq(), await log.oldestSeq()]).toEqual(["old-epoch", 12, 9]);
+      expect(await log.since(10)).toEqual({ kind: "replay", deliveries: [{ seq: 11, at: 0, data: 1 }, { seq: 12, at: 0, data: 2, fromUser: "alice" }] });
+      expect((await log.append([{ data: "c" }], 0)).seqs).toEqual([13]);
+      expect(sql.exec<{ base: number }>("SELECT base FROM userhub_ring WHERE seq = 13").one().base).toBe(10);
+      expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'userhub_deliveries'").toArray()).toEqual([]);
     });
   });
 

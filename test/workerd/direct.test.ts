@@ -19,7 +19,7 @@ type LogRow = { seq: number; sender: string | null; data: string; from_user: str
 /** The rows of `userId`'s delivery log, as SQLite holds them. */
 async function logRows(userId: string): Promise<LogRow[]> {
   return await runInDurableObject(hubOf(userId), (_instance: UserHub, state) =>
-    state.storage.sql.exec<LogRow>("SELECT seq, sender, data, from_user, to_user FROM userhub_deliveries ORDER BY seq").toArray(),
+    state.storage.sql.exec<LogRow>("SELECT seq, sender, data, from_user, to_user FROM userhub_ring ORDER BY seq").toArray(),
   );
 }
 

@@ -33,10 +33,10 @@ function postMessages(body: unknown, headers: Record<string, string> = { "Idempo
 /** What `userId`'s log holds, oldest first, read from its hub's SQLite (nothing when no delivery ever made the table). */
 async function logOf(userId: string): Promise<{ seq: number; data: unknown }[]> {
   return await runInDurableObject(hubOf(userId), (_hub, state) => {
-    const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'userhub_deliveries'").toArray();
+    const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'userhub_ring'").toArray();
     if (tables.length === 0) return [];
     return state.storage.sql
-      .exec<{ seq: number; data: string }>("SELECT seq, data FROM userhub_deliveries ORDER BY seq")
+      .exec<{ seq: number; data: string }>("SELECT seq, data FROM userhub_ring ORDER BY seq")
       .toArray()
       .map((row) => ({ seq: row.seq, data: JSON.parse(row.data) as unknown }));
   });
