@@ -47,19 +47,19 @@ const USER_COLUMNS = "ALTER TABLE userhub_deliveries ADD COLUMN from_user TEXT; 
  * grows, and a binary search over i finds the last true one by primary key
  * (two lookups a step). A ring no larger than that is read whole instead.
  */
-const STATE = `WITH RECURSIVE k AS (SELECT seq AS m, end_bytes AS e, first, kept_from, ring AS c FROM userhub_mark WHERE id = 0),
-  step(lo, hi) AS (
-    SELECT 0, ${MARK_EVERY} FROM k WHERE c > ${MARK_EVERY}
+const STATE = `WITH RECURSIVE step(lo, hi, m, c) AS (
+    SELECT 0, ${MARK_EVERY}, seq, ring FROM userhub_mark WHERE id = 0 AND ring > ${MARK_EVERY}
     UNION ALL
     SELECT
-      CASE WHEN EXISTS (SELECT 1 FROM userhub_ring, k WHERE slot = (m + (lo + hi) / 2) % c AND seq = m + (lo + hi) / 2) THEN (lo + hi) / 2 ELSE lo END,
-      CASE WHEN EXISTS (SELECT 1 FROM userhub_ring, k WHERE slot = (m + (lo + hi) / 2) % c AND seq = m + (lo + hi) / 2) THEN hi ELSE (lo + hi) / 2 END
+      CASE WHEN EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (m + (lo + hi) / 2) % c AND seq = m + (lo + hi) / 2) THEN (lo + hi) / 2 ELSE lo END,
+      CASE WHEN EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (m + (lo + hi) / 2) % c AND seq = m + (lo + hi) / 2) THEN hi ELSE (lo + hi) / 2 END,
+      m, c
     FROM step WHERE hi - lo > 1)
-  SELECT (SELECT value FROM userhub_meta WHERE key = 'epoch') AS epoch, k.m AS mark, k.e AS markEnd, k.first AS first, k.kept_from AS keptFrom, k.c AS ring,
-    CASE WHEN k.c <= ${MARK_EVERY} THEN (SELECT seq || ' ' || (base + bytes) FROM userhub_ring WHERE seq > k.m ORDER BY seq DESC LIMIT 1)
-    ELSE (SELECT seq || ' ' || (base + bytes) FROM userhub_ring, (SELECT MAX(lo) AS lo FROM step) AS found WHERE found.lo > 0 AND slot = (k.m + found.lo) % k.c AND seq = k.m + found.lo)
+  SELECT (SELECT value FROM userhub_meta WHERE key = 'epoch') AS epoch, k.seq AS mark, k.end_bytes AS markEnd, k.first AS first, k.kept_from AS keptFrom, k.ring AS ring,
+    CASE WHEN k.ring <= ${MARK_EVERY} THEN (SELECT seq || ' ' || (base + bytes) FROM userhub_ring WHERE seq > k.seq ORDER BY seq DESC LIMIT 1)
+    ELSE (SELECT seq || ' ' || (base + bytes) FROM userhub_ring, (SELECT MAX(lo) AS lo FROM step) AS found WHERE found.lo > 0 AND slot = (k.seq + found.lo) % k.ring AND seq = k.seq + found.lo)
     END AS top
-  FROM k`;
+  FROM userhub_mark AS k WHERE k.id = 0`;
 
 type StateRow = { epoch: string | null; mark: number; markEnd: number; first: number; keptFrom: number; ring: number; top: string | null };
 const UPDATE_SLOT = "UPDATE userhub_ring SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?";
