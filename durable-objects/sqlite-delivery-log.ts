@@ -22,9 +22,10 @@ const PRUNE_SLACK_SHARE = 1 / 16;
  * Every this many deliveries the log's mark (where it stands) is written: a
  * row per 256 deliveries (1.004 rows written per delivery), so that a hub
  * woken from hibernation finds its latest delivery within 256 slots of the
- * mark, by a binary search of 8 steps (16 rows read), instead of reading
+ * mark, by a binary search of 8 steps (8 rows read), instead of reading
  * the whole ring.
  */
+// A power of two: the binary search below halves its step from MARK_EVERY / 2 to 1.
 export const MARK_EVERY = 256;
 
 const RING = `CREATE TABLE IF NOT EXISTS userhub_ring (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT)`;
@@ -44,17 +45,15 @@ const USER_COLUMNS = "ALTER TABLE userhub_deliveries ADD COLUMN from_user TEXT; 
  * to the latest, sit in the slots after the mark's, in order, and no further
  * than {@link MARK_EVERY} − 1 of them; past them a slot holds an older lap's row
  * or none. So "slot (m + i) % ring holds seq m + i" is true, then false, as i
- * grows, and a binary search over i finds the last true one by primary key
- * (two lookups a step). A ring no larger than that is read whole instead.
+ * grows, and a binary search over i (steps of 128, 64, … 1, each taken when
+ * the slot it reaches holds its seq) finds the last true one in 8 lookups by
+ * primary key. A ring no larger than that is read whole instead.
  */
-const STATE = `WITH RECURSIVE step(lo, hi, m, c) AS (
-    SELECT 0, ${MARK_EVERY}, seq, ring FROM userhub_mark WHERE id = 0 AND ring > ${MARK_EVERY}
+const STATE = `WITH RECURSIVE step(lo, w, m, c) AS (
+    SELECT 0, ${MARK_EVERY / 2}, seq, ring FROM userhub_mark WHERE id = 0 AND ring > ${MARK_EVERY}
     UNION ALL
-    SELECT
-      CASE WHEN EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (m + (lo + hi) / 2) % c AND seq = m + (lo + hi) / 2) THEN (lo + hi) / 2 ELSE lo END,
-      CASE WHEN EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (m + (lo + hi) / 2) % c AND seq = m + (lo + hi) / 2) THEN hi ELSE (lo + hi) / 2 END,
-      m, c
-    FROM step WHERE hi - lo > 1)
+    SELECT lo + CASE WHEN EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (m + lo + w) % c AND seq = m + lo + w) THEN w ELSE 0 END, w / 2, m, c
+    FROM step WHERE w >= 1)
   SELECT (SELECT value FROM userhub_meta WHERE key = 'epoch') AS epoch, k.seq AS mark, k.end_bytes AS markEnd, k.first AS first, k.kept_from AS keptFrom, k.ring AS ring,
     CASE WHEN k.ring <= ${MARK_EVERY} THEN (SELECT seq || ' ' || (base + bytes) FROM userhub_ring WHERE seq > k.seq ORDER BY seq DESC LIMIT 1)
     ELSE (SELECT seq || ' ' || (base + bytes) FROM userhub_ring, (SELECT MAX(lo) AS lo FROM step) AS found WHERE found.lo > 0 AND slot = (k.seq + found.lo) % k.ring AND seq = k.seq + found.lo)
