@@ -10,8 +10,13 @@
  *   node bench/hot-path.ts --targets userhub,floor-log --profile
  *   node bench/hot-path.ts --targets userhub --rounds 0 --no-cold --profile-cold   the profile of messages to hibernated hubs
  *   node bench/hot-path.ts --targets userhub,floor-log --rounds 0 --cold-log-fill 0   cold wakes with userhub's log empty, as the floor + log's is
+ *
+ * userhub taken apart (targets in ATTRIBUTION_TARGETS), each table appended to a file with --out:
+ *
+ *   node bench/hot-path.ts --targets floor,floor-json,userhub-floor-loop,userhub-admission,userhub-signal --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
+ *   node bench/hot-path.ts --targets floor-log,layout-insert,layout-rekey,layout-slot,userhub --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     "cold-log-fill": { type: "string", default: String(FULL.coldLogFill) },
     profile: { type: "boolean", default: false },
     "profile-cold": { type: "boolean", default: false },
+    /** A markdown file the echo table is appended to (with the command, the time and the load). */
+    out: { type: "string" },
   },
 });
 
@@ -46,10 +53,11 @@ const connectionCounts = values.connections.split(",").map(Number);
 const root = storageRoot("memory");
 const bundleDir = await mkdtemp(join(tmpdir(), "userhub-hot-path-"));
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
-console.log(`load average ${load()}`);
+const startLoad = load();
+console.log(`load average ${startLoad}`);
 const bundles = await bundleTargets(targets, bundleDir);
 const live: TargetServer[] = [];
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) => (Number.isNaN(n) ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
 try {
   const servers = new Map<TargetName, TargetServer>();
@@ -82,25 +90,39 @@ try {
     return median(mine.map((s, i) => pick(s) / pick(theirs[i]!)));
   };
   console.log("\ntarget           conns   rt/s (median)   CPU ms/1k   rt/s ÷ floor   rt/s ÷ floor-log   CPU ÷ floor   CPU ÷ floor-log");
+  const rows: string[][] = [];
   for (const connections of connectionCounts) {
     for (const target of targets) {
       const runs = samples.get(`${target.name}@${connections}`);
       if (!runs) continue;
       const rt = (s: EchoSample) => s.perSecond;
       const cpu = (s: EchoSample) => s.cpuMsPer1k;
-      console.log(
-        [
-          target.name.padEnd(16),
-          String(connections).padStart(5),
-          fmt(median(runs.map(rt))).padStart(15),
-          fmt(median(runs.map(cpu)), 1).padStart(11),
-          fmt(ratio(target.name, "floor", connections, rt), 2).padStart(14),
-          fmt(ratio(target.name, "floor-log", connections, rt), 2).padStart(18),
-          fmt(ratio(target.name, "floor", connections, cpu), 2).padStart(13),
-          fmt(ratio(target.name, "floor-log", connections, cpu), 2).padStart(17),
-        ].join(" "),
-      );
+      const row = [
+        target.name,
+        String(connections),
+        fmt(median(runs.map(rt))),
+        fmt(median(runs.map(cpu)), 1),
+        fmt(ratio(target.name, "floor", connections, rt), 2),
+        fmt(ratio(target.name, "floor-log", connections, rt), 2),
+        fmt(ratio(target.name, "floor", connections, cpu), 2),
+        fmt(ratio(target.name, "floor-log", connections, cpu), 2),
+      ];
+      rows.push(row);
+      const widths = [16, 5, 15, 11, 14, 18, 13, 17];
+      console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" "));
     }
+  }
+  if (values.out) {
+    const table = [
+      "| target | what it is | conns | round trips/s | CPU ms / 1k | ÷ floor (rt/s) | ÷ floor-log (rt/s) | ÷ floor (CPU) | ÷ floor-log (CPU) |",
+      "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...rows.map(([name, ...cells]) => `| \`${name}\` | ${TARGETS[name as TargetName].label} | ${cells.join(" | ")} |`),
+    ];
+    const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
+    await appendFile(
+      values.out,
+      `\n## ${new Date().toISOString()}: \`${command}\`\n\nMedians of ${rounds} interleaved rounds (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.\n\n${table.join("\n")}\n`,
+    );
   }
   for (const server of live.splice(0)) await server.stop();
 

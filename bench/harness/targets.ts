@@ -9,7 +9,10 @@
 import { fileURLToPath } from "node:url";
 import { sign } from "hono/jwt";
 
-export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-log" | "floor-direct" | "partyserver" | "hono-do" | "node-ws";
+export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-log" | "floor-direct" | "partyserver" | "hono-do" | "node-ws" | AttributionTargetName;
+
+/** Targets that take userhub apart (bench/targets/userhub-parts/), for `node bench/hot-path.ts` only: see {@link ATTRIBUTION_TARGETS}. */
+export type AttributionTargetName = "floor-json" | "userhub-floor-loop" | "userhub-admission" | "layout-insert" | "layout-rekey" | "layout-slot";
 
 /** The server configuration a phase needs. */
 export type ServerProfile =
@@ -95,7 +98,7 @@ async function tokenFor(user: string): Promise<string> {
   return token;
 }
 
-export const TARGETS: Readonly<Record<TargetName, Target>> = {
+const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, Target>> = {
   userhub: {
     name: "userhub",
     label: "userhub (demo Worker)",
@@ -259,9 +262,47 @@ export const TARGETS: Readonly<Record<TargetName, Target>> = {
   },
 };
 
-export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];
-
 /** The frame every client sends: userhub's `send`, which the other targets pass on as it is. */
 export function clientFrame(n: number): string {
   return `{"type":"send","data":${n}}`;
 }
+
+/** One of userhub's targets with its frames handled by a part of userhub's work (bench/targets/userhub-parts/worker.js, PART). */
+function userhubPart(name: AttributionTargetName, of: Target, part: string, label: string): Target {
+  return {
+    ...of,
+    name,
+    label,
+    role: "attribution",
+    entry: here("../targets/userhub-parts/worker.js"),
+    bindings: (profile, heartbeat) => ({ ...(of.bindings?.(profile, heartbeat) ?? {}), PART: part }),
+  };
+}
+
+/**
+ * userhub taken apart, each measured beside the floor or the floor plus a row
+ * (`node bench/hot-path.ts --targets …`; bench/results/attribution.md): the
+ * floor that also parses each frame and builds a signal frame; userhub's
+ * Worker and object doing that same loop; with userhub's admission before it;
+ * and userhub's 8-column row written three ways (a plain INSERT, the earlier
+ * ring keyed by seq, the ring keyed by slot that the log is now).
+ */
+export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>> = {
+  "floor-json": {
+    ...MAIN_TARGETS.floor,
+    name: "floor-json",
+    label: "floor + JSON (each frame parsed, a signal frame built)",
+    role: "attribution",
+    bindings: () => ({ PARSE_FRAMES: "on" }),
+    echoFrame: MAIN_TARGETS["userhub-signal"].echoFrame!,
+  },
+  "userhub-floor-loop": userhubPart("userhub-floor-loop", MAIN_TARGETS["userhub-signal"], "floor-loop", "userhub's Worker and object, the floor + JSON's loop"),
+  "userhub-admission": userhubPart("userhub-admission", MAIN_TARGETS["userhub-signal"], "admission", "the same, after userhub's admission (size, rates)"),
+  "layout-insert": userhubPart("layout-insert", MAIN_TARGETS.userhub, "insert", "userhub's object, the floor's loop, userhub's row by INSERT"),
+  "layout-rekey": userhubPart("layout-rekey", MAIN_TARGETS.userhub, "rekey", "the same row into a ring keyed by seq (the earlier log)"),
+  "layout-slot": userhubPart("layout-slot", MAIN_TARGETS.userhub, "slot", "the same row into a ring keyed by slot (the log now)"),
+};
+
+export const TARGETS: Readonly<Record<TargetName, Target>> = { ...MAIN_TARGETS, ...ATTRIBUTION_TARGETS };
+
+export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];

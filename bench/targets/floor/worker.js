@@ -7,8 +7,13 @@
 // With LOG_EVERY_MESSAGE = "on" (the "floor + log" target), every frame is
 // also written as one SQLite row before it is sent, like userhub's delivery
 // log: it tells the cost of durability apart from the cost of a framework.
+// With PARSE_FRAMES = "on" (the "floor + JSON" target, attribution only), each
+// frame is parsed and a signal frame built around its data before it is sent.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
+
+/** A connection id of the length userhub's are, for the frames the "floor + JSON" target builds. */
+const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
 
 export class FloorHub extends DurableObject {
   constructor(ctx, env) {
@@ -40,6 +45,8 @@ export class FloorHub extends DurableObject {
   webSocketMessage(_ws, message) {
     wakes.message++;
     if (this.env.LOG_EVERY_MESSAGE === "on") this.ctx.storage.sql.exec("INSERT INTO log (at, data) VALUES (?, ?)", Date.now(), message);
+    // The "floor + JSON" target (attribution): the frame parsed and a signal frame built around its data, as a protocol must.
+    if (this.env.PARSE_FRAMES === "on") message = `{"type":"signal","data":${JSON.stringify(JSON.parse(message).data)},"from":"${CONNECTION_ID}"}`;
     for (const socket of this.ctx.getWebSockets()) socket.send(message);
   }
 

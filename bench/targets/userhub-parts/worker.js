@@ -1,0 +1,63 @@
+// userhub taken apart, for attribution only (`node bench/hot-path.ts`, never
+// the full run): the bench's userhub Worker and Durable Object unchanged, but
+// each frame handled by a part of userhub's work and the floor's loop for the
+// rest, as PART says. Ratios between these tell where userhub's time per
+// message goes beyond the floor's (bench/results/attribution.md).
+//
+//   floor-loop  userhub's Worker and object; the frame parsed and a signal frame built, sent to every socket as the floor sends
+//   admission   the same, after userhub's admission of the frame (size, rates)
+//   insert      userhub's object; the floor's loop, writing userhub's 8-column row with a plain INSERT
+//   rekey       the same row into a ring keyed by seq (a full ring's UPDATE gives the oldest row the new seq: the earlier layout)
+//   slot        the same row into a ring keyed by slot (seq % size: the UPDATE rewrites the slot's row in place, as the log does now)
+import demo, { UserHub as CountingUserHub } from "../userhub/worker.js";
+
+const RING = 1000;
+const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
+
+export class UserHub extends CountingUserHub {
+  #made = false;
+  #seq = 0;
+  #first = 1;
+
+  webSocketMessage(ws, message) {
+    const part = this.env.PART;
+    if (part === "floor-loop" || part === "admission") {
+      if (part === "admission" && !this.hub.admitFrame(ws, message)) return;
+      const frame = JSON.parse(message);
+      const text = `{"type":"signal","data":${JSON.stringify(frame.data)},"from":"${CONNECTION_ID}"}`;
+      for (const socket of this.ctx.getWebSockets()) socket.send(text);
+      return;
+    }
+    if (part === "insert" || part === "rekey" || part === "slot") {
+      const sql = this.ctx.storage.sql;
+      if (!this.#made) {
+        this.#made = true;
+        const key = part === "slot" ? "slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL" : "seq INTEGER PRIMARY KEY";
+        sql.exec(`CREATE TABLE IF NOT EXISTS parts_log (${key}, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT)`);
+      }
+      const json = JSON.stringify(JSON.parse(message).data ?? null);
+      const at = Date.now();
+      const seq = ++this.#seq;
+      const row = [seq, at, CONNECTION_ID, json, json.length, seq * 16, null, null];
+      if (part === "insert") {
+        sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
+      } else if (part === "rekey") {
+        let written = 0;
+        if (seq - this.#first >= RING) {
+          written = sql.exec("UPDATE parts_log SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE seq = ?", ...row, this.#first).rowsWritten;
+          if (written > 0) this.#first++;
+        }
+        if (written === 0) sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
+      } else {
+        const written = seq > RING ? sql.exec("UPDATE parts_log SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?", ...row, seq % RING).rowsWritten : 0;
+        if (written === 0) sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ...row, seq % RING);
+      }
+      const text = `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
+      for (const socket of this.ctx.getWebSockets()) socket.send(text);
+      return;
+    }
+    return super.webSocketMessage(ws, message);
+  }
+}
+
+export default demo;
