@@ -10,6 +10,7 @@ import {
   retentionFloor,
   type RetentionPolicy,
 } from "../src/host.ts";
+import { buildLog } from "./sqlite-log-layout.ts";
 
 /**
  * How far past the byte bound the log may grow before it is cut back: 1/16
@@ -28,14 +29,6 @@ const PRUNE_SLACK_SHARE = 1 / 16;
 // A power of two: the binary search below halves its step from MARK_EVERY / 2 to 1.
 export const MARK_EVERY = 256;
 
-const RING = `CREATE TABLE IF NOT EXISTS userhub_ring (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT)`;
-
-const SCHEMA = `CREATE TABLE IF NOT EXISTS userhub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  ${RING};
-  CREATE TABLE IF NOT EXISTS userhub_mark (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL, end_bytes INTEGER NOT NULL, first INTEGER NOT NULL, kept_from INTEGER NOT NULL, ring INTEGER NOT NULL);`;
-
-/** The columns a `userhub_deliveries` table (the layout before the ring was keyed by slot) gained for deliveries between users. */
-const USER_COLUMNS = "ALTER TABLE userhub_deliveries ADD COLUMN from_user TEXT; ALTER TABLE userhub_deliveries ADD COLUMN to_user TEXT;";
 
 /**
  * Where the log stands, in one statement: its epoch and its mark (the latest
@@ -74,8 +67,8 @@ type Row = { seq: number; at: number; sender: string | null; data: string; from_
  * A delivery is one statement writing one row (SQLite rows written are what
  * a Durable Object is billed for, and a delete is a row written too). The
  * log is a ring of `count` slots, keyed by `seq % count`: once full, a
- * delivery rewrites its slot's row in place (an UPDATE of the row's own key,
- * which touches one page, as an INSERT does; re-keying the oldest row by seq
+ * delivery rewrites its slot's row in place (an UPDATE that keeps the row's
+ * key and touches one page, as an INSERT does; re-keying the oldest row by seq
  * moved it across the table and cost the hot path a sixth more CPU). What is
  * replayed follows the rule every log shares (`retentionFloor`), applied when
  * the log is read: a delivery older than `ageMs` is never replayed, and its row
@@ -253,7 +246,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
       if (!String(error).includes("no such table")) throw error;
     }
     if (state === undefined || state.ring !== this.#retention.count) {
-      this.#build(state);
+      buildLog(this.#sql, this.#retention.count, state);
       state = this.#sql.exec<StateRow>(STATE).one();
     }
     if (state.epoch === null) {
@@ -272,63 +265,6 @@ export class SqliteDeliveryLog implements DeliveryLog {
     // At least the bytes kept (where they began at the mark; a full ring has moved past some since): prune measures when it matters.
     this.#bytesAtMost = this.#first > latest ? 0 : latestEnd - state.keptFrom;
     this.#loaded = true;
-  }
-
-  /**
-   * The schema, on first use ever; a log kept in an earlier layout
-   * (`userhub_log`, then `userhub_deliveries` keyed by seq) moved over once;
-   * or a ring of a new size (`count` changed) rebuilt from the rows kept.
-   * Rare: each costs a row written per row kept, once.
-   */
-  #build(state: StateRow | undefined): void {
-    const count = this.#retention.count;
-    this.#sql.exec(SCHEMA);
-    if (state === undefined) {
-      // Where an earlier layout stood: its seq checkpoint, and its rows moved into the ring (the newest `count`).
-      const checkpoint = Number(this.#sql.exec<{ value: string | null }>("SELECT (SELECT value FROM userhub_meta WHERE key = 'seq') AS value").one().value ?? 0);
-      const moved = this.#moveOldLayout(count);
-      const latest = Math.max(checkpoint, moved?.latest ?? 0);
-      this.#sql.exec("DELETE FROM userhub_meta WHERE key IN ('seq', 'bytes')");
-      const first = moved ? Math.max(moved.first, latest - count + 1) : latest + 1;
-      this.#sql.exec("INSERT OR REPLACE INTO userhub_mark (id, seq, end_bytes, first, kept_from, ring) VALUES (0, ?, ?, ?, 0, ?)", latest, moved?.end ?? 0, first, count);
-      return;
-    }
-    // A new ring size: the kept rows, newest `count` of them, move into slots of the new size (the old ring is read whole, once).
-    const edge = this.#sql.exec<{ latest: number | null; end: number | null }>("SELECT MAX(seq) AS latest, (SELECT base + bytes FROM userhub_ring ORDER BY seq DESC LIMIT 1) AS end FROM userhub_ring").one();
-    const latest = Math.max(state.mark, edge.latest ?? 0);
-    const first = Math.max(state.first, latest - state.ring + 1, latest - count + 1);
-    this.#sql.exec(`${RING.replace("userhub_ring", "userhub_ring_resized")};
-      INSERT INTO userhub_ring_resized SELECT seq % ${count}, seq, at, sender, data, bytes, base, from_user, to_user FROM userhub_ring WHERE seq >= ${first};
-      DROP TABLE userhub_ring;
-      ALTER TABLE userhub_ring_resized RENAME TO userhub_ring;`);
-    this.#sql.exec("UPDATE userhub_mark SET seq = ?, end_bytes = ?, first = ?, ring = ? WHERE id = 0", latest, edge.latest === null || edge.latest < state.mark ? state.markEnd : (edge.end ?? 0), first, count);
-  }
-
-  /** Moves the rows of an earlier layout into the ring, and drops it; null when there was none. */
-  #moveOldLayout(count: number): { latest: number; end: number; first: number } | null {
-    const tables = new Set(this.#sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('userhub_log', 'userhub_deliveries')").toArray().map((t) => t.name));
-    if (tables.size === 0) return null;
-    if (tables.has("userhub_log")) {
-      // One row per delivery, no running byte total: `base` is made here.
-      this.#sql.exec(`CREATE TABLE IF NOT EXISTS userhub_deliveries (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT);
-        INSERT INTO userhub_deliveries (seq, at, sender, data, bytes, base) SELECT seq, at, sender, data, bytes, SUM(bytes) OVER (ORDER BY seq) - bytes FROM userhub_log;
-        DROP TABLE userhub_log;`);
-    }
-    try {
-      this.#sql.exec("SELECT from_user, to_user FROM userhub_deliveries WHERE 0").toArray();
-    } catch {
-      this.#sql.exec(USER_COLUMNS);
-    }
-    const edge = this.#sql
-      .exec<{ latest: number | null; first: number | null; end: number | null }>(
-        "SELECT MAX(seq) AS latest, MIN(seq) AS first, (SELECT base + bytes FROM userhub_deliveries ORDER BY seq DESC LIMIT 1) AS end FROM userhub_deliveries",
-      )
-      .one();
-    const latest = edge.latest ?? 0;
-    this.#sql.exec(`INSERT INTO userhub_ring SELECT seq % ${count}, seq, at, sender, data, bytes, base, from_user, to_user FROM userhub_deliveries WHERE seq > ?`, latest - count);
-    this.#sql.exec("DROP TABLE userhub_deliveries");
-    if (edge.latest === null) return null;
-    return { latest, end: edge.end ?? 0, first: Math.max(edge.first ?? latest + 1, latest - count + 1) };
   }
 
   #ensureKeys(): void {
