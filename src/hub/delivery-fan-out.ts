@@ -6,7 +6,7 @@ import type { AppendResult, NewDelivery } from "./delivery-log.ts";
 import type { ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { HubSockets } from "./hub-sockets.ts";
-import type { SendOutcome, WritableSocket } from "./sender.ts";
+import { countSent, type SendOutcome, type WritableSocket } from "./sender.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
 /** What {@link DeliveryFanOut.deliver} did: the log's answer, and how many sockets were sent the frames. */
@@ -75,37 +75,28 @@ export class DeliveryFanOut<S extends WritableSocket> {
     const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     const frames = texts.length === 1 ? texts[0]! : texts;
     let sizes: number[] | undefined;
-    let delivered = 0;
-    // A socket whose frame cannot be written now (earlier writes wait, or it acknowledges and its count may
-    // first be rebuilt from the log) is waited for; the others are written in this loop, with no promise each.
-    let waiting: Promise<SendOutcome | "overflow">[] | undefined;
-    for (const socket of this.#sockets.live()) {
+    // Each socket's frames are written now unless earlier writes wait on them, or it acknowledges (its count
+    // may first be rebuilt from the log); only those are waited for.
+    const outcomes = this.#sockets.live().map((socket): SendOutcome | Promise<SendOutcome> => {
       const attachment = this.#sockets.attachment(socket)!;
       const sender = this.#sockets.sender(socket);
-      if (attachment.acks) {
-        sizes ??= texts.map(frameBytes);
-        (waiting ??= []).push(
-          this.#unackedOf(socket, attachment).then((unacked) => {
-            appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
-            if (unacked.bytes > this.#maxUnackedBytes) return this.#endSlowConsumer(socket, attachment).then(() => "overflow" as const);
-            return sender.send(frames);
-          }),
-        );
-        continue;
-      }
-      const outcome = typeof frames === "string" ? sender.sendNow(frames) : null;
-      if (outcome === "sent") delivered++;
-      else if (outcome === null) (waiting ??= []).push(sender.send(frames));
-    }
-    if (!waiting) {
+      if (!attachment.acks) return sender.sendNow(frames);
+      sizes ??= texts.map(frameBytes);
+      return this.#unackedOf(socket, attachment).then((unacked) => {
+        appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
+        if (unacked.bytes > this.#maxUnackedBytes) return this.#endSlowConsumer(socket, attachment).then(() => "overflow" as const);
+        return sender.send(frames);
+      });
+    });
+    const sent = countSent(outcomes);
+    if (typeof sent === "number") {
       const pruned = this.#host.log.prune(now);
-      if (!(pruned instanceof Promise)) return Promise.resolve({ ...appended, delivered });
-      return pruned.then(() => ({ ...appended, delivered }));
+      if (!(pruned instanceof Promise)) return Promise.resolve({ ...appended, delivered: sent });
+      return pruned.then(() => ({ ...appended, delivered: sent }));
     }
     // The log is pruned after every write is handed over, so a count being rebuilt from it reads it unpruned.
-    return Promise.all(waiting).then(async (outcomes) => {
+    return sent.then(async (delivered) => {
       await this.#host.log.prune(now);
-      for (const outcome of outcomes) if (outcome === "sent") delivered++;
       return { ...appended, delivered };
     });
   }

@@ -25,7 +25,7 @@ import { refreshCredentials } from "./in-band-auth.ts";
 import { logFailure } from "./log-failure.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import { isRevoked } from "./revocation.ts";
-import type { SendOutcome, WritableSocket } from "./sender.ts";
+import { countSent, type WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
 import { StaleSockets } from "./stale-sockets.ts";
 import type { TicketResult } from "./ticket-result.ts";
@@ -416,16 +416,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
     const text = signalFrameText(payloadJson(data), from);
     // Each socket's frame is written now unless earlier writes wait on it; only those are waited for.
-    let delivered = 0;
-    let waiting: Promise<SendOutcome>[] | undefined;
-    for (const socket of this.#sockets.live()) {
-      const sender = this.#sockets.sender(socket);
-      const outcome = sender.sendNow(text);
-      if (outcome === "sent") delivered++;
-      else if (outcome === null) (waiting ??= []).push(sender.send(text));
-    }
-    if (!waiting) return Promise.resolve({ delivered });
-    return Promise.all(waiting).then((outcomes) => ({ delivered: delivered + countSent(outcomes).delivered }));
+    const sent = countSent(this.#sockets.live().map((socket) => this.#sockets.sender(socket).sendNow(text)));
+    return typeof sent === "number" ? Promise.resolve({ delivered: sent }) : sent.then((delivered) => ({ delivered }));
   }
 
   /** The hub ends a socket: close frame first (nothing is written after it), then cleanup. */
@@ -477,12 +469,6 @@ function settled(): void {}
 /** What a frame with nothing left to do returns: one settled promise, not a new one each time. */
 const NOTHING: Promise<void> = Promise.resolve();
 
-/** How many of a fan-out's writes were handed to their sockets. */
-function countSent(outcomes: readonly SendOutcome[]): { delivered: number } {
-  let delivered = 0;
-  for (const outcome of outcomes) if (outcome === "sent") delivered++;
-  return { delivered };
-}
 
 /** What `deliver` answers: its one delivery, and how many sockets were sent it. */
 function firstDelivery(fannedOut: { readonly deliveries: readonly Delivery[]; readonly delivered: number }): { delivery: Delivery; delivered: number } {

@@ -43,7 +43,7 @@ type Producer = Frames | Promise<Frames> | (() => Frames | Promise<Frames>);
 
 const OPEN = 1;
 
-/** A settled promise per outcome: a write that happened at once answers with one of these, not a new promise. */
+/** A settled promise per outcome: a write that happened at once answers `send` with one of these, not a new promise. */
 const SETTLED: Readonly<Record<SendOutcome, Promise<SendOutcome>>> = {
   sent: Promise.resolve("sent"),
   closed: Promise.resolve("closed"),
@@ -106,16 +106,25 @@ export class Sender {
    * yields an array writes each frame in turn, before any later write.
    */
   send(message: Producer): Promise<SendOutcome> {
+    const outcome = this.sendNow(message);
+    return typeof outcome === "string" ? SETTLED[outcome] : outcome;
+  }
+
+  /**
+   * {@link send}, answering the outcome itself when the write happened (or
+   * was refused) at once, and a promise only when it waits its turn. A
+   * fan-out to many sockets writes this way, with no promise per socket
+   * (see {@link countSent}).
+   */
+  sendNow(message: Producer): SendOutcome | Promise<SendOutcome> {
     // A promise is awaited only when its turn comes, or never if the socket is gone by then: mark it handled now.
     if (message instanceof Promise) message.catch(() => {});
-    if (this.closed) return SETTLED[this.#gone("closed")];
-    if (this.#queuedMessages === 0 && typeof message === "string") {
-      // Nothing is waiting: write now, without a turn of the event loop (and without a new promise).
-      return SETTLED[this.#write(message)];
-    }
+    if (this.closed) return this.#gone("closed");
+    // Nothing is waiting: write now, without a turn of the event loop.
+    if (this.#queuedMessages === 0 && typeof message === "string") return this.#write(message);
     const bytes = typeof message === "string" ? frameBytes(message) : 0;
     if (this.#queuedMessages + 1 > this.#maxMessages || this.#queuedBytes + bytes + this.#buffered() > this.#maxBytes) {
-      return SETTLED[this.#overflow()];
+      return this.#overflow();
     }
     this.#queuedMessages++;
     this.#queuedBytes += bytes;
@@ -140,17 +149,6 @@ export class Sender {
     });
     this.#tail = outcome;
     return outcome;
-  }
-
-  /**
-   * Writes `text` now if nothing is waiting and answers what became of it;
-   * null when earlier writes are still waiting (then {@link send} it).
-   * A fan-out to many sockets writes each one's frame this way, with no
-   * promise per socket.
-   */
-  sendNow(text: string): SendOutcome | null {
-    if (this.closed) return this.#gone("closed");
-    return this.#queuedMessages === 0 ? this.#write(text) : null;
   }
 
   /**
@@ -235,4 +233,23 @@ export class Sender {
     }
     return reason === "overflow" ? "overflow" : "closed";
   }
+}
+
+/**
+ * How many of a fan-out's writes ({@link Sender.sendNow}'s answers) were
+ * handed to their sockets: a number when every one was settled at once,
+ * otherwise a promise of it, once the waiting ones are.
+ */
+export function countSent(outcomes: readonly (SendOutcome | Promise<SendOutcome>)[]): number | Promise<number> {
+  let sent = 0;
+  let waiting: Promise<SendOutcome>[] | undefined;
+  for (const outcome of outcomes) {
+    if (outcome === "sent") sent++;
+    else if (typeof outcome !== "string") (waiting ??= []).push(outcome);
+  }
+  if (!waiting) return sent;
+  return Promise.all(waiting).then((settled) => {
+    for (const outcome of settled) if (outcome === "sent") sent++;
+    return sent;
+  });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { CloseCode } from "../../src/index.ts";
 import { CloseReason, type GoneReason, Sender, type SenderOptions, type WritableSocket } from "../../src/host.ts";
+import { countSent } from "../../src/hub/sender.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -114,6 +115,30 @@ describe("order", () => {
     const { sender } = senderOn(wrapped);
     void sender.send("now");
     expect(calls.send).toBe(1);
+  });
+
+  it("sendNow answers a write that happened (or was refused) at once with its outcome, and one that waits with a promise", async () => {
+    const { server, received } = socketPair();
+    const { sender } = senderOn(server);
+    expect(sender.sendNow("a")).toBe("sent");
+    const slow = gate<string>();
+    void sender.send(() => slow.promise);
+    const waiting = sender.sendNow("c");
+    expect(waiting).toBeInstanceOf(Promise);
+    slow.release("b");
+    expect(await waiting).toBe("sent");
+    await vi.waitFor(() => expect(received).toEqual(["a", "b", "c"]));
+    sender.close();
+    expect(sender.sendNow("d")).toBe("closed");
+  });
+
+  it("countSent counts a fan-out's writes: a number when all were settled at once, a promise once the waiting ones are", async () => {
+    expect(countSent(["sent", "closed", "sent", "overflow", "failed"])).toBe(2);
+    const slow = gate<"sent" | "closed">();
+    const counted = countSent(["sent", slow.promise, Promise.resolve("sent" as const)]);
+    expect(counted).toBeInstanceOf(Promise);
+    slow.release("sent");
+    expect(await counted).toBe(3);
   });
 
   it("writes an array's frames back to back, before any later write", async () => {
