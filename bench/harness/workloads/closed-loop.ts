@@ -6,7 +6,8 @@
  */
 import type { BenchSocket } from "../bench-socket.ts";
 import type { TargetServer } from "../target-server.ts";
-import { measureWindow, sleep, type WindowCost } from "./measurement-window.ts";
+import { percentile } from "../latency-summary.ts";
+import { measureWindow, per1k, sleep, type WindowCost } from "./measurement-window.ts";
 
 export interface ClosedLoop {
   /** The socket that sends. */
@@ -17,12 +18,23 @@ export interface ClosedLoop {
   frame(n: number): string;
 }
 
+/** What every closed-loop workload reports of its window, per delivery. */
+export interface ClosedLoopRates {
+  readonly perSecond: number;
+  /** From a frame's send to its delivery. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly serverCpuMs: number;
+  /** Server CPU ms per 1,000 deliveries. */
+  readonly cpuMsPer1k: number;
+  readonly windowMs: number;
+}
+
 export interface ClosedLoopResult {
   /** Deliveries that arrived inside the window. */
   readonly deliveries: number;
-  /** From each of those frames' send to its delivery, in ms. */
-  readonly latencies: readonly number[];
   readonly cost: WindowCost;
+  readonly rates: ClosedLoopRates;
 }
 
 /** Runs `loops` until the window ends; `isDelivery` tells the frame a loop waits for from any other on `to`. */
@@ -65,5 +77,16 @@ export async function runClosedLoops(
   const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
   stopping = true;
   await Promise.race([Promise.all(running), sleep(5_000)]);
-  return { deliveries, latencies, cost };
+  return {
+    deliveries,
+    cost,
+    rates: {
+      perSecond: (deliveries * 1000) / cost.windowMs,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      serverCpuMs: cost.serverCpuMs,
+      cpuMsPer1k: per1k(cost.serverCpuMs, deliveries),
+      windowMs: cost.windowMs,
+    },
+  };
 }

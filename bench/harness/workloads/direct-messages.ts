@@ -9,11 +9,9 @@
  * from alice's send to bob's receipt, and server CPU per 1,000 messages.
  */
 import { closeSockets, openSockets } from "../bench-socket.ts";
-import { percentile } from "../latency-summary.ts";
 import type { Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
 import { runClosedLoops } from "./closed-loop.ts";
-import { per1k } from "./measurement-window.ts";
 
 /** How a target carries a message from one user to another: the frame the sender's socket sends. */
 export interface DirectRoute {
@@ -49,7 +47,7 @@ export async function runDirect(server: Pick<TargetServer, "url" | "usage">, rou
   const recipients = Array.from({ length: options.pairs }, (_, i) => `${options.userPrefix}-bob-${i}`);
   const sockets = await openSockets(server.url, target, [...senders, ...recipients]);
   try {
-    const { deliveries: messages, latencies, cost } = await runClosedLoops(
+    const { deliveries: messages, rates } = await runClosedLoops(
       server,
       senders.map((_sender, i) => ({ from: sockets[i]!, to: sockets[options.pairs + i]!, frame: (n: number) => route.directFrame(recipients[i]!, n) })),
       (text) => target.isDelivery(text),
@@ -58,12 +56,7 @@ export async function runDirect(server: Pick<TargetServer, "url" | "usage">, rou
     return {
       pairs: options.pairs,
       messages,
-      perSecond: (messages * 1000) / cost.windowMs,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      serverCpuMs: cost.serverCpuMs,
-      cpuMsPer1k: per1k(cost.serverCpuMs, messages),
-      windowMs: cost.windowMs,
+      ...rates,
     };
   } finally {
     await closeSockets(sockets);

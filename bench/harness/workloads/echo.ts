@@ -5,11 +5,9 @@
  * second, latency percentiles, and server CPU per 1,000 round trips.
  */
 import { closeSockets, openSockets, type ClientKind } from "../bench-socket.ts";
-import { percentile } from "../latency-summary.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
 import { runClosedLoops } from "./closed-loop.ts";
-import { per1k } from "./measurement-window.ts";
 
 export interface EchoOptions {
   readonly connections: number;
@@ -38,7 +36,7 @@ export async function runEcho(server: Pick<TargetServer, "url" | "usage">, targe
   const sockets = await openSockets(server.url, target, users, { client: options.client ?? "ws" });
   try {
     const frame = target.echoFrame ?? clientFrame;
-    const { deliveries: roundTrips, latencies, cost } = await runClosedLoops(
+    const { deliveries: roundTrips, cost, rates } = await runClosedLoops(
       server,
       sockets.map((socket) => ({ from: socket, to: socket, frame })),
       (text) => target.isDelivery(text),
@@ -47,13 +45,8 @@ export async function runEcho(server: Pick<TargetServer, "url" | "usage">, targe
     return {
       connections: options.connections,
       roundTrips,
-      perSecond: (roundTrips * 1000) / cost.windowMs,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      serverCpuMs: cost.serverCpuMs,
-      cpuMsPer1k: per1k(cost.serverCpuMs, roundTrips),
+      ...rates,
       clientCpuMs: cost.clientCpuMs,
-      windowMs: cost.windowMs,
     };
   } finally {
     await closeSockets(sockets);
