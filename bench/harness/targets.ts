@@ -98,6 +98,14 @@ async function tokenFor(user: string): Promise<string> {
   return token;
 }
 
+/** How a client speaks to the floors (bench/targets/floor*) and the peers written to the same routes (hono-do, node-ws): a path per user, no greeting, the push route. */
+const FLOOR_WIRE: Pick<Target, "socketRequest" | "greets" | "isDelivery" | "pushRequest"> = {
+  socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
+  greets: false,
+  isDelivery: isNotPong,
+  pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+};
+
 const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, Target>> = {
   userhub: {
     name: "userhub",
@@ -190,10 +198,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     hibernates: true,
     entry: here("../targets/floor/worker.js"),
     durableObjects: { FLOOR_HUB: "FloorHub" },
-    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
-    greets: false,
-    isDelivery: isNotPong,
-    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+    ...FLOOR_WIRE,
   },
   "floor-log": {
     name: "floor-log",
@@ -204,10 +209,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     entry: here("../targets/floor/worker.js"),
     durableObjects: { FLOOR_HUB: "FloorHub" },
     bindings: () => ({ LOG_EVERY_MESSAGE: "on" }),
-    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
-    greets: false,
-    isDelivery: isNotPong,
-    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+    ...FLOOR_WIRE,
   },
   // The floor for messages between users (the direct phase only: see direct-phase.ts); otherwise the floor itself.
   "floor-direct": {
@@ -218,10 +220,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     hibernates: true,
     entry: here("../targets/floor-direct/worker.js"),
     durableObjects: { FLOOR_HUB: "FloorDirectHub" },
-    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
-    greets: false,
-    isDelivery: isNotPong,
-    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+    ...FLOOR_WIRE,
   },
   partyserver: {
     name: "partyserver",
@@ -244,10 +243,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     hibernates: false,
     entry: here("../targets/hono-do/worker.js"),
     durableObjects: { HONO_HUB: "HonoHub" },
-    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
-    greets: false,
-    isDelivery: isNotPong,
-    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+    ...FLOOR_WIRE,
   },
   "node-ws": {
     name: "node-ws",
@@ -255,10 +251,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     role: "peer",
     kind: "vm",
     hibernates: false,
-    socketRequest: async (user) => ({ path: `/ws/${encodeURIComponent(user)}` }),
-    greets: false,
-    isDelivery: isNotPong,
-    pushRequest: (user, n) => ({ path: `/push/${encodeURIComponent(user)}`, headers: {}, body: `{"data":${n}}` }),
+    ...FLOOR_WIRE,
   },
 };
 
