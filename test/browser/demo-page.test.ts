@@ -3,28 +3,12 @@
 // they are open, and every tab recovers by itself, without a reload.
 import { mkdir } from "node:fs/promises";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { launchChromium, type TestBrowser } from "../support/chromium.ts";
-import { BROWSER_ARTIFACTS, loadMark, openDemoTab, RECOVERY_MS } from "../support/demo-tab.ts";
+import { expect, test } from "vitest";
+import { BROWSER_ARTIFACTS, demoSuite, loadMark, RECOVERY_MS } from "../support/demo-tab.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
-import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
-
-let dev: WranglerDev;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  dev = await startWranglerDev();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
-});
-
-/** A tab with the demo page (from `base`, default the server itself), signed in as `userId`, once it shows "open". */
-const tab = (userId: string, base = dev.url): Promise<Page> => openDemoTab(browser, userId, base);
+const suite = demoSuite();
+const { tab } = suite;
 
 async function say(page: Page, text: string): Promise<void> {
   await page.fill("#text", text);
@@ -76,7 +60,7 @@ test("every tab recovers by itself when the server stops and starts again, witho
   const tabs = [await tab("carol"), await tab("carol"), await tab("dave")];
   for (const page of tabs) await watchStates(page);
 
-  await dev.restart();
+  await suite.dev.restart();
 
   for (const page of tabs) {
     await page.waitForSelector('#state[data-state="open"]', { timeout: RECOVERY_MS });
@@ -92,12 +76,12 @@ test("every tab recovers by itself when the server stops and starts again, witho
 
 test("a tab whose connection drops gets everything pushed meanwhile, once each, in order, when it is back", async () => {
   // The tab reaches the server through a proxy that can cut its connection like a closing laptop lid.
-  const proxy = await startTcpProxy(dev.port);
+  const proxy = await startTcpProxy(suite.dev.port);
   try {
     const page = await tab("erin", `http://127.0.0.1:${proxy.port}`);
     await watchStates(page);
     const push = async (text: string) => {
-      const response = await fetch(`${dev.url}/users/erin/messages`, {
+      const response = await fetch(`${suite.dev.url}/users/erin/messages`, {
         method: "POST",
         headers: { Authorization: "Bearer userhub-local-push-key", "Content-Type": "application/json" },
         body: JSON.stringify({ data: text }),

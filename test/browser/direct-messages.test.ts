@@ -5,28 +5,12 @@
 // order, without a reload. A third user's tab sees nothing of it.
 import { mkdir } from "node:fs/promises";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { launchChromium, type TestBrowser } from "../support/chromium.ts";
-import { BROWSER_ARTIFACTS, loadMark, openDemoTab, RECOVERY_MS } from "../support/demo-tab.ts";
+import { expect, test } from "vitest";
+import { BROWSER_ARTIFACTS, demoSuite, loadMark, RECOVERY_MS } from "../support/demo-tab.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
-import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
-
-let dev: WranglerDev;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  dev = await startWranglerDev();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
-});
-
-/** A tab with the demo page (from `base`, default the server itself), signed in as `userId`, once it shows "open". */
-const tab = (userId: string, base = dev.url): Promise<Page> => openDemoTab(browser, userId, base);
+const suite = demoSuite();
+const { tab } = suite;
 
 /** Sends `text` to `to` from the page's compose form (its "to" field). */
 async function tell(page: Page, to: string, text: string): Promise<void> {
@@ -50,7 +34,7 @@ const conversation = (page: Page) =>
   );
 
 test("alice and bob talk in two tabs each; bob's tab that was offline catches up by itself, in order; carol sees nothing", async () => {
-  const proxy = await startTcpProxy(dev.port);
+  const proxy = await startTcpProxy(suite.dev.port);
   try {
     const alice = "alice-direct";
     const bob = "bob-direct";
