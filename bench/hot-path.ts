@@ -27,7 +27,7 @@ import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
 import type { TargetServer } from "./harness/target-server.ts";
 import { TARGETS, type TargetName } from "./harness/targets.ts";
 import { runColdWakes, runColdWakesSideBySide, type WakeCost } from "./harness/workloads/cold-wakes.ts";
-import { type EchoSample, runEcho } from "./harness/workloads/echo.ts";
+import { type EchoSample, runEchoRound } from "./harness/workloads/echo.ts";
 import { profileHotPath } from "./harness/workloads/hot-path-profile.ts";
 
 const { values } = parseArgs({
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "1,10,100" },
     targets: { type: "string", default: "userhub,userhub-signal,floor,floor-log" },
     duration: { type: "string", default: String(FULL.durationMs) },
+    /** Turns each target takes per round, `duration / slices` each (as the full run's echo). */
+    slices: { type: "string", default: String(FULL.echoSlices) },
     "no-cold": { type: "boolean", default: false },
     "cold-iterations": { type: "string", default: String(FULL.coldIterations) },
     "cold-log-fill": { type: "string", default: String(FULL.coldLogFill) },
@@ -70,16 +72,18 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [index, connections] of connectionCounts.entries()) {
       const shift = (round + index) % targets.length;
-      for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
-        const sample = await runEcho(servers.get(target.name)!, target, {
-          connections,
-          warmupMs: FULL.warmupMs,
-          durationMs: Number(values.duration),
-          userPrefix: `hp${connections}-r${round}`,
-        });
+      const order = [...targets.slice(shift), ...targets.slice(0, shift)];
+      const got = await runEchoRound(order.map((target) => ({ server: servers.get(target.name)!, target })), {
+        connections,
+        slices: Number(values.slices),
+        warmupMs: FULL.warmupMs,
+        durationMs: Number(values.duration),
+        userPrefix: `hp${connections}-r${round}`,
+      });
+      order.forEach((target, i) => {
         const key = `${target.name}@${connections}`;
-        samples.set(key, [...(samples.get(key) ?? []), sample]);
-      }
+        samples.set(key, [...(samples.get(key) ?? []), got[i]!]);
+      });
     }
     console.log(`round ${round + 1}/${rounds} done, load ${load()}`);
   }

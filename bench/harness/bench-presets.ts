@@ -9,11 +9,14 @@ import type { BenchOptions } from "./bench-results.ts";
 import { DEFAULT_LOG_RETENTION } from "./userhub-defaults.ts";
 
 export const FULL: BenchOptions = {
-  targets: ["userhub", "userhub-signal", "floor", "floor-log", "partyserver", "hono-do", "node-ws"],
+  targets: ["userhub", "userhub-signal", "floor", "floor-again", "floor-log", "partyserver", "hono-do", "node-ws"],
   rounds: 5,
   warmupMs: 300,
   durationMs: 1200,
   echoConnections: [1, 10, 100],
+  // Four turns of 300 ms per target and round rather than one window of 1.2 s: four processes of the same floor (10 connections, 8 rounds)
+  // had medians 36–53 CPU ms per 1,000 in one window each, 39–47 and 39–40 in two runs taking turns (2026-11-30).
+  echoSlices: 4,
   fanOutSockets: 100,
   pushConcurrency: 8,
   pushDevices: 2,
@@ -51,6 +54,7 @@ export const SMOKE: BenchOptions = {
   warmupMs: 50,
   durationMs: 200,
   echoConnections: [1],
+  echoSlices: 1,
   fanOutSockets: 2,
   pushConcurrency: 1,
   pushDevices: 1,

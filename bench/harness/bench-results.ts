@@ -25,6 +25,12 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly echoConnections: readonly number[];
+  /**
+   * Turns each target takes in a round of echo (each `durationMs / echoSlices`
+   * long): the targets alternate within the round, so the machine's drift
+   * falls on all of them (workloads/echo.ts, `runEchoRound`).
+   */
+  readonly echoSlices: number;
   readonly fanOutSockets: number;
   readonly pushConcurrency: number;
   readonly pushDevices: number;

@@ -40,7 +40,7 @@ import { type Target, TARGETS, type TargetName } from "./targets.ts";
 import { closeSockets, openSockets } from "./bench-socket.ts";
 import { compareDrivingMethods } from "./workloads/driving-methods.ts";
 import { runColdWakesSideBySide } from "./workloads/cold-wakes.ts";
-import { type EchoSample, runEcho } from "./workloads/echo.ts";
+import { type EchoSample, runEchoRound } from "./workloads/echo.ts";
 import { type HotPathProfile, profileHotPath } from "./workloads/hot-path-profile.ts";
 import { type FanOutSample, runFanOut } from "./workloads/fan-out.ts";
 import { runIdleMemory } from "./workloads/idle-memory.ts";
@@ -114,20 +114,23 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     const servers = new Map<TargetName, TargetServer>();
     for (const [i, server] of (await Promise.all(targets.map((target) => start(target, "throughput")))).entries()) servers.set(targets[i]!.name, server);
 
-    type Workload = { name: string; run: (target: Target, server: TargetServer, round: number) => Promise<string> };
+    /** A workload runs each target in turn (`run`), or all of them together in one round (`runRound`, in the round's order). */
+    type Workload =
+      | { name: string; run: (target: Target, server: TargetServer, round: number) => Promise<string> }
+      | { name: string; runRound: (order: readonly Target[], round: number) => Promise<string[]> };
     const workloads: Workload[] = [
       ...options.echoConnections.map(
         (connections): Workload => ({
           name: `echo ×${connections}`,
-          run: async (target, server, round) => {
-            const sample = await runEcho(server, target, {
-              connections,
-              warmupMs: options.warmupMs,
-              durationMs: options.durationMs,
-              userPrefix: `echo${connections}-r${round}`,
+          runRound: async (order, round) => {
+            const got = await runEchoRound(
+              order.map((target) => ({ server: servers.get(target.name)!, target })),
+              { connections, slices: options.echoSlices, warmupMs: options.warmupMs, durationMs: options.durationMs, userPrefix: `echo${connections}-r${round}` },
+            );
+            return got.map((sample, i) => {
+              ((samples.echo[order[i]!.name] ??= {})[String(connections)] ??= [] as EchoSample[]).push(sample);
+              return `${order[i]!.name}: ${fmt(sample.perSecond)}/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${fmt(sample.cpuMsPer1k)} CPU ms/1k`;
             });
-            ((samples.echo[target.name] ??= {})[String(connections)] ??= [] as EchoSample[]).push(sample);
-            return `${fmt(sample.perSecond)}/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${fmt(sample.cpuMsPer1k)} CPU ms/1k`;
           },
         }),
       ),
@@ -165,6 +168,10 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
         // Rotate the order per round and workload: no target always runs first or right after another's load.
         const shift = (round + index) % targets.length;
         const order = [...targets.slice(shift), ...targets.slice(0, shift)];
+        if ("runRound" in workload) {
+          for (const line of await workload.runRound(order, round)) progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${line}`);
+          continue;
+        }
         for (const target of order) {
           const line = await workload.run(target, servers.get(target.name)!, round);
           progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${target.name}: ${line}`);

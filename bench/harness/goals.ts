@@ -107,7 +107,12 @@ export function checkGoals(
     const byRound = samples ? perRoundRatios(samples, options, name, base, id) : null;
     if (!byRound || byRound.length < 2) return "";
     const finite = byRound.filter(Number.isFinite);
-    return `; per round ${Math.min(...finite).toFixed(2)}–${Math.max(...finite).toFixed(2)}×, ${finite.filter(meets).length} of ${finite.length} rounds within the goal`;
+    return `; per round ${Math.min(...finite).toFixed(2)}–${Math.max(...finite).toFixed(2)}×, ${finite.filter(meets).length} of ${finite.length} rounds within the goal${noise(id)}`;
+  };
+  /** The same ratio between two processes of the floor itself (`floor-again`): what the run's noise alone makes of it. */
+  const noise = (id: string): string => {
+    const byRound = samples ? perRoundRatios(samples, options, "floor-again", "floor", id) : null;
+    return byRound && byRound.length > 0 ? `; the floor's second process: ${x(median(byRound))}` : "";
   };
   const atLeast = (goal: number) => (r: number) => r >= goal;
   const atMost = (goal: number) => (r: number) => r <= goal;

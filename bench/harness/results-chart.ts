@@ -11,6 +11,7 @@ import { metricsFor } from "./metrics.ts";
 const COLORS: Record<string, string> = {
   userhub: "#e8590c",
   "userhub-signal": "#f59f00",
+  "floor-again": "#ced4da",
   "floor-log": "#868e96",
   partyserver: "#1c7ed6",
   "hono-do": "#7048e8",

@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { sign } from "hono/jwt";
 
-export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-log" | "floor-direct" | "partyserver" | "hono-do" | "node-ws" | AttributionTargetName;
+export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-again" | "floor-log" | "floor-direct" | "partyserver" | "hono-do" | "node-ws" | AttributionTargetName;
 
 /** Targets that take userhub apart (bench/targets/userhub-parts/), for `node bench/hot-path.ts` only: see {@link ATTRIBUTION_TARGETS}. */
 export type AttributionTargetName = "floor-json" | "userhub-floor-loop" | "userhub-admission" | "layout-insert" | "layout-rekey" | "layout-slot";
@@ -194,6 +194,17 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     name: "floor",
     label: "floor (hand-written hibernating DO)",
     role: "floor",
+    kind: "edge",
+    hibernates: true,
+    entry: here("../targets/floor/worker.js"),
+    durableObjects: { FLOOR_HUB: "FloorHub" },
+    ...FLOOR_WIRE,
+  },
+  // The floor again, in a process of its own: the same code, so its ratio to the floor is what the run's noise alone makes of a ratio.
+  "floor-again": {
+    name: "floor-again",
+    label: "the floor again, a second process (the run's noise)",
+    role: "attribution",
     kind: "edge",
     hibernates: true,
     entry: here("../targets/floor/worker.js"),

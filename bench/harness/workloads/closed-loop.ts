@@ -35,6 +35,8 @@ export interface ClosedLoopResult {
   readonly deliveries: number;
   readonly cost: WindowCost;
   readonly rates: ClosedLoopRates;
+  /** Each delivery's latency in ms, in the order they came. */
+  readonly latencies: readonly number[];
 }
 
 /** Runs `loops` until the window ends; `isDelivery` tells the frame a loop waits for from any other on `to`. */
@@ -77,16 +79,28 @@ export async function runClosedLoops(
   const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
   stopping = true;
   await Promise.race([Promise.all(running), sleep(5_000)]);
+  return { deliveries, cost, rates: ratesOf(deliveries, cost, latencies), latencies };
+}
+
+/** Windows of the same loops (turns of one round) as one: deliveries, time and CPU summed, percentiles over every latency. */
+export function combineClosedLoops(results: readonly ClosedLoopResult[]): ClosedLoopResult {
+  const deliveries = results.reduce((sum, r) => sum + r.deliveries, 0);
+  const cost: WindowCost = {
+    windowMs: results.reduce((sum, r) => sum + r.cost.windowMs, 0),
+    serverCpuMs: results.reduce((sum, r) => sum + r.cost.serverCpuMs, 0),
+    clientCpuMs: results.reduce((sum, r) => sum + r.cost.clientCpuMs, 0),
+  };
+  const latencies = results.flatMap((r) => r.latencies);
+  return { deliveries, cost, rates: ratesOf(deliveries, cost, latencies), latencies };
+}
+
+function ratesOf(deliveries: number, cost: WindowCost, latencies: readonly number[]): ClosedLoopRates {
   return {
-    deliveries,
-    cost,
-    rates: {
-      perSecond: (deliveries * 1000) / cost.windowMs,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      serverCpuMs: cost.serverCpuMs,
-      cpuMsPer1k: per1k(cost.serverCpuMs, deliveries),
-      windowMs: cost.windowMs,
-    },
+    perSecond: (deliveries * 1000) / cost.windowMs,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    serverCpuMs: cost.serverCpuMs,
+    cpuMsPer1k: per1k(cost.serverCpuMs, deliveries),
+    windowMs: cost.windowMs,
   };
 }

@@ -4,10 +4,10 @@
  * socket per user every target's fan-out is an echo. Reports round trips per
  * second, latency percentiles, and server CPU per 1,000 round trips.
  */
-import { closeSockets, openSockets, type ClientKind } from "../bench-socket.ts";
+import { type BenchSocket, closeSockets, openSockets, type ClientKind } from "../bench-socket.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { runClosedLoops } from "./closed-loop.ts";
+import { type ClosedLoopResult, combineClosedLoops, runClosedLoops } from "./closed-loop.ts";
 
 export interface EchoOptions {
   readonly connections: number;
@@ -32,23 +32,51 @@ export interface EchoSample {
 }
 
 export async function runEcho(server: Pick<TargetServer, "url" | "usage">, target: Target, options: EchoOptions): Promise<EchoSample> {
+  const [sample] = await runEchoRound([{ server, target }], { ...options, slices: 1 });
+  return sample!;
+}
+
+/**
+ * Echo on several targets in one round, in turns: every target's sockets stay
+ * open for the round and the targets take turns `slices` times, each turn a
+ * `durationMs / slices` window (the first after `warmupMs`, later ones after
+ * {@link SETTLE_MS}), so a drift in the machine's speed (seconds long on a
+ * shared host) falls on every target alike rather than on whichever ran then.
+ * One sample per target, in `entries`' order: its turns summed.
+ */
+export async function runEchoRound(
+  entries: readonly { readonly server: Pick<TargetServer, "url" | "usage">; readonly target: Target }[],
+  options: EchoOptions & { readonly slices: number },
+): Promise<EchoSample[]> {
   const users = Array.from({ length: options.connections }, (_, i) => `${options.userPrefix}-${i}`);
-  const sockets = await openSockets(server.url, target, users, { client: options.client ?? "ws" });
+  const opened: BenchSocket[][] = [];
   try {
-    const frame = target.echoFrame ?? clientFrame;
-    const { deliveries: roundTrips, cost, rates } = await runClosedLoops(
-      server,
-      sockets.map((socket) => ({ from: socket, to: socket, frame })),
-      (text) => target.isDelivery(text),
-      options,
-    );
-    return {
-      connections: options.connections,
-      roundTrips,
-      ...rates,
-      clientCpuMs: cost.clientCpuMs,
-    };
+    for (const { server, target } of entries) opened.push(await openSockets(server.url, target, users, { client: options.client ?? "ws" }));
+    const turns: ClosedLoopResult[][] = entries.map(() => []);
+    for (let slice = 0; slice < options.slices; slice++) {
+      // Each turn starts with a different target: none always runs first or right after another's load.
+      for (let k = 0; k < entries.length; k++) {
+        const i = (k + slice) % entries.length;
+        const { server, target } = entries[i]!;
+        const frame = target.echoFrame ?? clientFrame;
+        turns[i]!.push(
+          await runClosedLoops(
+            server,
+            opened[i]!.map((socket) => ({ from: socket, to: socket, frame })),
+            (text) => target.isDelivery(text),
+            { warmupMs: slice === 0 ? options.warmupMs : Math.min(SETTLE_MS, options.warmupMs), durationMs: options.durationMs / options.slices },
+          ),
+        );
+      }
+    }
+    return turns.map((results) => {
+      const { deliveries, cost, rates } = combineClosedLoops(results);
+      return { connections: options.connections, roundTrips: deliveries, ...rates, clientCpuMs: cost.clientCpuMs };
+    });
   } finally {
-    await closeSockets(sockets);
+    for (const sockets of opened) await closeSockets(sockets);
   }
 }
+
+/** How long a target's loops run again before a later turn is measured: the server is warm, its sockets idle for a few turns. */
+export const SETTLE_MS = 100;
