@@ -125,7 +125,7 @@ try {
     const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
     await appendFile(
       values.out,
-      `\n## ${new Date().toISOString()}: \`${command}\`\n\nMedians of ${rounds} interleaved rounds (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.\n\n${table.join("\n")}\n`,
+      `\n## ${new Date().toISOString()}: \`${command}\`\n\nMedians of ${rounds} rounds, every target taking ${values.slices} turn${values.slices === "1" ? "" : "s"} in each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.\n\n${table.join("\n")}\n`,
     );
   }
   for (const server of live.splice(0)) await server.stop();

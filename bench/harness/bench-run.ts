@@ -172,7 +172,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
           for (const line of await workload.runRound(order, round)) progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${line}`);
           continue;
         }
-        for (const target of order) {
+        for (const target of order.filter((t) => !t.echoOnly)) {
           const line = await workload.run(target, servers.get(target.name)!, round);
           progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${target.name}: ${line}`);
         }

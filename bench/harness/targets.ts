@@ -51,6 +51,8 @@ export interface Target {
   socketRequest(user: string): Promise<{ path: string; headers?: Record<string, string> }>;
   /** The server greets each socket first (userhub's `welcome`); the client waits for it. */
   readonly greets: boolean;
+  /** Only the echo workload tells it apart (`userhub-signal`: its pushes are userhub's own); the other round workloads skip it. */
+  readonly echoOnly?: boolean;
   /** Whether a text frame from the server is a delivery (not a greeting, presence or pong). */
   isDelivery(text: string): boolean;
   /** The frame a client sends in the echo workload, when not {@link clientFrame}'s `send`. */
@@ -152,6 +154,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     name: "userhub-signal",
     label: "userhub, ephemeral `signal` frames (echo only)",
     role: "attribution",
+    echoOnly: true,
     kind: "edge",
     hibernates: true,
     entry: here("../targets/userhub/worker.js"),
