@@ -15,6 +15,7 @@
  *
  *   node bench/hot-path.ts --targets floor,floor-json,userhub-floor-loop,userhub-admission,userhub-signal --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
  *   node bench/hot-path.ts --targets floor-log,layout-insert,layout-rekey,layout-slot,userhub --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
+ *   node bench/hot-path.ts --targets floor-log,floor-log-socket-state,layout-insert,wake-built,wake-state,userhub --rounds 0 --out bench/results/attribution.md   a message to a hibernated hub
  */
 import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -116,7 +117,7 @@ try {
       console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" "));
     }
   }
-  if (values.out) {
+  if (values.out && rows.length > 0) {
     const table = [
       "| target | what it is | conns | round trips/s | CPU ms / 1k | ÷ floor (rt/s) | ÷ floor-log (rt/s) | ÷ floor (CPU) | ÷ floor-log (CPU) |",
       "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -147,11 +148,22 @@ try {
       console.log(`${target.name.padEnd(16)} warm: ${line(sample.warm)} | cold: ${line(sample.cold)} (per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)})`);
     }
     const base = cold["floor-log"];
-    if (base) {
-      for (const target of coldTargets) {
-        const byRound = cold[target.name]!.coldCpuMsPerRound.map((v, i) => v / base.coldCpuMsPerRound[i]!);
-        console.log(`${target.name.padEnd(16)} cold CPU ÷ floor-log: median ${median(byRound).toFixed(2)}, per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)}`);
-      }
+    const table = ["| target | what it is | cold: CPU ms per message | statements | rows read | rows written | ÷ floor-log (CPU, median of rounds) | per round |", "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- |"];
+    for (const target of coldTargets) {
+      const sample = cold[target.name]!;
+      const byRound = base ? sample.coldCpuMsPerRound.map((v, i) => v / base.coldCpuMsPerRound[i]!) : [];
+      if (base) console.log(`${target.name.padEnd(16)} cold CPU ÷ floor-log: median ${median(byRound).toFixed(2)}, per round ${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)}`);
+      const c = sample.cold;
+      table.push(
+        `| \`${target.name}\` | ${target.label} | ${c.cpuMsPerMessage.toFixed(3)} | ${c.statementsPerMessage.toFixed(2)} | ${c.rowsReadPerMessage.toFixed(1)} | ${c.rowsWrittenPerMessage.toFixed(3)} | ${base ? median(byRound).toFixed(2) : "n/a"} | ${base ? `${Math.min(...byRound).toFixed(2)}–${Math.max(...byRound).toFixed(2)}` : "n/a"} |`,
+      );
+    }
+    if (values.out) {
+      const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
+      await appendFile(
+        values.out,
+        `\n## ${new Date().toISOString()}: \`${command}\`\n\nMessages to hibernated hubs: ${FULL.coldHubs} hubs per target, ${values["cold-iterations"]} interleaved rounds (each hub evicted, then sent one message), its log filled with ${values["cold-log-fill"]} deliveries first; load average ${load()} at the end.\n\n${table.join("\n")}\n`,
+      );
     }
     for (const server of live.splice(0)) await server.stop();
   }

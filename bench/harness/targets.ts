@@ -12,7 +12,16 @@ import { sign } from "hono/jwt";
 export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-again" | "floor-log" | "floor-direct" | "partyserver" | "hono-do" | "node-ws" | AttributionTargetName;
 
 /** Targets that take userhub apart (bench/targets/userhub-parts/), for `node bench/hot-path.ts` only: see {@link ATTRIBUTION_TARGETS}. */
-export type AttributionTargetName = "floor-json" | "userhub-floor-loop" | "userhub-admission" | "layout-insert" | "layout-rekey" | "layout-slot";
+export type AttributionTargetName =
+  | "floor-json"
+  | "userhub-floor-loop"
+  | "userhub-admission"
+  | "layout-insert"
+  | "layout-rekey"
+  | "layout-slot"
+  | "floor-log-socket-state"
+  | "wake-built"
+  | "wake-state";
 
 /** The server configuration a phase needs. */
 export type ServerProfile =
@@ -292,7 +301,10 @@ function userhubPart(name: AttributionTargetName, of: Target, part: string, labe
  * floor that also parses each frame and builds a signal frame; userhub's
  * Worker and object doing that same loop; with userhub's admission before it;
  * and userhub's 8-column row written three ways (a plain INSERT, the earlier
- * ring keyed by seq, the ring keyed by slot that the log is now).
+ * ring keyed by seq, the ring keyed by slot that the log is now); and, for a
+ * message to a hibernated hub, the floor + log with userhub's socket state,
+ * userhub's object building its hub on waking, and with the log's state
+ * statement.
  */
 export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>> = {
   "floor-json": {
@@ -308,6 +320,15 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
   "layout-insert": userhubPart("layout-insert", MAIN_TARGETS.userhub, "insert", "userhub's object, the floor's loop, userhub's row by INSERT"),
   "layout-rekey": userhubPart("layout-rekey", MAIN_TARGETS.userhub, "rekey", "the same row into a ring keyed by seq (the earlier log)"),
   "layout-slot": userhubPart("layout-slot", MAIN_TARGETS.userhub, "slot", "the same row into a ring keyed by slot (the log now)"),
+  // A message to a hibernated hub, taken apart (`--rounds 0`: cold wakes only).
+  "floor-log-socket-state": {
+    ...MAIN_TARGETS["floor-log"],
+    name: "floor-log-socket-state",
+    label: "floor + log, each socket with a tag and an attachment as userhub's",
+    bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
+  },
+  "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT"),
+  "wake-state": userhubPart("wake-state", MAIN_TARGETS.userhub, "wake-state", "the same, with the log's state statement run once on waking"),
 };
 
 export const TARGETS: Readonly<Record<TargetName, Target>> = { ...MAIN_TARGETS, ...ATTRIBUTION_TARGETS };

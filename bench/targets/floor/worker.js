@@ -9,6 +9,7 @@
 // log: it tells the cost of durability apart from the cost of a framework.
 // With PARSE_FRAMES = "on" (the "floor + JSON" target, attribution only), each
 // frame is parsed and a signal frame built around its data before it is sent.
+// With SOCKET_STATE = "on" (attribution only), each socket carries a tag and an attachment as userhub's do.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
 
@@ -27,7 +28,10 @@ export class FloorHub extends DurableObject {
   async fetch() {
     wakes.fetch++;
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
+    // SOCKET_STATE = "on" (attribution only): a tag and an attachment of userhub's size on each socket, which a woken object's runtime restores.
+    const state = this.env.SOCKET_STATE === "on";
+    this.ctx.acceptWebSocket(server, state ? [`conn:${crypto.randomUUID()}`] : []);
+    if (state) server.serializeAttachment({ connectionId: crypto.randomUUID(), userId: "u-0123456789", lastMessageAt: Date.now(), expiresAt: Date.now() + 3_600_000, issuedAt: Date.now(), sessionId: null, protocol: null, closing: false, acks: false });
     return new Response(null, { status: 101, webSocket: client });
   }
 

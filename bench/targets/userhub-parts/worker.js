@@ -9,7 +9,10 @@
 //   insert      userhub's object; the floor's loop, writing userhub's 8-column row with a plain INSERT
 //   rekey       the same row into a ring keyed by seq (a full ring's UPDATE gives the oldest row the new seq: the earlier layout)
 //   slot        the same row into a ring keyed by slot (seq % size: the UPDATE rewrites the slot's row in place, as the log does now)
+//   wake        as insert, but an instance first builds userhub's hub (its host, log, stores: no SQL), as a woken hub does
+//   wake-state  as wake, then runs the log's state statement once (where the log stands: its mark and the search by slot)
 import demo, { UserHub as CountingUserHub } from "../userhub/worker.js";
+import { STATE } from "../../../durable-objects/sqlite-delivery-log.ts";
 
 const RING = 1000;
 const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
@@ -28,10 +31,14 @@ export class UserHub extends CountingUserHub {
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
       return;
     }
-    if (part === "insert" || part === "rekey" || part === "slot") {
+    if (part === "insert" || part === "rekey" || part === "slot" || part === "wake" || part === "wake-state") {
       const sql = this.ctx.storage.sql;
       if (!this.#made) {
         this.#made = true;
+        // A woken instance numbers on from a fresh base: its rows may share the table with an earlier instance's.
+        this.#seq = Date.now() * 1000;
+        if (part === "wake" || part === "wake-state") void this.hub;
+        if (part === "wake-state") sql.exec(STATE).toArray();
         const key = part === "slot" ? "slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL" : "seq INTEGER PRIMARY KEY";
         sql.exec(`CREATE TABLE IF NOT EXISTS parts_log (${key}, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT)`);
       }
@@ -39,7 +46,7 @@ export class UserHub extends CountingUserHub {
       const at = Date.now();
       const seq = ++this.#seq;
       const row = [seq, at, CONNECTION_ID, json, json.length, seq * 16, null, null];
-      if (part === "insert") {
+      if (part === "insert" || part === "wake" || part === "wake-state") {
         sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else if (part === "rekey") {
         let written = 0;
