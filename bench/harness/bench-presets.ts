@@ -15,7 +15,7 @@ export const FULL: BenchOptions = {
   durationMs: 1200,
   echoConnections: [1, 10, 100],
   // Four turns of 300 ms per target and round rather than one window of 1.2 s: four processes of the same floor (10 connections, 8 rounds)
-  // had medians 39–53 CPU ms per 1,000 in one run with one window each (6–17% apart in four others), 41–47 and 39–40 in two runs taking turns (2026-11-30).
+  // had medians 39–53 CPU ms per 1,000 in one run with one window each (4–19% apart in four others), 41–47 and 39–40 in two runs taking turns (2026-11-30).
   echoSlices: 4,
   fanOutSockets: 100,
   pushConcurrency: 8,
