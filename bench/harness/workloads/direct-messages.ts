@@ -11,7 +11,7 @@
 import { closeSockets, openSockets } from "../bench-socket.ts";
 import type { Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { runClosedLoops } from "./closed-loop.ts";
+import { type ClosedLoopRates, runClosedLoops } from "./closed-loop.ts";
 
 /** How a target carries a message from one user to another: the frame the sender's socket sends. */
 export interface DirectRoute {
@@ -28,17 +28,10 @@ export interface DirectOptions {
   readonly userPrefix: string;
 }
 
-export interface DirectSample {
+/** A message (the sender's send to the recipient's receipt, through two Durable Objects) is one delivery of {@link ClosedLoopRates}. */
+export interface DirectSample extends ClosedLoopRates {
   readonly pairs: number;
   readonly messages: number;
-  readonly perSecond: number;
-  /** From the sender's send to the recipient's receipt. */
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly serverCpuMs: number;
-  /** Server CPU ms per 1,000 messages (each through two Durable Objects). */
-  readonly cpuMsPer1k: number;
-  readonly windowMs: number;
 }
 
 export async function runDirect(server: Pick<TargetServer, "url" | "usage">, route: DirectRoute, options: DirectOptions): Promise<DirectSample> {

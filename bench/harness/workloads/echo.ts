@@ -7,7 +7,7 @@
 import { type BenchSocket, closeSockets, openSockets, type ClientKind } from "../bench-socket.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { type ClosedLoopResult, combineClosedLoops, runClosedLoops } from "./closed-loop.ts";
+import { type ClosedLoopRates, type ClosedLoopResult, combineClosedLoops, runClosedLoops } from "./closed-loop.ts";
 
 export interface EchoOptions {
   readonly connections: number;
@@ -18,17 +18,11 @@ export interface EchoOptions {
   readonly client?: ClientKind;
 }
 
-export interface EchoSample {
+/** A round trip is one delivery of {@link ClosedLoopRates} (one frame in, one out). */
+export interface EchoSample extends ClosedLoopRates {
   readonly connections: number;
   readonly roundTrips: number;
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly serverCpuMs: number;
-  /** Server CPU ms per 1,000 round trips (one frame in, one out). */
-  readonly cpuMsPer1k: number;
   readonly clientCpuMs: number;
-  readonly windowMs: number;
 }
 
 export async function runEcho(server: Pick<TargetServer, "url" | "usage">, target: Target, options: EchoOptions): Promise<EchoSample> {
