@@ -35,8 +35,9 @@ export class UserHub extends CountingUserHub {
       const sql = this.ctx.storage.sql;
       if (!this.#made) {
         this.#made = true;
-        // A woken instance numbers on from a fresh base: its rows may share the table with an earlier instance's.
-        this.#seq = Date.now() * 1000;
+        // Rows keyed by seq alone: a woken instance numbers on from a fresh base, as its rows share the table with an earlier
+        // instance's (the rings count from 0, their fill and rotation being what they measure).
+        if (part === "insert" || part === "wake" || part === "wake-state") this.#seq = Date.now() * 1000;
         if (part === "wake" || part === "wake-state") void this.hub;
         if (part === "wake-state") sql.exec(STATE).toArray();
         const key = part === "slot" ? "slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL" : "seq INTEGER PRIMARY KEY";
