@@ -52,6 +52,8 @@ const { values } = parseArgs({
 const names = values.targets.split(",") as TargetName[];
 const targets = names.map((name) => TARGETS[name]);
 const rounds = Number(values.rounds);
+/** How this run was asked for, as the tables written with --out name it. */
+const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
 const connectionCounts = values.connections.split(",").map(Number);
 const root = storageRoot("memory");
 const bundleDir = await mkdtemp(join(tmpdir(), "userhub-hot-path-"));
@@ -123,7 +125,6 @@ try {
       "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows.map(([name, ...cells]) => `| \`${name}\` | ${TARGETS[name as TargetName].label} | ${cells.join(" | ")} |`),
     ];
-    const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
     await appendFile(
       values.out,
       `\n## ${new Date().toISOString()}: \`${command}\`\n\nMedians of ${rounds} rounds, every target taking ${values.slices} turn${values.slices === "1" ? "" : "s"} in each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.\n\n${table.join("\n")}\n`,
@@ -159,7 +160,6 @@ try {
       );
     }
     if (values.out) {
-      const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
       await appendFile(
         values.out,
         `\n## ${new Date().toISOString()}: \`${command}\`\n\nMessages to hibernated hubs: ${FULL.coldHubs} hubs per target, ${values["cold-iterations"]} interleaved rounds (each hub evicted, then sent one message), its log filled with ${values["cold-log-fill"]} deliveries first; load average ${load()} at the end.\n\n${table.join("\n")}\n`,
