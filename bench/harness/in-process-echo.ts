@@ -1,0 +1,121 @@
+/**
+ * The in-process echo: userhub and the floor in one workerd process (one
+ * isolate), each round trip a frame from a Worker to a Durable Object over a
+ * WebSocketPair and its delivery back (bench/targets/in-process/worker.js).
+ * With no network, no client process and no second server process, what
+ * differs between two targets is their hubs' work alone, to within about half
+ * a microsecond per round trip: the network echo's separate processes differ
+ * by several percent from each other on this shared machine (its
+ * `floor-again`), which is more than some of the differences the issue's goals
+ * are about. CPU is the workerd process's threads' run time (schedstat) per
+ * round trip; the client's loop is part of every target's and cancels out of
+ * a difference, not of a ratio (ratios here are the conservative side).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { bundleWorker } from "./bundle-worker.ts";
+import { median } from "./latency-summary.ts";
+import { storageRoot } from "./storage-root.ts";
+import { LIMITS_OUT_OF_REACH } from "./targets.ts";
+import { loadWranglerMiniflare } from "./wrangler-miniflare.ts";
+
+/** Every target: the floor three ways, userhub's two echoes, and userhub's row taken apart (bench/targets/in-process/worker.js). */
+export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-signal", "userhub", "row-slot", "row-frame", "row-log"] as const;
+export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number];
+
+export interface InProcessOptions {
+  readonly targets: readonly InProcessTarget[];
+  readonly rounds: number;
+  /** Round trips each target runs per round, on a fresh hub (after {@link WARMUP_ROUND_TRIPS} on another). */
+  readonly roundTrips: number;
+  readonly progress?: (line: string) => void;
+}
+
+export interface InProcessResult {
+  readonly target: InProcessTarget;
+  /** CPU µs per round trip, per round. */
+  readonly perRound: readonly number[];
+  readonly medianUs: number;
+}
+
+/** Round trips a target runs on a hub of its own before each measured run, so code is compiled and hot. */
+export const WARMUP_ROUND_TRIPS = 500;
+
+const here = (path: string) => new URL(path, import.meta.url).pathname;
+
+/** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
+export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
+  const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
+  const bundle = join(dir, "worker.js");
+  await bundleWorker(here("../targets/in-process/worker.js"), bundle);
+  const { Miniflare, convertV4MiniflareOptions } = await loadWranglerMiniflare();
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    modules: true,
+    modulesRoot: dir,
+    scriptPath: bundle,
+    compatibilityDate: "2026-10-01",
+    durableObjects: {
+      FLOOR_HUB: { className: "FloorHub", useSQLite: true },
+      FLOOR_JSON_HUB: { className: "FloorJsonHub", useSQLite: true },
+      FLOOR_LOG_HUB: { className: "FloorLogHub", useSQLite: true },
+      USER_HUB: { className: "UserHub", useSQLite: true },
+      FLOOR_ROW_HUB: { className: "FloorRowHub", useSQLite: true },
+    },
+    // userhub's limits out of reach (a closed loop in one process outruns its default frame rate), the counters off.
+    bindings: { ...LIMITS_OUT_OF_REACH, JWT_SECRET: "userhub-bench-in-process-secret", BENCH_COUNT_STORAGE: "off" },
+    // Storage in memory, as the network bench keeps it (storage-root.ts).
+    resourcePersistencePath: join(dir, "storage"),
+  } as Parameters<typeof convertV4MiniflareOptions>[0]));
+  try {
+    const url = await mf.ready;
+    const workerd = workerdChildOf(process.pid);
+    const cpuNs = async () => {
+      let total = 0;
+      for (const task of await readdir(`/proc/${workerd}/task`)) {
+        total += Number((await readFile(`/proc/${workerd}/task/${task}/schedstat`, "utf8")).split(" ")[0]);
+      }
+      return total;
+    };
+    const echo = async (target: InProcessTarget, user: string, n: number) => {
+      const response = await mf.dispatchFetch(`${url}echo?target=${target}&user=${user}&n=${n}`);
+      const text = await response.text();
+      if (Number(text) !== n) throw new Error(`${target}: ${n} round trips asked for, the Worker answered ${text.slice(0, 200)}`);
+    };
+    // One pass unmeasured: the first run in a fresh process pays for compiling what every target shares.
+    for (const target of options.targets) await echo(target, "first", WARMUP_ROUND_TRIPS);
+    const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
+    for (let round = 0; round < options.rounds; round++) {
+      const shift = round % options.targets.length;
+      for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
+        await echo(target, `warm-${round}`, WARMUP_ROUND_TRIPS);
+        const before = await cpuNs();
+        await echo(target, `run-${round}`, options.roundTrips);
+        perRound.get(target)!.push((await cpuNs()) - before);
+      }
+      options.progress?.(`round ${round + 1}/${options.rounds} done`);
+    }
+    return options.targets.map((target) => {
+      const us = perRound.get(target)!.map((ns) => ns / options.roundTrips / 1000);
+      return { target, perRound: us, medianUs: median(us) };
+    });
+  } finally {
+    await mf.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The median of per-round ratios of `of` to `to` (each round ran both back to back). */
+export function roundRatio(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): number {
+  const a = results.find((r) => r.target === of)?.perRound;
+  const b = results.find((r) => r.target === to)?.perRound;
+  if (!a || !b) return Number.NaN;
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+/** The workerd process Miniflare started for this process (its only workerd child). */
+function workerdChildOf(pid: number): number {
+  const found = execFileSync("pgrep", ["-P", String(pid), "-x", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  if (found.length !== 1) throw new Error(`expected one workerd child of ${pid}, found ${found.length}`);
+  return Number(found[0]);
+}

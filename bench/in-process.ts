@@ -1,0 +1,58 @@
+/**
+ * `node bench/in-process.ts`: the in-process echo (bench/harness/
+ * in-process-echo.ts), userhub beside the floor in one workerd process, CPU
+ * per round trip to within about half a microsecond. For taking apart a few
+ * percent the network echo cannot resolve; it sets no goal and writes
+ * nothing unless asked.
+ *
+ *   node bench/in-process.ts                                    every target, 7 rounds of 20,000 round trips
+ *   node bench/in-process.ts --targets floor,userhub-signal --rounds 9
+ *   node bench/in-process.ts --out bench/results/attribution.md  the table appended, with the command and the load
+ */
+import { appendFile } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { IN_PROCESS_TARGETS, type InProcessTarget, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+
+const { values } = parseArgs({
+  options: {
+    targets: { type: "string", default: IN_PROCESS_TARGETS.join(",") },
+    rounds: { type: "string", default: "7" },
+    "round-trips": { type: "string", default: "20000" },
+    out: { type: "string" },
+  },
+});
+const targets = values.targets.split(",") as InProcessTarget[];
+for (const target of targets) if (!IN_PROCESS_TARGETS.includes(target)) throw new Error(`unknown target ${target}; one of ${IN_PROCESS_TARGETS.join(", ")}`);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const command = `node bench/in-process.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`.trim();
+const startLoad = load();
+const started = new Date().toISOString();
+const results = await runInProcessEcho({ targets, rounds: Number(values.rounds), roundTrips: Number(values["round-trips"]), progress: (line) => console.log(`${line}, load ${load()}`) });
+const floor = (name: InProcessTarget) => (targets.includes(name) ? name : null);
+const rows = results.map((r) => {
+  const vsFloor = floor("floor") ? roundRatio(results, r.target, "floor") : Number.NaN;
+  const vsLog = floor("floor-log") ? roundRatio(results, r.target, "floor-log") : Number.NaN;
+  const overFloor = floor("floor") ? r.medianUs - results.find((x) => x.target === "floor")!.medianUs : Number.NaN;
+  return { ...r, vsFloor, vsLog, overFloor };
+});
+const fmt = (n: number, digits: number) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
+console.log(`\n${"target".padEnd(16)} ${"CPU µs/rt".padStart(10)} ${"− floor µs".padStart(11)} ${"÷ floor".padStart(8)} ${"÷ floor-log".padStart(12)}  per round`);
+for (const r of rows) {
+  console.log(`${r.target.padEnd(16)} ${fmt(r.medianUs, 2).padStart(10)} ${fmt(r.overFloor, 2).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}  ${r.perRound.map((x) => x.toFixed(1)).join(" ")}`);
+}
+console.log(`\nload average ${startLoad} at the start, ${load()} at the end`);
+if (values.out) {
+  const table = [
+    `## ${started}: \`${command}\``,
+    "",
+    `In one workerd process, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+    "",
+    "| target | CPU µs per round trip | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
+    "| :--- | ---: | ---: | ---: | ---: | :--- |",
+    ...rows.map((r) => `| \`${r.target}\` | ${fmt(r.medianUs, 2)} | ${fmt(r.overFloor, 2)} | ${fmt(r.vsFloor, 3)} | ${fmt(r.vsLog, 3)} | ${r.perRound.map((x) => x.toFixed(1)).join(" ")} |`),
+    "",
+  ].join("\n");
+  await appendFile(values.out, `\n${table}`);
+  console.log(`appended to ${values.out}`);
+}
