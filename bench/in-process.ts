@@ -37,9 +37,9 @@ const rows = results.map((r) => {
   return { ...r, vsFloor, vsLog, overFloor };
 });
 const fmt = (n: number, digits: number) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
-console.log(`\n${"target".padEnd(16)} ${"CPU µs/rt".padStart(10)} ${"− floor µs".padStart(11)} ${"÷ floor".padStart(8)} ${"÷ floor-log".padStart(12)}  per round`);
+console.log(`\n${"target".padEnd(20)} ${"CPU µs/rt".padStart(10)} ${"− floor µs".padStart(11)} ${"÷ floor".padStart(8)} ${"÷ floor-log".padStart(12)}  per round`);
 for (const r of rows) {
-  console.log(`${r.target.padEnd(16)} ${fmt(r.medianUs, 2).padStart(10)} ${fmt(r.overFloor, 2).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}  ${r.perRound.map((x) => x.toFixed(1)).join(" ")}`);
+  console.log(`${r.target.padEnd(20)} ${fmt(r.medianUs, 2).padStart(10)} ${fmt(r.overFloor, 2).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}  ${r.perRound.map((x) => x.toFixed(1)).join(" ")}`);
 }
 console.log(`\nload average ${startLoad} at the start, ${load()} at the end`);
 if (values.out) {

@@ -20,8 +20,8 @@ import { storageRoot } from "./storage-root.ts";
 import { LIMITS_OUT_OF_REACH } from "./targets.ts";
 import { loadWranglerMiniflare } from "./wrangler-miniflare.ts";
 
-/** Every target: the floor three ways, userhub's two echoes, and userhub's row taken apart (bench/targets/in-process/worker.js). */
-export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-signal", "userhub", "row-slot", "row-frame", "row-log"] as const;
+/** Every target: the floor three ways, userhub's two echoes, its `signal` path and its row taken apart (bench/targets/in-process/worker.js). */
+export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-signal", "userhub", "userhub-floor-loop", "userhub-admission", "userhub-route", "row-slot", "row-frame", "row-log"] as const;
 export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number];
 
 export interface InProcessOptions {
@@ -61,6 +61,9 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       FLOOR_LOG_HUB: { className: "FloorLogHub", useSQLite: true },
       USER_HUB: { className: "UserHub", useSQLite: true },
       FLOOR_ROW_HUB: { className: "FloorRowHub", useSQLite: true },
+      USER_HUB_FLOOR_LOOP: { className: "UserHubFloorLoop", useSQLite: true },
+      USER_HUB_ADMISSION: { className: "UserHubAdmission", useSQLite: true },
+      USER_HUB_ROUTE: { className: "UserHubRoute", useSQLite: true },
     },
     // userhub's limits out of reach (a closed loop in one process outruns its default frame rate), the counters off.
     bindings: { ...LIMITS_OUT_OF_REACH, JWT_SECRET: "userhub-bench-in-process-secret", BENCH_COUNT_STORAGE: "off" },

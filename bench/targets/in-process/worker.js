@@ -11,11 +11,15 @@
 // `floor`, `floor-json` and `floor-log` are the network bench's floor
 // (bench/targets/floor/worker.js) with its switches set per class;
 // `userhub-signal` and `userhub` are the demo's UserHub unchanged, sent the
-// demo's `signal` and `send` frames. The `row-*` targets take userhub's
+// demo's `signal` and `send` frames; `userhub-floor-loop` and
+// `userhub-admission` take its `signal` apart as the network bench's parts of
+// the same names do (bench/targets/userhub-parts), and `userhub-route` runs
+// the hub's whole frame path with a handler that answers as the floor does. The `row-*` targets take userhub's
 // durable echo apart: the floor's loop (each frame parsed, a message frame
 // built) writing a row three ways.
 import { FloorHub } from "../floor/worker.js";
 import { UserHub } from "../../../worker/index.ts";
+import { UserHub as UserHubParts } from "../userhub-parts/worker.js";
 import { handoffRequest } from "../../../durable-objects/handoff.ts";
 import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
 import { retentionOf } from "../../../src/host.ts";
@@ -23,17 +27,48 @@ import { DEFAULT_CONFIG } from "../../../src/index.ts";
 
 export { FloorHub, UserHub };
 
-/** The floor, each frame parsed and a signal frame built around its data (the protocol's least work). */
-export class FloorJsonHub extends FloorHub {
-  constructor(ctx, env) {
-    super(ctx, { ...env, PARSE_FRAMES: "on" });
-  }
+/** `Base` with `vars` added to the env its objects see: each class its own switches, in one Worker. */
+function withVars(Base, vars) {
+  return class extends Base {
+    constructor(ctx, env) {
+      super(ctx, { ...env, ...vars });
+    }
+  };
 }
 
+/** The floor, each frame parsed and a signal frame built around its data (the protocol's least work). */
+export const FloorJsonHub = withVars(FloorHub, { PARSE_FRAMES: "on" });
 /** The floor, each frame also written as one SQLite row before it is sent. */
-export class FloorLogHub extends FloorHub {
-  constructor(ctx, env) {
-    super(ctx, { ...env, LOG_EVERY_MESSAGE: "on" });
+export const FloorLogHub = withVars(FloorHub, { LOG_EVERY_MESSAGE: "on" });
+/** userhub's Worker and object with the floor + JSON's loop for each frame (the network bench's `userhub-floor-loop`). */
+export const UserHubFloorLoop = withVars(UserHubParts, { PART: "floor-loop" });
+/** The same, after userhub's admission of the frame: its size and rate checks (`userhub-admission`). */
+export const UserHubAdmission = withVars(UserHubParts, { PART: "admission" });
+
+/** The object whose frame the route app's handler is answering (set for the handler's synchronous run). */
+let answering = null;
+
+/** A `signal` handler that answers as the floor + JSON does, straight to the runtime's sockets: no hub.signal. */
+const floorAnswerApp = {
+  frames: {
+    signal(frame) {
+      // Set for the handler's synchronous run; a handler run later (after a sweep) would find none, and fail loudly.
+      if (answering === null) throw new Error("userhub-route: the handler ran outside its object's webSocketMessage");
+      const text = `{"type":"signal","data":${JSON.stringify(frame.data)},"from":"${CONNECTION_ID}"}`;
+      for (const socket of answering.ctx.getWebSockets()) socket.send(text);
+    },
+  },
+};
+
+/** userhub's whole frame path (admission, the heartbeat's record, routing, the parse, the app's dispatch), its handler the floor's answer. */
+export class UserHubRoute extends UserHub.with(floorAnswerApp) {
+  webSocketMessage(ws, message) {
+    answering = this;
+    try {
+      return super.webSocketMessage(ws, message);
+    } finally {
+      answering = null;
+    }
   }
 }
 
@@ -96,17 +131,24 @@ function messageText(seq, json, at) {
 
 const send = (n) => `{"type":"send","data":${n}}`;
 const signal = (n) => `{"type":"signal","data":${n}}`;
+/** How each kind of delivery begins: the floor's echo of the frame as sent, a signal frame, userhub's message frame. */
+const ECHO = '{"type":"send"';
+const SIGNAL = '{"type":"signal"';
+const MESSAGE = '{"type":"message"';
 
-/** Each target: the binding of its object, the frame its client sends, and the object's name's kind (`row-*`). */
+/** Each target: the binding of its object, the frame its client sends, how its delivery begins (the object's name carries a `row-*` target's kind). */
 const TARGETS = {
-  floor: { binding: "FLOOR_HUB", frame: send },
-  "floor-json": { binding: "FLOOR_JSON_HUB", frame: signal },
-  "floor-log": { binding: "FLOOR_LOG_HUB", frame: send },
-  "userhub-signal": { binding: "USER_HUB", frame: signal, userhub: true },
-  userhub: { binding: "USER_HUB", frame: send, userhub: true },
-  "row-slot": { binding: "FLOOR_ROW_HUB", frame: send },
-  "row-frame": { binding: "FLOOR_ROW_HUB", frame: send },
-  "row-log": { binding: "FLOOR_ROW_HUB", frame: send },
+  floor: { binding: "FLOOR_HUB", frame: send, delivery: ECHO },
+  "floor-json": { binding: "FLOOR_JSON_HUB", frame: signal, delivery: SIGNAL },
+  "floor-log": { binding: "FLOOR_LOG_HUB", frame: send, delivery: ECHO },
+  "userhub-signal": { binding: "USER_HUB", frame: signal, delivery: SIGNAL, userhub: true },
+  userhub: { binding: "USER_HUB", frame: send, delivery: MESSAGE, userhub: true },
+  "userhub-floor-loop": { binding: "USER_HUB_FLOOR_LOOP", frame: signal, delivery: SIGNAL, userhub: true },
+  "userhub-admission": { binding: "USER_HUB_ADMISSION", frame: signal, delivery: SIGNAL, userhub: true },
+  "userhub-route": { binding: "USER_HUB_ROUTE", frame: signal, delivery: SIGNAL, userhub: true },
+  "row-slot": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
+  "row-frame": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
+  "row-log": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
 };
 
 /** What userhub sends a socket that is not a delivery of the echo: its greeting and the demo's presence counts. */
@@ -129,18 +171,22 @@ export default {
     if (!socket) return new Response(`${response.status} from the hub: ${await response.text()}`, { status: 502 });
     socket.accept();
     let delivered = 0;
+    let unexpected = null;
     let next = null;
     socket.addEventListener("message", (event) => {
       if (isGreeting(event.data)) return;
-      delivered++;
+      // Anything but the echo's delivery (an error frame, say) ends the run: the count answered then names it.
+      if (event.data.startsWith(target.delivery)) delivered++;
+      else unexpected ??= event.data;
       next?.();
     });
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n && unexpected === null; i++) {
       const before = delivered;
       socket.send(target.frame(i));
-      while (delivered === before) await new Promise((resolve) => (next = resolve));
+      while (delivered === before && unexpected === null) await new Promise((resolve) => (next = resolve));
     }
     socket.close(1000, "done");
+    if (unexpected !== null) return new Response(`after ${delivered} deliveries: ${unexpected}`, { status: 500 });
     return new Response(String(delivered));
   },
 };
