@@ -29,13 +29,9 @@ const command = `node bench/in-process.ts ${process.argv.slice(2).filter((a, i, 
 const startLoad = load();
 const started = new Date().toISOString();
 const results = await runInProcessEcho({ targets, rounds: Number(values.rounds), roundTrips: Number(values["round-trips"]), progress: (line) => console.log(`${line}, load ${load()}`) });
-const floor = (name: InProcessTarget) => (targets.includes(name) ? name : null);
-const rows = results.map((r) => {
-  const vsFloor = floor("floor") ? roundRatio(results, r.target, "floor") : Number.NaN;
-  const vsLog = floor("floor-log") ? roundRatio(results, r.target, "floor-log") : Number.NaN;
-  const overFloor = floor("floor") ? r.medianUs - results.find((x) => x.target === "floor")!.medianUs : Number.NaN;
-  return { ...r, vsFloor, vsLog, overFloor };
-});
+// A ratio or difference to a floor this run did not measure is NaN ("n/a").
+const floorUs = results.find((r) => r.target === "floor")?.medianUs ?? Number.NaN;
+const rows = results.map((r) => ({ ...r, vsFloor: roundRatio(results, r.target, "floor"), vsLog: roundRatio(results, r.target, "floor-log"), overFloor: r.medianUs - floorUs }));
 const fmt = (n: number, digits: number) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
 console.log(`\n${"target".padEnd(20)} ${"CPU µs/rt".padStart(10)} ${"− floor µs".padStart(11)} ${"÷ floor".padStart(8)} ${"÷ floor-log".padStart(12)}  per round`);
 for (const r of rows) {
