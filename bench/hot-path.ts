@@ -17,10 +17,11 @@
  *   node bench/hot-path.ts --targets floor-log,layout-insert,layout-rekey,layout-slot,userhub --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
  *   node bench/hot-path.ts --targets floor-log,floor-log-socket-state,layout-insert,wake-built,wake-state,userhub --rounds 0 --out bench/results/attribution.md   a message to a hibernated hub
  */
-import { appendFile, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { FULL } from "./harness/bench-presets.ts";
 import { median } from "./harness/latency-summary.ts";
 import { storageRoot } from "./harness/storage-root.ts";
@@ -53,7 +54,7 @@ const names = values.targets.split(",") as TargetName[];
 const targets = names.map((name) => TARGETS[name]);
 const rounds = Number(values.rounds);
 /** How this run was asked for, as the tables written with --out name it. */
-const command = `node bench/hot-path.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`;
+const command = commandLine("bench/hot-path.ts");
 const connectionCounts = values.connections.split(",").map(Number);
 const root = storageRoot("memory");
 const bundleDir = await mkdtemp(join(tmpdir(), "userhub-hot-path-"));
@@ -125,9 +126,11 @@ try {
       "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows.map(([name, ...cells]) => `| \`${name}\` | ${TARGETS[name as TargetName].label} | ${cells.join(" | ")} |`),
     ];
-    await appendFile(
+    await appendSection(
       values.out,
-      `\n## ${new Date().toISOString()}: \`${command}\`\n\nMedians of ${rounds} rounds, every target taking ${values.slices} turn${values.slices === "1" ? "" : "s"} in each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.\n\n${table.join("\n")}\n`,
+      command,
+      `Medians of ${rounds} rounds, every target taking ${values.slices} turn${values.slices === "1" ? "" : "s"} in each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+      table,
     );
   }
   for (const server of live.splice(0)) await server.stop();
@@ -160,9 +163,11 @@ try {
       );
     }
     if (values.out) {
-      await appendFile(
+      await appendSection(
         values.out,
-        `\n## ${new Date().toISOString()}: \`${command}\`\n\nMessages to hibernated hubs: ${FULL.coldHubs} hubs per target, ${values["cold-iterations"]} interleaved rounds (each hub evicted, then sent one message), its log filled with ${values["cold-log-fill"]} deliveries first; load average ${load()} at the end.\n\n${table.join("\n")}\n`,
+        command,
+        `Messages to hibernated hubs: ${FULL.coldHubs} hubs per target, ${values["cold-iterations"]} interleaved rounds (each hub evicted, then sent one message), its log filled with ${values["cold-log-fill"]} deliveries first; load average ${load()} at the end.`,
+        table,
       );
     }
     for (const server of live.splice(0)) await server.stop();

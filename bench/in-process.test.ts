@@ -3,18 +3,8 @@
  * in one workerd process, each is measured, and the process is gone after.
  * It checks the shape of what comes out, not performance.
  */
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { IN_PROCESS_TARGETS, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
-
-/** This process's workerd children (pgrep exits 1 when there is none). */
-function workerdChildren(): string[] {
-  try {
-    return execFileSync("pgrep", ["-P", String(process.pid), "-x", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+import { IN_PROCESS_TARGETS, roundRatio, runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
 
 describe("bench harness, in-process echo", () => {
   it("runs every target's round trips in one workerd process, measures each, and stops the process", { timeout: 90_000 }, async () => {
@@ -29,6 +19,6 @@ describe("bench harness, in-process echo", () => {
     }
     expect(roundRatio(results, "floor", "floor")).toBe(1);
     expect(roundRatio(results, "userhub", "floor-log")).toBeGreaterThan(0);
-    expect(workerdChildren()).toEqual([]);
+    expect(workerdChildren(process.pid)).toEqual([]);
   });
 });

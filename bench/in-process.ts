@@ -9,9 +9,9 @@
  *   node bench/in-process.ts --targets floor,userhub-signal --rounds 9
  *   node bench/in-process.ts --out bench/results/attribution.md  the table appended, with the command and the load
  */
-import { appendFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { IN_PROCESS_TARGETS, type InProcessTarget, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
 
 const { values } = parseArgs({
@@ -25,9 +25,9 @@ const { values } = parseArgs({
 const targets = values.targets.split(",") as InProcessTarget[];
 for (const target of targets) if (!IN_PROCESS_TARGETS.includes(target)) throw new Error(`unknown target ${target}; one of ${IN_PROCESS_TARGETS.join(", ")}`);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
-const command = `node bench/in-process.ts ${process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out").join(" ")}`.trim();
+const command = commandLine("bench/in-process.ts");
 const startLoad = load();
-const started = new Date().toISOString();
+const started = new Date();
 const results = await runInProcessEcho({ targets, rounds: Number(values.rounds), roundTrips: Number(values["round-trips"]), progress: (line) => console.log(`${line}, load ${load()}`) });
 // A ratio or difference to a floor this run did not measure is NaN ("n/a").
 const floorUs = results.find((r) => r.target === "floor")?.medianUs ?? Number.NaN;
@@ -39,16 +39,16 @@ for (const r of rows) {
 }
 console.log(`\nload average ${startLoad} at the start, ${load()} at the end`);
 if (values.out) {
-  const table = [
-    `## ${started}: \`${command}\``,
-    "",
+  await appendSection(
+    values.out,
+    command,
     `In one workerd process, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
-    "",
-    "| target | CPU µs per round trip | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
-    "| :--- | ---: | ---: | ---: | ---: | :--- |",
-    ...rows.map((r) => `| \`${r.target}\` | ${fmt(r.medianUs, 2)} | ${fmt(r.overFloor, 2)} | ${fmt(r.vsFloor, 3)} | ${fmt(r.vsLog, 3)} | ${r.perRound.map((x) => x.toFixed(1)).join(" ")} |`),
-    "",
-  ].join("\n");
-  await appendFile(values.out, `\n${table}`);
+    [
+      "| target | CPU µs per round trip | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
+      "| :--- | ---: | ---: | ---: | ---: | :--- |",
+      ...rows.map((r) => `| \`${r.target}\` | ${fmt(r.medianUs, 2)} | ${fmt(r.overFloor, 2)} | ${fmt(r.vsFloor, 3)} | ${fmt(r.vsLog, 3)} | ${r.perRound.map((x) => x.toFixed(1)).join(" ")} |`),
+    ],
+    started,
+  );
   console.log(`appended to ${values.out}`);
 }

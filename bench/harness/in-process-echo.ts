@@ -3,21 +3,24 @@
  * isolate), each round trip a frame from a Worker to a Durable Object over a
  * WebSocketPair and its delivery back (bench/targets/in-process/worker.js).
  * With no network, no client process and no second server process, what
- * differs between two targets is their hubs' work alone, to within about half
- * a microsecond per round trip: the network echo's separate processes differ
- * by several percent from each other on this shared machine (its
- * `floor-again`), which is more than some of the differences the issue's goals
- * are about. CPU is the workerd process's threads' run time (schedstat) per
+ * differs between two targets is their hubs' work alone: the network echo's
+ * separate processes differ by several percent from each other on this shared
+ * machine (its `floor-again`), which is more than some of the differences the
+ * issue's goals are about, while here one target's rounds mostly agree to
+ * 1–2 µs of about 25 (the machine's slow spells move whole rounds, which a
+ * per-round ratio cancels). CPU is the workerd process's threads' run time (schedstat) per
  * round trip; the client's loop is part of every target's and cancels out of
  * a difference, not of a ratio (ratios here are the conservative side).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
 import { median } from "./latency-summary.ts";
+import { readRunTimeMs } from "./process-group-stats.ts";
 import { storageRoot } from "./storage-root.ts";
-import { LIMITS_OUT_OF_REACH } from "./targets.ts";
+import { COMPATIBILITY_DATE, LIMITS_OUT_OF_REACH } from "./targets.ts";
 import { loadWranglerMiniflare } from "./wrangler-miniflare.ts";
 
 /** Every target: the floor three ways, userhub's two echoes, its `signal` path and its row taken apart (bench/targets/in-process/worker.js). */
@@ -42,19 +45,17 @@ export interface InProcessResult {
 /** Round trips a target runs on a hub of its own before each measured run, so code is compiled and hot. */
 export const WARMUP_ROUND_TRIPS = 500;
 
-const here = (path: string) => new URL(path, import.meta.url).pathname;
-
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
-  await bundleWorker(here("../targets/in-process/worker.js"), bundle);
+  await bundleWorker(fileURLToPath(new URL("../targets/in-process/worker.js", import.meta.url)), bundle);
   const { Miniflare, convertV4MiniflareOptions } = await loadWranglerMiniflare();
   const mf = new Miniflare(convertV4MiniflareOptions({
     modules: true,
     modulesRoot: dir,
     scriptPath: bundle,
-    compatibilityDate: "2026-10-01",
+    compatibilityDate: COMPATIBILITY_DATE,
     durableObjects: {
       FLOOR_HUB: { className: "FloorHub", useSQLite: true },
       FLOOR_JSON_HUB: { className: "FloorJsonHub", useSQLite: true },
@@ -72,13 +73,14 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
   } as Parameters<typeof convertV4MiniflareOptions>[0]));
   try {
     const url = await mf.ready;
-    const workerd = workerdChildOf(process.pid);
-    const cpuNs = async () => {
-      let total = 0;
-      for (const task of await readdir(`/proc/${workerd}/task`)) {
-        total += Number((await readFile(`/proc/${workerd}/task/${task}/schedstat`, "utf8")).split(" ")[0]);
-      }
-      return total;
+    const children = workerdChildren(process.pid);
+    if (children.length !== 1) throw new Error(`expected one workerd child of ${process.pid}, found ${children.length}`);
+    const workerd = String(children[0]);
+    // Microseconds matter here: the schedstat run time, never clock ticks.
+    const cpuMs = () => {
+      const ms = readRunTimeMs(workerd);
+      if (ms === null) throw new Error("the in-process echo needs /proc/<pid>/task/<tid>/schedstat (a kernel with CONFIG_SCHED_INFO)");
+      return ms;
     };
     const echo = async (target: InProcessTarget, user: string, n: number) => {
       const response = await mf.dispatchFetch(`${url}echo?target=${target}&user=${user}&n=${n}`);
@@ -92,14 +94,14 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
         await echo(target, `warm-${round}`, WARMUP_ROUND_TRIPS);
-        const before = await cpuNs();
+        const before = cpuMs();
         await echo(target, `run-${round}`, options.roundTrips);
-        perRound.get(target)!.push((await cpuNs()) - before);
+        perRound.get(target)!.push(cpuMs() - before);
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);
     }
     return options.targets.map((target) => {
-      const us = perRound.get(target)!.map((ns) => ns / options.roundTrips / 1000);
+      const us = perRound.get(target)!.map((ms) => (ms * 1000) / options.roundTrips);
       return { target, perRound: us, medianUs: median(us) };
     });
   } finally {
@@ -116,9 +118,12 @@ export function roundRatio(results: readonly InProcessResult[], of: InProcessTar
   return median(a.map((x, i) => x / b[i]!));
 }
 
-/** The workerd process Miniflare started for this process (its only workerd child). */
-function workerdChildOf(pid: number): number {
-  const found = execFileSync("pgrep", ["-P", String(pid), "-x", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  if (found.length !== 1) throw new Error(`expected one workerd child of ${pid}, found ${found.length}`);
-  return Number(found[0]);
+/** The workerd processes `pid` started (Miniflare's, for the in-process echo); none when pgrep finds none. */
+export function workerdChildren(pid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(pid), "-x", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    // pgrep exits 1 when nothing matches.
+    return [];
+  }
 }

@@ -76,7 +76,7 @@ export function cpuSource(): "schedstat" | "ticks" {
 }
 
 /** The summed run time of a process's live threads in ms (nanosecond resolution), or null without schedstat. */
-function readRunTimeMs(pid: string): number | null {
+export function readRunTimeMs(pid: string): number | null {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);

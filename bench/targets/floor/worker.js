@@ -12,9 +12,7 @@
 // With SOCKET_STATE = "on" (attribution only), each socket carries a tag and an attachment as userhub's do.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
-
-/** A connection id of the length userhub's are, for the frames the "floor + JSON" target builds. */
-const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
+import { CONNECTION_ID } from "../userhub-row.js";
 
 export class FloorHub extends DurableObject {
   constructor(ctx, env) {

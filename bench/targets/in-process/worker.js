@@ -24,6 +24,7 @@ import { handoffRequest } from "../../../durable-objects/handoff.ts";
 import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
 import { retentionOf } from "../../../src/host.ts";
 import { DEFAULT_CONFIG } from "../../../src/index.ts";
+import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 export { FloorHub, UserHub };
 
@@ -72,8 +73,6 @@ export class UserHubRoute extends UserHub.with(floorAnswerApp) {
   }
 }
 
-/** A connection id of the length userhub's are. */
-const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
 /** The ring's size in the `row-*` targets: userhub's default LOG_RETENTION. */
 const RING = DEFAULT_CONFIG.logRetention;
 
@@ -89,9 +88,11 @@ export class FloorRowHub extends FloorHub {
   #seq = 0;
   #made = false;
   #log;
+  /** Read from the object's name once: a runtime call per frame would be measured as part of the row. */
+  #kind;
 
   webSocketMessage(_ws, message) {
-    const kind = this.ctx.id.name.split("-")[1];
+    const kind = (this.#kind ??= this.ctx.id.name.split("-")[1]);
     const sql = this.ctx.storage.sql;
     const json = JSON.stringify(JSON.parse(message).data);
     const at = Date.now();
@@ -105,20 +106,17 @@ export class FloorRowHub extends FloorHub {
     } else {
       if (!this.#made) {
         this.#made = true;
-        const columns = kind === "frame" ? "base INTEGER NOT NULL, frame TEXT NOT NULL" : "sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT";
-        sql.exec(`CREATE TABLE IF NOT EXISTS parts_ring (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, ${columns})`);
+        const columns = kind === "frame" ? "at INTEGER NOT NULL, base INTEGER NOT NULL, frame TEXT NOT NULL" : ROW_COLUMNS;
+        sql.exec(`CREATE TABLE IF NOT EXISTS parts_ring (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ${columns})`);
       }
       seq = ++this.#seq;
       text = messageText(seq, json, at);
       const slot = seq % RING;
-      let written = 0;
       if (kind === "frame") {
-        if (seq > RING) written = sql.exec("UPDATE parts_ring SET seq = ?, at = ?, base = ?, frame = ? WHERE slot = ?", seq, at, seq * 16, text, slot).rowsWritten;
+        const written = seq > RING ? sql.exec("UPDATE parts_ring SET seq = ?, at = ?, base = ?, frame = ? WHERE slot = ?", seq, at, seq * 16, text, slot).rowsWritten : 0;
         if (written === 0) sql.exec("INSERT INTO parts_ring (seq, at, base, frame, slot) VALUES (?, ?, ?, ?, ?)", seq, at, seq * 16, text, slot);
       } else {
-        const row = [seq, at, CONNECTION_ID, json, json.length, seq * 16, null, null, slot];
-        if (seq > RING) written = sql.exec("UPDATE parts_ring SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?", ...row).rowsWritten;
-        if (written === 0) sql.exec("INSERT INTO parts_ring (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ...row);
+        writeSlotRow(sql, "parts_ring", userhubRow(seq, at, json), slot, RING);
       }
     }
     for (const socket of this.ctx.getWebSockets()) socket.send(text);

@@ -13,9 +13,9 @@
 //   wake-state  as wake, then runs the log's state statement once (where the log stands: its mark and the search by slot)
 import demo, { UserHub as CountingUserHub } from "../userhub/worker.js";
 import { STATE } from "../../../durable-objects/sqlite-delivery-log.ts";
+import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 const RING = 1000;
-const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
 
 export class UserHub extends CountingUserHub {
   #made = false;
@@ -41,12 +41,12 @@ export class UserHub extends CountingUserHub {
         if (part === "wake" || part === "wake-state") void this.hub;
         if (part === "wake-state") sql.exec(STATE).toArray();
         const key = part === "slot" ? "slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL" : "seq INTEGER PRIMARY KEY";
-        sql.exec(`CREATE TABLE IF NOT EXISTS parts_log (${key}, at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT)`);
+        sql.exec(`CREATE TABLE IF NOT EXISTS parts_log (${key}, ${ROW_COLUMNS})`);
       }
       const json = JSON.stringify(JSON.parse(message).data ?? null);
       const at = Date.now();
       const seq = ++this.#seq;
-      const row = [seq, at, CONNECTION_ID, json, json.length, seq * 16, null, null];
+      const row = userhubRow(seq, at, json);
       if (part === "insert" || part === "wake" || part === "wake-state") {
         sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else if (part === "rekey") {
@@ -57,8 +57,7 @@ export class UserHub extends CountingUserHub {
         }
         if (written === 0) sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else {
-        const written = seq > RING ? sql.exec("UPDATE parts_log SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?", ...row, seq % RING).rowsWritten : 0;
-        if (written === 0) sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ...row, seq % RING);
+        writeSlotRow(sql, "parts_log", row, seq % RING, RING);
       }
       const text = `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
       for (const socket of this.ctx.getWebSockets()) socket.send(text);

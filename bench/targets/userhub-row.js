@@ -1,0 +1,26 @@
+// userhub's delivery row as the attribution targets write it (bench/targets/
+// userhub-parts for the network echo, bench/targets/in-process for the
+// in-process one): the 8 columns of the log's ring, and the log's own two
+// statements for a ring keyed by slot. One place, so that the two benches'
+// `slot` parts write exactly the same row.
+
+/** A connection id of the length userhub's are, for the frames and rows the targets build. */
+export const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
+
+/** The ring's columns after its key, as durable-objects/sqlite-log-layout.ts makes them. */
+export const ROW_COLUMNS = "at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT";
+
+/** userhub's row for delivery `seq` of `json`: seq, at, sender, data, bytes, base, from_user, to_user. */
+export function userhubRow(seq, at, json) {
+  return [seq, at, CONNECTION_ID, json, json.length, seq * 16, null, null];
+}
+
+/**
+ * Writes `row` to `slot` of `table` (keyed by slot) as the log does: the
+ * slot's row rewritten in place once the ring of `ring` slots is full, or
+ * inserted while it fills.
+ */
+export function writeSlotRow(sql, table, row, slot, ring) {
+  const written = row[0] > ring ? sql.exec(`UPDATE ${table} SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?`, ...row, slot).rowsWritten : 0;
+  if (written === 0) sql.exec(`INSERT INTO ${table} (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...row, slot);
+}
