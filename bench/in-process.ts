@@ -1,7 +1,7 @@
 /**
  * `node bench/in-process.ts`: the in-process echo (bench/harness/
  * in-process-echo.ts), userhub beside the floor in one workerd process, CPU
- * per round trip to within about half a microsecond. For taking apart a few
+ * per round trip (one target's rounds mostly within 1–2 µs of about 25). For taking apart a few
  * percent the network echo cannot resolve; it sets no goal and writes
  * nothing unless asked.
  *
