@@ -27,10 +27,12 @@ export class FloorHub extends DurableObject {
     wakes.fetch++;
     const { 0: client, 1: server } = new WebSocketPair();
     // SOCKET_STATE = "on" (attribution only): a tag and an attachment of userhub's size on each socket, which a woken object's runtime restores.
-    const state = this.env.SOCKET_STATE === "on";
-    if (state) this.ctx.acceptWebSocket(server, [`conn:${crypto.randomUUID()}`]);
-    else this.ctx.acceptWebSocket(server);
-    if (state) server.serializeAttachment({ connectionId: crypto.randomUUID(), userId: "u-0123456789", lastMessageAt: Date.now(), expiresAt: Date.now() + 3_600_000, issuedAt: Date.now(), sessionId: null, protocol: null, closing: false, acks: false });
+    if (this.env.SOCKET_STATE === "on") {
+      this.ctx.acceptWebSocket(server, [`conn:${crypto.randomUUID()}`]);
+      server.serializeAttachment({ connectionId: crypto.randomUUID(), userId: "u-0123456789", lastMessageAt: Date.now(), expiresAt: Date.now() + 3_600_000, issuedAt: Date.now(), sessionId: null, protocol: null, closing: false, acks: false });
+    } else {
+      this.ctx.acceptWebSocket(server);
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
