@@ -16,6 +16,7 @@ import { SMOKE } from "./harness/bench-presets.ts";
 import { runBench } from "./harness/bench-run.ts";
 import { processGroupAlive } from "../test/support/process-group.ts";
 import { writeResults } from "./harness/results-files.ts";
+import { textTable } from "./harness/results-table.ts";
 
 const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
 
@@ -39,6 +40,24 @@ describe("bench harness, smoke run", () => {
       expect(isNumber(summary.wakes!.wakesPerPing) && isNumber(summary.wakes!.alarmsPerHubPerTimeout)).toBe(true);
       expect(summary.coldWake!.cold.constructedPerMessage).toBeGreaterThan(0);
     }
+    // The targets that take userhub apart run only their phase: the echo (floor + JSON, userhub's row in its ring), or cold wakes.
+    for (const name of ["floor-json", "layout-slot"] as const) {
+      expect(results.summary[name]!.echo["1"]!.perSecond, `${name} echo`).toBeGreaterThan(0);
+      expect(results.summary[name]!.fanOut, `${name} fan-out`).toBeNull();
+      expect(results.summary[name]!.coldWake, `${name} cold wakes`).toBeNull();
+    }
+    for (const name of ["wake-built", "wake-state"] as const) {
+      expect(results.summary[name]!.echo, `${name} echo`).toEqual({});
+      expect(results.summary[name]!.coldWake!.cold.constructedPerMessage, `${name} cold wakes`).toBeGreaterThan(0);
+    }
+    // The state statement is the one statement wake-state runs beyond wake-built.
+    expect(results.summary["wake-state"]!.coldWake!.cold.statementsPerMessage - results.summary["wake-built"]!.coldWake!.cold.statementsPerMessage).toBeCloseTo(1);
+    // A miss the run took apart says so, with the parts' ratios.
+    const takenApart: Record<string, string> = { "signal-echo-1": "`floor-json`", "signal-cpu": "`floor-json`", "echo-1": "`layout-slot`", cpu: "`layout-slot`", "cold-wake": "`wake-state`" };
+    for (const goal of results.goals) {
+      const part = takenApart[goal.id];
+      if (part && !goal.met) expect(goal.explanation, goal.id).toMatch(new RegExp(`Taken apart in the same rounds: .*${part}.*×`));
+    }
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);
     expect(isNumber(results.ratios.userhub!.echo1) && isNumber(results.ratios.userhub!.fanOut) && isNumber(results.ratios.userhub!.cpu)).toBe(true);
@@ -51,6 +70,8 @@ describe("bench harness, smoke run", () => {
     expect(isNumber(results.direct!.ratios["1"]!.perSecond)).toBe(true);
     for (const goal of results.goals) expect(goal.measured, goal.id).not.toMatch(/NaN|undefined/);
     expect(results.cost.targets.map((t) => t.target).sort()).toEqual(["floor", "userhub"]);
+    // The round workloads' table leaves out the targets that only ran cold wakes (they have a table of their own).
+    expect(textTable(results).split("\n")[0]).not.toMatch(/wake-/);
     for (const cost of results.cost.targets) expect(cost.totalUsd).toBeGreaterThanOrEqual(5);
 
     const out = await mkdtemp(join(tmpdir(), "bench-smoke-out-"));

@@ -9,7 +9,9 @@ import type { BenchOptions } from "./bench-results.ts";
 import { DEFAULT_LOG_RETENTION } from "./userhub-defaults.ts";
 
 export const FULL: BenchOptions = {
-  targets: ["userhub", "userhub-signal", "floor", "floor-again", "floor-log", "partyserver", "hono-do", "node-ws"],
+  // The last four take userhub's misses apart in the same rounds (the goals' explanations cite them): the floor + JSON and
+  // userhub's row in its ring run only the echo; userhub's object waking, with and without the log's state statement, only cold wakes.
+  targets: ["userhub", "userhub-signal", "floor", "floor-again", "floor-log", "partyserver", "hono-do", "node-ws", "floor-json", "layout-slot", "wake-built", "wake-state"],
   rounds: 5,
   warmupMs: 300,
   durationMs: 1200,
@@ -44,12 +46,12 @@ export const FULL: BenchOptions = {
 
 /**
  * The least that still runs every phase but the driving comparison and the
- * profile: userhub and the floor only (ratios, goals, the cost model and
- * the report still come out), one round, windows of a few hundred ms, the
+ * profile: userhub and the floor, with the targets the goals' explanations
+ * cite (ratios, goals, the cost model and the report still come out), one round, windows of a few hundred ms, the
  * later phases side by side.
  */
 export const SMOKE: BenchOptions = {
-  targets: ["userhub", "floor"],
+  targets: ["userhub", "floor", "userhub-signal", "floor-log", "floor-json", "layout-slot", "wake-built", "wake-state"],
   rounds: 1,
   warmupMs: 50,
   durationMs: 200,

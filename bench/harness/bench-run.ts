@@ -110,9 +110,11 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       });
     }
 
-    progress(`starting ${targets.length} servers side by side`);
+    // Targets that only take a message to a hibernated hub apart get servers of their own in that phase.
+    const running = targets.filter((t) => !t.coldOnly);
+    progress(`starting ${running.length} servers side by side`);
     const servers = new Map<TargetName, TargetServer>();
-    for (const [i, server] of (await Promise.all(targets.map((target) => start(target, "throughput")))).entries()) servers.set(targets[i]!.name, server);
+    for (const [i, server] of (await Promise.all(running.map((target) => start(target, "throughput")))).entries()) servers.set(running[i]!.name, server);
 
     /** A workload runs each target in turn (`run`), or all of them together in one round (`runRound`, in the round's order). */
     type Workload =
@@ -166,8 +168,8 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     for (let round = 0; round < options.rounds; round++) {
       for (const [index, workload] of workloads.entries()) {
         // Rotate the order per round and workload: no target always runs first or right after another's load.
-        const shift = (round + index) % targets.length;
-        const order = [...targets.slice(shift), ...targets.slice(0, shift)];
+        const shift = (round + index) % running.length;
+        const order = [...running.slice(shift), ...running.slice(0, shift)];
         if ("runRound" in workload) {
           for (const line of await workload.runRound(order, round)) progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${line}`);
           continue;
@@ -219,10 +221,11 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       }
     };
 
-    // Cold wakes: every hibernating target (the floor + log too: userhub's is judged against it), each on a
-    // fresh server of its own, all started together and measured in interleaved rounds.
+    // Cold wakes: every hibernating target (the floor + log too: userhub's is judged against it, and the targets
+    // that take userhub's cold message apart), each on a fresh server of its own, all started together and
+    // measured in interleaved rounds.
     const coldPhase = async () => {
-      const subjects = targets.filter((t) => t.kind === "edge" && t.hibernates && (t.role !== "attribution" || t.name === "floor-log"));
+      const subjects = targets.filter((t) => t.kind === "edge" && t.hibernates && (t.role !== "attribution" || t.name === "floor-log" || t.coldOnly));
       if (subjects.length === 0) return;
       const coldServers = await Promise.all(subjects.map((target) => start(target, "idle")));
       try {

@@ -68,6 +68,33 @@ function signalStory(summary: Summaries, connections: number): string {
   );
 }
 
+/** What `floor-json` is, in a goal's explanation. */
+const PARSE_PART = "the floor parsing each frame and building a signal frame around its data: the work the goal allows beyond the floor's";
+/** What `layout-slot` is, in a goal's explanation. */
+const ROW_PART = "the floor's loop writing userhub's row into a ring keyed by slot, one row per delivery rewritten in place, as the delivery log does";
+
+/** Sentences, the empty ones left out. */
+function join(...sentences: string[]): string {
+  return sentences.filter((sentence) => sentence !== "").join(" ");
+}
+
+/**
+ * A message to a hibernated hub taken apart in the same rounds: userhub's
+ * object building its hub and writing its row by INSERT (`wake-built`), the
+ * same with the log's state statement (`wake-state`), and userhub whole.
+ */
+function coldStory(summary: Summaries, roundRatio: (name: TargetName, base: TargetName, id: string) => number): string {
+  const built = summary["wake-built"]?.coldWake?.cold;
+  const state = summary["wake-state"]?.coldWake?.cold;
+  if (!built || !state) return "";
+  const r = (name: TargetName, base: TargetName) => x(roundRatio(name, base, "coldCpu"));
+  return (
+    `Taken apart in the same rounds: userhub's object building its hub on waking and writing its row by INSERT (\`wake-built\`, ${n(built.statementsPerMessage, 2)} statements) ran at ${r("wake-built", "floor-log")} \`floor-log\`; ` +
+    `the same with the log's state statement run once on waking (\`wake-state\`, ${n(state.statementsPerMessage, 2)} statements, ${n(state.rowsReadPerMessage, 1)} rows read) at ${r("wake-state", "floor-log")}, ` +
+    `${n(Math.abs(state.cpuMsPerMessage - built.cpuMsPerMessage), 2)} CPU ms ${state.cpuMsPerMessage >= built.cpuMsPerMessage ? "more" : "less"} per message than \`wake-built\` (medians); userhub at ${r("userhub", "wake-state")} \`wake-state\`.`
+  );
+}
+
 /** The profile's top functions by self time, as a sentence (or null without a profile). */
 function topSelf(profile: HotPathProfile | null): string | null {
   if (!profile || profile.bySelf.length === 0) return null;
@@ -114,6 +141,22 @@ export function checkGoals(
     const byRound = samples ? perRoundRatios(samples, options, "floor-again", "floor", id) : null;
     return byRound && byRound.length > 0 ? `; the floor's second process: ${x(median(byRound))}` : "";
   };
+  /** The median of per-round ratios of two targets of this run; NaN when either did not run the metric. */
+  const roundRatio = (name: TargetName, base: TargetName, id: string): number => {
+    const byRound = samples ? perRoundRatios(samples, options, name, base, id) : null;
+    return byRound && byRound.length > 0 ? median(byRound) : Number.NaN;
+  };
+  /**
+   * What the targets that take userhub apart measured in the same rounds: `part` (work the goal allows beyond
+   * `base`, or a piece of userhub's) against `base`, and userhub's `subject` against `part` — the share of a
+   * miss the part alone takes, and the share left to the rest of userhub.
+   */
+  const partStory = (subject: TargetName, part: TargetName, base: TargetName, id: string, what: string): string => {
+    const partRatio = roundRatio(part, base, id);
+    const rest = roundRatio(subject, part, id);
+    if (!Number.isFinite(partRatio) || !Number.isFinite(rest)) return "";
+    return `Taken apart in the same rounds: \`${part}\` (${what}) ran at ${x(partRatio)} \`${base}\`, and \`${subject}\` at ${x(rest)} \`${part}\`.`;
+  };
   const atLeast = (goal: number) => (r: number) => r >= goal;
   const atMost = (goal: number) => (r: number) => r <= goal;
   // The run's ratios: medians of per-round ratios to the floor (summarize-rounds.ts).
@@ -130,7 +173,7 @@ export function checkGoals(
         goal: `ephemeral echo (\`signal\`) at ${c} connection${c === 1 ? "" : "s"} ≥ 0.95× the floor`,
         measured: `${x(r)} (${n(signal.echo[String(c)]?.perSecond)} vs ${n(floor.echo[String(c)]?.perSecond)} round trips/s${spread("userhub-signal", "floor", `echo${c}`, atLeast(0.95))})`,
         met: r >= 0.95,
-        explanation: r >= 0.95 ? "" : signalStory(summary, c),
+        explanation: r >= 0.95 ? "" : join(signalStory(summary, c), partStory("userhub-signal", "floor-json", "floor", `echo${c}`, PARSE_PART)),
       });
     }
     const r = signalRatio("cpu");
@@ -139,7 +182,7 @@ export function checkGoals(
       goal: `ephemeral echo: CPU per message ≤ 1.1× the floor (${cpuAt} connections)`,
       measured: `${x(r)} (${n(signal.echo[String(cpuAt)]?.cpuMsPer1k)} vs ${n(floor.echo[String(cpuAt)]?.cpuMsPer1k)} CPU ms per 1,000 round trips, medians${spread("userhub-signal", "floor", "cpu", atMost(1.1))})`,
       met: r <= 1.1,
-      explanation: r <= 1.1 ? "" : signalStory(summary, cpuAt),
+      explanation: r <= 1.1 ? "" : join(signalStory(summary, cpuAt), partStory("userhub-signal", "floor-json", "floor", "cpu", PARSE_PART)),
     });
   }
 
@@ -153,7 +196,7 @@ export function checkGoals(
         goal: `durable echo (\`send\`) at ${c} connection${c === 1 ? "" : "s"} ≥ 0.95× floor + log`,
         measured: `${x(r)} (${n(hub.echo[String(c)]?.perSecond)} vs ${n(logged.echo[String(c)]?.perSecond)} round trips/s${spread("userhub", "floor-log", `echo${c}`, atLeast(0.95))}; ${x(ratio(`echo${c}`))} the floor)`,
         met: r >= 0.95,
-        explanation: r >= 0.95 ? "" : costStory(summary, c, "perSecond", profile),
+        explanation: r >= 0.95 ? "" : join(costStory(summary, c, "perSecond", profile), partStory("userhub", "layout-slot", "floor-log", `echo${c}`, ROW_PART)),
       });
     }
     const cpu = logRatio("cpu");
@@ -162,7 +205,7 @@ export function checkGoals(
       goal: `durable echo: CPU per message ≤ 1.1× floor + log (${cpuAt} connections)`,
       measured: `${x(cpu)} (${n(hub.echo[String(cpuAt)]?.cpuMsPer1k)} vs ${n(logged.echo[String(cpuAt)]?.cpuMsPer1k)} CPU ms per 1,000 round trips, medians${spread("userhub", "floor-log", "cpu", atMost(1.1))}; ${x(ratio("cpu"))} the floor)`,
       met: cpu <= 1.1,
-      explanation: cpu <= 1.1 ? "" : costStory(summary, cpuAt, "cpuMsPer1k", profile),
+      explanation: cpu <= 1.1 ? "" : join(costStory(summary, cpuAt, "cpuMsPer1k", profile), partStory("userhub", "layout-slot", "floor-log", "cpu", ROW_PART)),
     });
     const fan = logRatio("fanOut");
     goals.push({
@@ -189,7 +232,10 @@ export function checkGoals(
         met,
         explanation: met
           ? ""
-          : `Per message to a hibernated hub: ${n(hubCold.constructedPerMessage, 2)} constructions, ${n(hubCold.statementsPerMessage, 2)} statements, ${n(hubCold.rowsReadPerMessage, 1)} rows read and ${n(hubCold.rowsWrittenPerMessage, 2)} written (floor + log: ${n(logCold.statementsPerMessage, 2)} statements, ${n(logCold.rowsReadPerMessage, 1)} read, ${n(logCold.rowsWrittenPerMessage, 2)} written); in memory userhub took ${n(hub.coldWake?.warm.cpuMsPerMessage, 2)} CPU ms.`,
+          : join(
+              `Per message to a hibernated hub: ${n(hubCold.constructedPerMessage, 2)} constructions, ${n(hubCold.statementsPerMessage, 2)} statements, ${n(hubCold.rowsReadPerMessage, 1)} rows read and ${n(hubCold.rowsWrittenPerMessage, 2)} written (floor + log: ${n(logCold.statementsPerMessage, 2)} statements, ${n(logCold.rowsReadPerMessage, 1)} read, ${n(logCold.rowsWrittenPerMessage, 2)} written); in memory userhub took ${n(hub.coldWake?.warm.cpuMsPerMessage, 2)} CPU ms.`,
+              coldStory(summary, roundRatio),
+            ),
       });
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { BenchResults } from "./bench-results.ts";
 import { metricsFor } from "./metrics.ts";
+import { echoedTargets } from "./results-table.ts";
 
 const COLORS: Record<string, string> = {
   userhub: "#e8590c",
@@ -27,7 +28,8 @@ export function renderChart(results: BenchResults): string {
     // A metric the floor scores 0 on (its wakes) has no ratio; the table shows it instead.
     return base !== null && Number.isFinite(base) && base > 0;
   });
-  const others = results.targets.filter((t) => t.name !== "floor").map((t) => t.name);
+  // userhub, its peers and the run's own baselines; the targets that take userhub apart (floor + JSON, its row) are in the table and the goals.
+  const others = echoedTargets(results).filter((name) => name !== "floor" && Object.hasOwn(COLORS, name));
   const barHeight = 12;
   const groupGap = 14;
   const labelWidth = 250;

@@ -9,7 +9,7 @@
 import type { BenchResults } from "./bench-results.ts";
 import { scenarioVolumes } from "./cost-model.ts";
 import { directSection } from "./direct-phase.ts";
-import { formatRatio, formatValue, markdownTable, tableRows } from "./results-table.ts";
+import { echoedTargets, formatRatio, formatValue, markdownTable, tableRows } from "./results-table.ts";
 import { heartbeatText, USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 
 const usd = (value: number) =>
@@ -106,7 +106,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   out.push(
     markdownTable(
       ["target", ...o.echoConnections.flatMap((c) => [`${c}: round trips/s`, `${c}: p50 / p99 ms`, `${c}: CPU ms/1k`])],
-      names.map((name) => {
+      echoedTargets(results).map((name) => {
         const echo = results.summary[name]?.echo ?? {};
         return [
           name,
@@ -123,7 +123,8 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   out.push(
     markdownTable(
       ["target", "fan-out p50 / p99 ms", "deliveries/s", "CPU ms / 1k deliveries", "pushes/s", "push p50 / p99 ms", "CPU ms / 1k pushes", "KB per idle conn", "CPU ms per connect", "RSS none → idle MB"],
-      names.map((name) => {
+      // The targets that ran none of these (echo only, or cold wakes only) are left out.
+      names.filter((name) => results.summary[name]?.fanOut || results.summary[name]?.push || results.summary[name]?.idle).map((name) => {
         const s = results.summary[name];
         return [
           name,

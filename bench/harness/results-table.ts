@@ -20,7 +20,7 @@ export function formatRatio(ratio: number | undefined): string {
 
 /** Header row and body rows of the table (strings), shared by both renderings. */
 export function tableRows(results: BenchResults): { header: string[]; rows: string[][] } {
-  const names = results.targets.map((t) => t.name);
+  const names = echoedTargets(results);
   const metrics = metricsFor(results.options.echoConnections, results.options.fanOutSockets);
   const header = ["metric (median of rounds)", ...names];
   const rows = metrics.map((metric) => [
@@ -49,4 +49,9 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   const escape = (cell: string) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ");
   const sep = header.map((_, i) => ((align[i] ?? (i === 0 ? "l" : "r")) === "r" ? "---:" : ":---"));
   return [header, sep, ...rows].map((row) => `| ${row.map(escape).join(" | ")} |`).join("\n");
+}
+
+/** The targets the round workloads ran (every one but those that only take a cold message apart, shown in their own table). */
+export function echoedTargets(results: BenchResults): TargetName[] {
+  return results.targets.map((t) => t.name).filter((name) => Object.keys(results.summary[name]?.echo ?? {}).length > 0);
 }

@@ -62,6 +62,8 @@ export interface Target {
   readonly greets: boolean;
   /** Only the echo workload tells it apart (`userhub-signal`: its pushes are userhub's own); the other round workloads skip it. */
   readonly echoOnly?: boolean;
+  /** Only the cold-wakes phase tells it apart (a message to a hibernated hub, taken apart); no other workload runs it. */
+  readonly coldOnly?: boolean;
   /** Whether a text frame from the server is a delivery (not a greeting, presence or pong). */
   isDelivery(text: string): boolean;
   /** The frame a client sends in the echo workload, when not {@link clientFrame}'s `send`. */
@@ -290,6 +292,7 @@ function userhubPart(name: AttributionTargetName, of: Target, part: string, labe
     name,
     label,
     role: "attribution",
+    echoOnly: true,
     entry: here("../targets/userhub-parts/worker.js"),
     bindings: (profile, heartbeat) => ({ ...(of.bindings?.(profile, heartbeat) ?? {}), PART: part }),
   };
@@ -312,6 +315,7 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     name: "floor-json",
     label: "floor + JSON (each frame parsed, a signal frame built)",
     role: "attribution",
+    echoOnly: true,
     bindings: () => ({ PARSE_FRAMES: "on" }),
     echoFrame: MAIN_TARGETS["userhub-signal"].echoFrame!,
   },
@@ -325,10 +329,11 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     ...MAIN_TARGETS["floor-log"],
     name: "floor-log-socket-state",
     label: "floor + log, each socket with a tag and an attachment as userhub's",
+    coldOnly: true,
     bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
   },
-  "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT"),
-  "wake-state": userhubPart("wake-state", MAIN_TARGETS.userhub, "wake-state", "the same, with the log's state statement run once on waking"),
+  "wake-built": { ...userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT"), echoOnly: false, coldOnly: true },
+  "wake-state": { ...userhubPart("wake-state", MAIN_TARGETS.userhub, "wake-state", "the same, with the log's state statement run once on waking"), echoOnly: false, coldOnly: true },
 };
 
 export const TARGETS: Readonly<Record<TargetName, Target>> = { ...MAIN_TARGETS, ...ATTRIBUTION_TARGETS };
