@@ -3,7 +3,7 @@
  * side in one run. Prints progress and a table, writes
  * bench/results/latest.json, latest.md and chart.svg.
  *
- *   npm run bench                         the full run (~8 minutes)
+ *   npm run bench                         the full run (~10 minutes)
  *   npm run bench -- --rounds 1           fewer rounds
  *   npm run bench -- --targets userhub,floor --no-driving
  *   npm run bench -- --storage disk       Durable Object storage on disk instead of /dev/shm

@@ -1,5 +1,5 @@
 /**
- * The two sizes of a run. `full` is what `npm run bench` does (about eight
+ * The two sizes of a run. `full` is what `npm run bench` does (about ten
  * minutes on this 2-core machine: five short rounds rather than three long
  * ones, because the machine is shared and a median of five shrugs off two
  * disturbed rounds); `smoke` is the same harness with tiny
