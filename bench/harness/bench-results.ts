@@ -26,9 +26,10 @@ export interface BenchOptions {
   readonly durationMs: number;
   readonly echoConnections: readonly number[];
   /**
-   * Turns each target takes in a round of echo (each `durationMs / echoSlices`
-   * long): the targets alternate within the round, so the machine's drift
-   * falls on all of them (workloads/echo.ts, `runEchoRound`).
+   * Turns each target takes in a round of echo and of fan-out (each
+   * `durationMs / echoSlices` long): the targets alternate within the round,
+   * so the machine's drift falls on all of them (workloads/echo.ts,
+   * `runEchoRound`; workloads/fan-out.ts, `runFanOutRound`).
    */
   readonly echoSlices: number;
   readonly fanOutSockets: number;

@@ -42,7 +42,7 @@ import { compareDrivingMethods } from "./workloads/driving-methods.ts";
 import { runColdWakesSideBySide } from "./workloads/cold-wakes.ts";
 import { type EchoSample, runEchoRound } from "./workloads/echo.ts";
 import { type HotPathProfile, profileHotPath } from "./workloads/hot-path-profile.ts";
-import { type FanOutSample, runFanOut } from "./workloads/fan-out.ts";
+import { type FanOutSample, runFanOutRound } from "./workloads/fan-out.ts";
 import { runIdleMemory } from "./workloads/idle-memory.ts";
 import { type PushSample, runPush } from "./workloads/push.ts";
 import { countersBetween, type HubCounters, readCounters, runWakes } from "./workloads/wakes.ts";
@@ -138,15 +138,17 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       ),
       {
         name: `fan-out ×${options.fanOutSockets}`,
-        run: async (target, server, round) => {
-          const sample = await runFanOut(server, target, {
-            sockets: options.fanOutSockets,
-            warmupMs: options.warmupMs,
-            durationMs: options.durationMs,
-            user: `fan-r${round}`,
+        // In turns, as the echo: every target's sockets open for the round, so a drift falls on all of them.
+        runRound: async (order, round) => {
+          const fanning = order.filter((t) => !t.echoOnly);
+          const got = await runFanOutRound(
+            fanning.map((target) => ({ server: servers.get(target.name)!, target })),
+            { sockets: options.fanOutSockets, slices: options.echoSlices, warmupMs: options.warmupMs, durationMs: options.durationMs, user: `fan-r${round}` },
+          );
+          return got.map((sample, i) => {
+            ((samples.fanOut[fanning[i]!.name] ??= []) as FanOutSample[]).push(sample);
+            return `${fanning[i]!.name}: p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${fmt(sample.deliveriesPerSecond)} deliveries/s`;
           });
-          ((samples.fanOut[target.name] ??= []) as FanOutSample[]).push(sample);
-          return `p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${fmt(sample.deliveriesPerSecond)} deliveries/s`;
         },
       },
       {

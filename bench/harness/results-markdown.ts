@@ -78,8 +78,8 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
 
   out.push(`## Results`, "");
   out.push(
-    `Medians of ${o.rounds} rounds; in parentheses, the ratio to the floor: the median of the ${o.rounds} per-round ratios (each round runs every target back to back), or for memory and wakes, measured once, the plain ratio. Echo: ${o.durationMs} ms windows after ${o.warmupMs} ms of warm-up, each connection its own user, closed loop. ` +
-      `Fan-out: ${o.fanOutSockets} sockets of one user, one frame at a time, time until all have it. Push: ${o.pushConcurrency} HTTP clients in closed loops to one user with ${o.pushDevices} sockets. ` +
+    `Medians of ${o.rounds} rounds; in parentheses, the ratio to the floor: the median of the ${o.rounds} per-round ratios (each round runs every target back to back), or for memory and wakes, measured once, the plain ratio. Echo: ${o.durationMs} ms windows after ${o.warmupMs} ms of warm-up${o.echoSlices > 1 ? `, taken in ${o.echoSlices} turns per target that alternate within the round` : ""}, each connection its own user, closed loop. ` +
+      `Fan-out: ${o.fanOutSockets} sockets of one user, one frame at a time, time until all have it, in the same turns as the echo. Push: ${o.pushConcurrency} HTTP clients in closed loops to one user with ${o.pushDevices} sockets. ` +
       `CPU: ${results.machine.cpuSource === "schedstat" ? "the run time of the server process group's threads, in nanoseconds (/proc/<pid>/task/<tid>/schedstat)" : "utime + stime of the server's process group from /proc, in 10 ms clock ticks"}. Memory: resident memory with ${o.idleSockets} idle sockets (${o.idleDevices} per user) minus none. ` +
       `Wakes: ${o.wakesHubs} hubs × ${o.wakesDevices} sockets pinging every ${o.heartbeat.intervalMs} ms (timeout ${o.heartbeat.timeoutMs} ms) for ${o.wakesMs} ms, extrapolated to userhub's defaults (${atDefaults}).`,
     "",

@@ -4,11 +4,12 @@
  * One fan-out at a time. Reports fan-out time percentiles, fan-outs and
  * deliveries per second, and server CPU per 1,000 deliveries.
  */
-import { closeSockets, openSockets } from "../bench-socket.ts";
+import { type BenchSocket, closeSockets, openSockets } from "../bench-socket.ts";
 import { percentile } from "../latency-summary.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { measureWindow, per1k, sleep } from "./measurement-window.ts";
+import { SETTLE_MS } from "./echo.ts";
+import { per1k, sleep } from "./measurement-window.ts";
 
 export interface FanOutOptions {
   readonly sockets: number;
@@ -29,51 +30,96 @@ export interface FanOutSample {
   readonly windowMs: number;
 }
 
-export async function runFanOut(server: Pick<TargetServer, "url" | "usage">, target: Target, options: FanOutOptions): Promise<FanOutSample> {
-  const sockets = await openSockets(server.url, target, Array.from({ length: options.sockets }, () => options.user));
-  // Joining sockets may make the hub tell the others (userhub's presence frames); let that pass first.
-  await sleep(200);
+/**
+ * Fan-out on several targets in one round, in turns, as the echo takes them
+ * (runEchoRound): every target's sockets stay open for the round and the
+ * targets take turns `slices` times, each turn a `durationMs / slices`
+ * window (the first after `warmupMs`, later ones after the echo's settle
+ * time), so a drift in the machine's speed falls on every target alike. One
+ * sample per target, in `entries`' order: its turns' fan-out times pooled.
+ */
+export async function runFanOutRound(
+  entries: readonly { readonly server: Pick<TargetServer, "url" | "usage">; readonly target: Target }[],
+  options: FanOutOptions & { readonly slices: number },
+): Promise<FanOutSample[]> {
+  const opened: BenchSocket[][] = [];
+  try {
+    for (const { server, target } of entries) opened.push(await openSockets(server.url, target, Array.from({ length: options.sockets }, () => options.user)));
+    // Joining sockets may make the hub tell the others (userhub's presence frames); let that pass first.
+    await sleep(200);
+    const pooled = entries.map(() => ({ times: [] as number[], fanOuts: 0, serverCpuMs: 0, windowMs: 0 }));
+    for (let slice = 0; slice < options.slices; slice++) {
+      // Each turn starts with a different target: none always runs first or right after another's load.
+      for (let k = 0; k < entries.length; k++) {
+        const i = (k + slice) % entries.length;
+        const { server, target } = entries[i]!;
+        const warmupMs = slice === 0 ? options.warmupMs : Math.min(SETTLE_MS, options.warmupMs);
+        const turn = await fanOutTurn(server, target, opened[i]!, warmupMs, options.durationMs / options.slices);
+        const into = pooled[i]!;
+        into.times.push(...turn.times);
+        into.fanOuts += turn.times.length;
+        into.serverCpuMs += turn.serverCpuMs;
+        into.windowMs += turn.windowMs;
+      }
+    }
+    return pooled.map(({ times, fanOuts, serverCpuMs, windowMs }, i) => {
+      const deliveries = fanOuts * opened[i]!.length;
+      return {
+        sockets: opened[i]!.length,
+        fanOuts,
+        p50Ms: percentile(times, 50),
+        p99Ms: percentile(times, 99),
+        deliveriesPerSecond: (deliveries * 1000) / windowMs,
+        serverCpuMs,
+        cpuMsPer1kDeliveries: per1k(serverCpuMs, deliveries),
+        windowMs,
+      };
+    });
+  } finally {
+    for (const sockets of opened) await closeSockets(sockets);
+  }
+}
+
+/** One turn: fan-outs back to back for `warmupMs`, then measured for `durationMs`; the one in flight then finishes. */
+async function fanOutTurn(
+  server: Pick<TargetServer, "usage">,
+  target: Target,
+  sockets: readonly BenchSocket[],
+  warmupMs: number,
+  durationMs: number,
+): Promise<{ times: number[]; serverCpuMs: number; windowMs: number }> {
   const times: number[] = [];
   let measuring = false;
   let stopping = false;
-  let fanOuts = 0;
   let counter = 0;
-  try {
-    const loop = new Promise<void>((resolve) => {
-      let remaining = 0;
-      let sentAt = 0;
-      const fire = () => {
-        remaining = sockets.length;
-        sentAt = performance.now();
-        sockets[0]!.send(clientFrame(++counter));
-      };
-      const delivered = (text: string) => {
-        if (!target.isDelivery(text) || --remaining > 0) return;
-        if (measuring) {
-          times.push(performance.now() - sentAt);
-          fanOuts++;
-        }
-        if (stopping) return resolve();
-        fire();
-      };
-      for (const socket of sockets) socket.onText = delivered;
-      fire();
-    });
-    const cost = await measureWindow(server, options.warmupMs, options.durationMs, () => (measuring = true), () => (measuring = false));
-    stopping = true;
-    await Promise.race([loop, sleep(5_000)]);
-    const deliveries = fanOuts * sockets.length;
-    return {
-      sockets: sockets.length,
-      fanOuts,
-      p50Ms: percentile(times, 50),
-      p99Ms: percentile(times, 99),
-      deliveriesPerSecond: (deliveries * 1000) / cost.windowMs,
-      serverCpuMs: cost.serverCpuMs,
-      cpuMsPer1kDeliveries: per1k(cost.serverCpuMs, deliveries),
-      windowMs: cost.windowMs,
+  const loop = new Promise<void>((resolve) => {
+    let remaining = 0;
+    let sentAt = 0;
+    const fire = () => {
+      remaining = sockets.length;
+      sentAt = performance.now();
+      sockets[0]!.send(clientFrame(++counter));
     };
-  } finally {
-    await closeSockets(sockets);
-  }
+    const delivered = (text: string) => {
+      if (!target.isDelivery(text) || --remaining > 0) return;
+      if (measuring) times.push(performance.now() - sentAt);
+      if (stopping) return resolve();
+      fire();
+    };
+    for (const socket of sockets) socket.onText = delivered;
+    fire();
+  });
+  await sleep(warmupMs);
+  const before = server.usage().cpuMs;
+  const startedAt = performance.now();
+  measuring = true;
+  await sleep(durationMs);
+  measuring = false;
+  const windowMs = performance.now() - startedAt;
+  const serverCpuMs = server.usage().cpuMs - before;
+  stopping = true;
+  // A fan-out lost on the way would leave the loop waiting: the turn ends anyway.
+  await Promise.race([loop, sleep(5_000)]);
+  for (const socket of sockets) socket.onText = () => {};
+  return { times, serverCpuMs, windowMs };
 }
