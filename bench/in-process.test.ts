@@ -16,6 +16,9 @@ describe("bench harness, in-process echo", () => {
       expect(result.perRound, result.target).toHaveLength(2);
       for (const us of result.perRound) expect(us, result.target).toBeGreaterThan(0);
       expect(Number.isFinite(result.medianUs)).toBe(true);
+      // The fast regime's figure is one of the rounds, never above their median.
+      expect(result.perRound).toContain(result.fastUs);
+      expect(result.fastUs, result.target).toBeLessThanOrEqual(result.medianUs);
     }
     expect(roundRatio(results, "floor", "floor")).toBe(1);
     expect(roundRatio(results, "userhub", "floor-log")).toBeGreaterThan(0);
