@@ -136,15 +136,15 @@ export function checkGoals(
     const finite = byRound.filter(Number.isFinite);
     return `; per round ${Math.min(...finite).toFixed(2)}–${Math.max(...finite).toFixed(2)}×, ${finite.filter(meets).length} of ${finite.length} rounds within the goal${noise(id)}`;
   };
-  /** The same ratio between two processes of the floor itself (`floor-again`): what the run's noise alone makes of it. */
-  const noise = (id: string): string => {
-    const byRound = samples ? perRoundRatios(samples, options, "floor-again", "floor", id) : null;
-    return byRound && byRound.length > 0 ? `; the floor's second process: ${x(median(byRound))}` : "";
-  };
   /** The median of per-round ratios of two targets of this run; NaN when either did not run the metric. */
   const roundRatio = (name: TargetName, base: TargetName, id: string): number => {
     const byRound = samples ? perRoundRatios(samples, options, name, base, id) : null;
     return byRound && byRound.length > 0 ? median(byRound) : Number.NaN;
+  };
+  /** The same ratio between two processes of the floor itself (`floor-again`): what the run's noise alone makes of it. */
+  const noise = (id: string): string => {
+    const r = roundRatio("floor-again", "floor", id);
+    return Number.isFinite(r) ? `; the floor's second process: ${x(r)}` : "";
   };
   /**
    * What the targets that take userhub apart measured in the same rounds: `part` (work the goal allows beyond

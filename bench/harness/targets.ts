@@ -285,14 +285,17 @@ export function clientFrame(n: number): string {
   return `{"type":"send","data":${n}}`;
 }
 
-/** One of userhub's targets with its frames handled by a part of userhub's work (bench/targets/userhub-parts/worker.js, PART). */
-function userhubPart(name: AttributionTargetName, of: Target, part: string, label: string): Target {
+/**
+ * One of userhub's targets with its frames handled by a part of userhub's work (bench/targets/userhub-parts/worker.js,
+ * PART), run by the one workload it tells apart: the echo, or a message to a hibernated hub.
+ */
+function userhubPart(name: AttributionTargetName, of: Target, part: string, label: string, only: "echo" | "cold" = "echo"): Target {
   return {
     ...of,
     name,
     label,
     role: "attribution",
-    echoOnly: true,
+    ...(only === "echo" ? { echoOnly: true } : { coldOnly: true }),
     entry: here("../targets/userhub-parts/worker.js"),
     bindings: (profile, heartbeat) => ({ ...(of.bindings?.(profile, heartbeat) ?? {}), PART: part }),
   };
@@ -332,8 +335,8 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     coldOnly: true,
     bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
   },
-  "wake-built": { ...userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT"), echoOnly: false, coldOnly: true },
-  "wake-state": { ...userhubPart("wake-state", MAIN_TARGETS.userhub, "wake-state", "the same, with the log's state statement run once on waking"), echoOnly: false, coldOnly: true },
+  "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT", "cold"),
+  "wake-state": userhubPart("wake-state", MAIN_TARGETS.userhub, "wake-state", "the same, with the log's state statement run once on waking", "cold"),
 };
 
 export const TARGETS: Readonly<Record<TargetName, Target>> = { ...MAIN_TARGETS, ...ATTRIBUTION_TARGETS };

@@ -8,6 +8,7 @@ import { type BenchSocket, closeSockets, openSockets, type ClientKind } from "..
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
 import { type ClosedLoopRates, type ClosedLoopResult, combineClosedLoops, runClosedLoops } from "./closed-loop.ts";
+import { takeTurns } from "./measurement-window.ts";
 
 export interface EchoOptions {
   readonly connections: number;
@@ -33,8 +34,8 @@ export async function runEcho(server: Pick<TargetServer, "url" | "usage">, targe
 /**
  * Echo on several targets in one round, in turns: every target's sockets stay
  * open for the round and the targets take turns `slices` times, each turn a
- * `durationMs / slices` window (the first after `warmupMs`, later ones after
- * {@link SETTLE_MS}), so a drift in the machine's speed (seconds long on a
+ * `durationMs / slices` window (takeTurns: the first after `warmupMs`, later
+ * ones after its settle time), so a drift in the machine's speed (seconds long on a
  * shared host) falls on every target alike rather than on whichever ran then.
  * One sample per target, in `entries`' order: its turns summed.
  */
@@ -47,22 +48,18 @@ export async function runEchoRound(
   try {
     for (const { server, target } of entries) opened.push(await openSockets(server.url, target, users, { client: options.client ?? "ws" }));
     const turns: ClosedLoopResult[][] = entries.map(() => []);
-    for (let slice = 0; slice < options.slices; slice++) {
-      // Each turn starts with a different target: none always runs first or right after another's load.
-      for (let k = 0; k < entries.length; k++) {
-        const i = (k + slice) % entries.length;
-        const { server, target } = entries[i]!;
-        const frame = target.echoFrame ?? clientFrame;
-        turns[i]!.push(
-          await runClosedLoops(
-            server,
-            opened[i]!.map((socket) => ({ from: socket, to: socket, frame })),
-            (text) => target.isDelivery(text),
-            { warmupMs: slice === 0 ? options.warmupMs : Math.min(SETTLE_MS, options.warmupMs), durationMs: options.durationMs / options.slices },
-          ),
-        );
-      }
-    }
+    await takeTurns(entries.length, options, async (i, window) => {
+      const { server, target } = entries[i]!;
+      const frame = target.echoFrame ?? clientFrame;
+      turns[i]!.push(
+        await runClosedLoops(
+          server,
+          opened[i]!.map((socket) => ({ from: socket, to: socket, frame })),
+          (text) => target.isDelivery(text),
+          window,
+        ),
+      );
+    });
     return turns.map((results) => {
       const { deliveries, cost, rates } = combineClosedLoops(results);
       return { connections: options.connections, roundTrips: deliveries, ...rates, clientCpuMs: cost.clientCpuMs };
@@ -72,5 +69,3 @@ export async function runEchoRound(
   }
 }
 
-/** How long a target's loops run again before a later turn is measured: the server is warm, its sockets idle for a few turns. */
-export const SETTLE_MS = 100;

@@ -8,8 +8,7 @@ import { type BenchSocket, closeSockets, openSockets } from "../bench-socket.ts"
 import { percentile } from "../latency-summary.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import type { TargetServer } from "../target-server.ts";
-import { SETTLE_MS } from "./echo.ts";
-import { per1k, sleep } from "./measurement-window.ts";
+import { measureWindow, per1k, sleep, takeTurns, type WindowCost } from "./measurement-window.ts";
 
 export interface FanOutOptions {
   readonly sockets: number;
@@ -34,7 +33,7 @@ export interface FanOutSample {
  * Fan-out on several targets in one round, in turns, as the echo takes them
  * (runEchoRound): every target's sockets stay open for the round and the
  * targets take turns `slices` times, each turn a `durationMs / slices`
- * window (the first after `warmupMs`, later ones after the echo's settle
+ * window (takeTurns: the first after `warmupMs`, later ones after its settle
  * time), so a drift in the machine's speed falls on every target alike. One
  * sample per target, in `entries`' order: its turns' fan-out times pooled.
  */
@@ -47,22 +46,17 @@ export async function runFanOutRound(
     for (const { server, target } of entries) opened.push(await openSockets(server.url, target, Array.from({ length: options.sockets }, () => options.user)));
     // Joining sockets may make the hub tell the others (userhub's presence frames); let that pass first.
     await sleep(200);
-    const pooled = entries.map(() => ({ times: [] as number[], fanOuts: 0, serverCpuMs: 0, windowMs: 0 }));
-    for (let slice = 0; slice < options.slices; slice++) {
-      // Each turn starts with a different target: none always runs first or right after another's load.
-      for (let k = 0; k < entries.length; k++) {
-        const i = (k + slice) % entries.length;
-        const { server, target } = entries[i]!;
-        const warmupMs = slice === 0 ? options.warmupMs : Math.min(SETTLE_MS, options.warmupMs);
-        const turn = await fanOutTurn(server, target, opened[i]!, warmupMs, options.durationMs / options.slices);
-        const into = pooled[i]!;
-        into.times.push(...turn.times);
-        into.fanOuts += turn.times.length;
-        into.serverCpuMs += turn.serverCpuMs;
-        into.windowMs += turn.windowMs;
-      }
-    }
-    return pooled.map(({ times, fanOuts, serverCpuMs, windowMs }, i) => {
+    const pooled = entries.map(() => ({ times: [] as number[], serverCpuMs: 0, windowMs: 0 }));
+    await takeTurns(entries.length, options, async (i, window) => {
+      const { server, target } = entries[i]!;
+      const turn = await fanOutTurn(server, target, opened[i]!, window);
+      const into = pooled[i]!;
+      into.times.push(...turn.times);
+      into.serverCpuMs += turn.cost.serverCpuMs;
+      into.windowMs += turn.cost.windowMs;
+    });
+    return pooled.map(({ times, serverCpuMs, windowMs }, i) => {
+      const fanOuts = times.length;
       const deliveries = fanOuts * opened[i]!.length;
       return {
         sockets: opened[i]!.length,
@@ -80,14 +74,13 @@ export async function runFanOutRound(
   }
 }
 
-/** One turn: fan-outs back to back for `warmupMs`, then measured for `durationMs`; the one in flight then finishes. */
+/** One turn: fan-outs back to back for the window's warm-up, then measured for its duration; the one in flight then finishes. */
 async function fanOutTurn(
   server: Pick<TargetServer, "usage">,
   target: Target,
   sockets: readonly BenchSocket[],
-  warmupMs: number,
-  durationMs: number,
-): Promise<{ times: number[]; serverCpuMs: number; windowMs: number }> {
+  window: { readonly warmupMs: number; readonly durationMs: number },
+): Promise<{ times: number[]; cost: WindowCost }> {
   const times: number[] = [];
   let measuring = false;
   let stopping = false;
@@ -109,17 +102,10 @@ async function fanOutTurn(
     for (const socket of sockets) socket.onText = delivered;
     fire();
   });
-  await sleep(warmupMs);
-  const before = server.usage().cpuMs;
-  const startedAt = performance.now();
-  measuring = true;
-  await sleep(durationMs);
-  measuring = false;
-  const windowMs = performance.now() - startedAt;
-  const serverCpuMs = server.usage().cpuMs - before;
+  const cost = await measureWindow(server, window.warmupMs, window.durationMs, () => (measuring = true), () => (measuring = false));
   stopping = true;
   // A fan-out lost on the way would leave the loop waiting: the turn ends anyway.
   await Promise.race([loop, sleep(5_000)]);
   for (const socket of sockets) socket.onText = () => {};
-  return { times, serverCpuMs, windowMs };
+  return { times, cost };
 }

@@ -37,3 +37,27 @@ export async function measureWindow(server: Pick<TargetServer, "usage">, warmupM
 export function per1k(cpuMs: number, operations: number): number {
   return operations > 0 ? (cpuMs * 1000) / operations : Number.NaN;
 }
+
+/** How long a target's load runs again before a later turn is measured: the server is warm, its sockets idle for a few turns. */
+export const SETTLE_MS = 100;
+
+/**
+ * Runs `count` targets' turns within one round, `slices` turns each, each
+ * `durationMs / slices` long (the first after `warmupMs`, later ones after
+ * {@link SETTLE_MS}), and each pass over the targets starting with a
+ * different one: none always runs first or right after another's load, and
+ * a drift in the machine's speed (seconds long on a shared host) falls on
+ * every target alike rather than on whichever ran then.
+ */
+export async function takeTurns(
+  count: number,
+  options: { readonly slices: number; readonly warmupMs: number; readonly durationMs: number },
+  turn: (target: number, window: { readonly warmupMs: number; readonly durationMs: number }) => Promise<void>,
+): Promise<void> {
+  for (let slice = 0; slice < options.slices; slice++) {
+    for (let k = 0; k < count; k++) {
+      const warmupMs = slice === 0 ? options.warmupMs : Math.min(SETTLE_MS, options.warmupMs);
+      await turn((k + slice) % count, { warmupMs, durationMs: options.durationMs / options.slices });
+    }
+  }
+}
