@@ -7,6 +7,7 @@
  *
  *   node bench/hot-path.ts                          5 rounds of echo ×1/×10/×100, then cold wakes
  *   node bench/hot-path.ts --rounds 3 --connections 10 --no-cold
+ *   node bench/hot-path.ts --targets floor,floor-json,userhub-signal --connections 10 --no-cold --per-round   each round's ratio too
  *   node bench/hot-path.ts --targets userhub,floor-log --profile
  *   node bench/hot-path.ts --targets userhub --rounds 0 --no-cold --profile-cold   the profile of messages to hibernated hubs
  *   node bench/hot-path.ts --targets userhub,floor-log --rounds 0 --cold-log-fill 0   cold wakes with userhub's log empty, as the floor + log's is
@@ -24,6 +25,7 @@ import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { FULL } from "./harness/bench-presets.ts";
 import { median } from "./harness/latency-summary.ts";
+import { placeProcesses } from "./harness/cpu-placement.ts";
 import { storageRoot } from "./harness/storage-root.ts";
 import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
 import type { TargetServer } from "./harness/target-server.ts";
@@ -44,6 +46,8 @@ const { values } = parseArgs({
     "cold-iterations": { type: "string", default: String(FULL.coldIterations) },
     "cold-log-fill": { type: "string", default: String(FULL.coldLogFill) },
     profile: { type: "boolean", default: false },
+    /** Each target's CPU ÷ the floor's, round by round, under its row: how far the rounds agree. */
+    "per-round": { type: "boolean", default: false },
     "profile-cold": { type: "boolean", default: false },
     /** A markdown file the echo table is appended to (with the command, the time and the load). */
     out: { type: "string" },
@@ -60,7 +64,7 @@ const root = storageRoot("memory");
 const bundleDir = await mkdtemp(join(tmpdir(), "userhub-hot-path-"));
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 const startLoad = load();
-console.log(`load average ${startLoad}`);
+console.log(`load average ${startLoad}; ${placeProcesses().description}`);
 const bundles = await bundleTargets(targets, bundleDir);
 const live: TargetServer[] = [];
 const fmt = (n: number, digits = 0) => (Number.isNaN(n) ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
@@ -115,21 +119,24 @@ try {
         fmt(ratio(target.name, "floor", connections, cpu), 2),
         fmt(ratio(target.name, "floor-log", connections, cpu), 2),
       ];
-      rows.push(row);
+      const floorRuns = samples.get(`floor@${connections}`);
+      const perRound = floorRuns && target.name !== "floor" ? runs.map((s, i) => (cpu(s) / cpu(floorRuns[i]!)).toFixed(2)).join(" ") : "";
+      rows.push([...row, perRound]);
       const widths = [16, 5, 15, 11, 14, 18, 13, 17];
       console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" "));
+      if (values["per-round"] && perRound) console.log(`  CPU ÷ floor per round: ${perRound}`);
     }
   }
   if (values.out && rows.length > 0) {
     const table = [
-      "| target | what it is | conns | round trips/s | CPU ms / 1k | ÷ floor (rt/s) | ÷ floor-log (rt/s) | ÷ floor (CPU) | ÷ floor-log (CPU) |",
-      "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| target | what it is | conns | round trips/s | CPU ms / 1k | ÷ floor (rt/s) | ÷ floor-log (rt/s) | ÷ floor (CPU) | ÷ floor-log (CPU) | ÷ floor (CPU), per round |",
+      "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |",
       ...rows.map(([name, ...cells]) => `| \`${name}\` | ${TARGETS[name as TargetName].label} | ${cells.join(" | ")} |`),
     ];
     await appendSection(
       values.out,
       command,
-      `Medians of ${rounds} rounds, every target taking ${values.slices} turn${values.slices === "1" ? "" : "s"} in each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+      `Medians of ${rounds} rounds, every target taking ${values.slices} turn${values.slices === "1" ? "" : "s"} in each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end; ${placeProcesses().description}.`,
       table,
     );
   }

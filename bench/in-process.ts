@@ -13,6 +13,7 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
+import { placeProcesses } from "./harness/cpu-placement.ts";
 import { IN_PROCESS_TARGETS, type InProcessTarget, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
 
 const { values } = parseArgs({
@@ -28,6 +29,7 @@ for (const target of targets) if (!IN_PROCESS_TARGETS.includes(target)) throw ne
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 const command = commandLine("bench/in-process.ts");
 const startLoad = load();
+console.log(placeProcesses().description);
 const started = new Date();
 const results = await runInProcessEcho({ targets, rounds: Number(values.rounds), roundTrips: Number(values["round-trips"]), progress: (line) => console.log(`${line}, load ${load()}`) });
 // A ratio or difference to a floor this run did not measure is NaN ("n/a").

@@ -8,6 +8,7 @@
  *   npm run bench -- --targets userhub,floor --no-driving
  *   npm run bench -- --storage disk       Durable Object storage on disk instead of /dev/shm
  *   npm run bench -- --smoke --out /tmp/x the smoke-test sizes (writes nothing unless --out is given)
+ *   BENCH_PIN_CPUS=off npm run bench     leave every process where the scheduler puts it (cpu-placement.ts)
  *   npm run bench -- --render             rewrite latest.md and chart.svg from latest.json (no run; the goals' words are rebuilt from its fields)
  */
 import { readFile } from "node:fs/promises";
@@ -17,6 +18,7 @@ import { parseArgs } from "node:util";
 import type { BenchOptions, BenchResults } from "./harness/bench-results.ts";
 import { FULL, SMOKE } from "./harness/bench-presets.ts";
 import { runBench } from "./harness/bench-run.ts";
+import { placeProcesses } from "./harness/cpu-placement.ts";
 import { checkGoals } from "./harness/goals.ts";
 import { directGoals } from "./harness/direct-phase.ts";
 import { writeResults } from "./harness/results-files.ts";
@@ -63,6 +65,8 @@ const options: BenchOptions = {
 const outDir = values.out ?? (values.smoke ? null : fileURLToPath(new URL("./results/", import.meta.url)));
 const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
 
+// Servers on a CPU of their own, the clients on the others (cpu-placement.ts): the run's ratios then agree round to round.
+console.log(placeProcesses().description);
 const { results } = await runBench(options, { progress: (line) => console.log(line), command });
 
 console.log("");

@@ -160,6 +160,8 @@ export interface BenchResults {
     readonly chosen: string;
     readonly why: readonly string[];
     readonly storageRoot: string;
+    /** Where the servers and the clients ran (cpu-placement.ts). Absent in runs before it was recorded. */
+    readonly cpuPlacement?: string;
     readonly comparison: readonly DrivingMethodRow[] | null;
   };
   readonly targets: readonly { readonly name: TargetName; readonly label: string; readonly role: string; readonly kind: string; readonly hibernates: boolean }[];

@@ -30,6 +30,7 @@ import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
 import { checkGoals } from "./goals.ts";
 import { type DirectResults, directGoals, runDirectPhase } from "./direct-phase.ts";
 import { USERHUB_DEFAULTS } from "./userhub-defaults.ts";
+import { currentPlacement } from "./cpu-placement.ts";
 import { describeMachine, measuredCommit } from "./machine-description.ts";
 import { BILLING_RULES, PRICE_SOURCES } from "./pricing.ts";
 import { storageRoot } from "./storage-root.ts";
@@ -67,6 +68,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
   const startedAt = new Date();
   const loadAverageStart = loadavg();
   const commit = measuredCommit();
+  const placement = currentPlacement();
   const clock = () => {
     const s = Math.round((Date.now() - startedAt.getTime()) / 1000);
     return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
@@ -325,6 +327,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
           `Durable Object storage lives in ${root}${options.storage === "memory" ? ", so a durable write costs what the runtime does, not this machine's fsync (production makes writes durable by replication, not a local fsync)" : ""}.`,
         ],
         storageRoot: root,
+        cpuPlacement: placement.description,
         comparison,
       },
       targets: targets.map((t) => ({ name: t.name, label: t.label, role: t.role, kind: t.kind, hibernates: t.hibernates })),

@@ -21,6 +21,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
+import { pinServerProcess } from "./cpu-placement.ts";
 import { median, percentile } from "./latency-summary.ts";
 import { readRunTimeMs } from "./process-group-stats.ts";
 import { storageRoot } from "./storage-root.ts";
@@ -81,6 +82,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     const url = await mf.ready;
     const children = workerdChildren(process.pid);
     if (children.length !== 1) throw new Error(`expected one workerd child of ${process.pid}, found ${children.length}`);
+    pinServerProcess(children[0]!);
     const workerd = String(children[0]);
     // Microseconds matter here: the schedstat run time, never clock ticks.
     const cpuMs = () => {

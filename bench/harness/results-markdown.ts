@@ -49,7 +49,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
   );
 
   out.push(`## How workerd is driven, and why`, "");
-  out.push(`**Used:** ${results.driving.chosen} (storage root: \`${results.driving.storageRoot}\`).`, "");
+  out.push(`**Used:** ${results.driving.chosen} (storage root: \`${results.driving.storageRoot}\`)${results.driving.cpuPlacement ? `; ${results.driving.cpuPlacement}` : ""}.`, "");
   // The reasons stand on the comparison measured in the same run; without it, only what was used is stated.
   if (results.driving.comparison) {
     for (const why of results.driving.why) out.push(`- ${why}`);

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { freePort } from "../../test/support/free-port.ts";
 import { removeOnExit, stopProcessGroup, trackProcessGroup } from "../../test/support/process-group.ts";
+import { serverCommand } from "./cpu-placement.ts";
 import { groupUsage, type GroupUsage } from "./process-group-stats.ts";
 import type { EvictCommand, HostReady, HostSpec } from "./target-host.ts";
 
@@ -46,7 +47,9 @@ export { removeOnExit };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function spawnGroup(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(command, args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env, ...(cwd ? { cwd } : {}) });
+  // On the server CPU when the run pins processes (cpu-placement.ts); every process the server starts inherits it.
+  const [file, argv] = serverCommand(command, args);
+  const child = spawn(file, argv, { detached: true, stdio: ["pipe", "pipe", "pipe"], env, ...(cwd ? { cwd } : {}) });
   let out = "";
   const append = (chunk: string) => {
     out += chunk;

@@ -197,8 +197,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   message(socket: S, data: string | ArrayBuffer): Promise<void> {
     try {
-      const admitted = this.#admit(socket, data);
-      return admitted === true ? this.handleFrame(socket, data) : admitted.then(settled);
+      // One attachment lookup and one clock read serve the admission and the handling.
+      const attachment = this.#sockets.attachment(socket);
+      if (!attachment || attachment.closing) return NOTHING;
+      const now = this.#host.now();
+      const admitted = this.#admit(socket, data, attachment, now);
+      return admitted === true ? this.#handle(socket, data, attachment, now) : admitted.then(settled);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -213,18 +217,17 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * queues frames (Deno) refuses a flood before it queues it.
    */
   admitFrame(socket: S, data: string | ArrayBuffer): boolean {
-    const admitted = this.#admit(socket, data);
+    const attachment = this.#sockets.attachment(socket);
+    if (!attachment || attachment.closing) return false;
+    const admitted = this.#admit(socket, data, attachment, this.#host.now());
     if (admitted === true) return true;
     admitted.catch((error) => logFailure("refusing a frame", error));
     return false;
   }
 
   /** True for a frame to handle; otherwise the work of refusing it (an error frame, a close). */
-  #admit(socket: S, data: string | ArrayBuffer): true | Promise<unknown> {
-    const attachment = this.#sockets.attachment(socket);
-    if (!attachment || attachment.closing) return Promise.resolve();
+  #admit(socket: S, data: string | ArrayBuffer, attachment: ConnectionAttachment, now: number): true | Promise<unknown> {
     if (isLargerThan(data, this.#config.maxMessageBytes)) return this.#end(socket, attachment, CloseCode.MessageTooBig);
-    const now = this.#host.now();
     let rate = this.#rates.get(socket);
     if (!rate) this.#rates.set(socket, (rate = new SocketRateLimit(this.#config.rate, now)));
     const verdict = rate.check(typeof data === "string" ? frameBytes(data) : data.byteLength, now);
@@ -263,8 +266,16 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     try {
       const attachment = this.#sockets.attachment(socket);
       if (!attachment || attachment.closing) return NOTHING;
+      return this.#handle(socket, data, attachment, this.#host.now());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link handleFrame} with the socket's attachment (live) and the time read. */
+  #handle(socket: S, data: string | ArrayBuffer, attachment: ConnectionAttachment, now: number): Promise<void> {
+    try {
       // A frame is a sign of life: recorded at most once per interval (the heartbeat allows for the lag), so most frames write no attachment.
-      const now = this.#host.now();
       if (now - attachment.lastMessageAt >= this.#config.heartbeat.intervalMs) {
         attachment.lastMessageAt = now;
         this.#sockets.write(socket, attachment);
