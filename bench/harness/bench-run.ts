@@ -113,7 +113,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     }
 
     // Targets that only take a message to a hibernated hub apart get servers of their own in that phase.
-    const running = targets.filter((t) => !t.coldOnly);
+    const running = targets.filter((t) => t.only !== "cold");
     progress(`starting ${running.length} servers side by side`);
     const servers = new Map<TargetName, TargetServer>();
     for (const [i, server] of (await Promise.all(running.map((target) => start(target, "throughput")))).entries()) servers.set(running[i]!.name, server);
@@ -142,7 +142,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
         name: `fan-out ×${options.fanOutSockets}`,
         // In turns, as the echo: every target's sockets open for the round, so a drift falls on all of them.
         runRound: async (order, round) => {
-          const fanning = order.filter((t) => !t.echoOnly);
+          const fanning = order.filter((t) => t.only !== "echo");
           const got = await runFanOutRound(
             fanning.map((target) => ({ server: servers.get(target.name)!, target })),
             { sockets: options.fanOutSockets, slices: options.echoSlices, warmupMs: options.warmupMs, durationMs: options.durationMs, user: `fan-r${round}` },
@@ -178,7 +178,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
           for (const line of await workload.runRound(order, round)) progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${line}`);
           continue;
         }
-        for (const target of order.filter((t) => !t.echoOnly)) {
+        for (const target of order.filter((t) => t.only !== "echo")) {
           const line = await workload.run(target, servers.get(target.name)!, round);
           progress(`round ${round + 1}/${options.rounds} · ${workload.name} · ${target.name}: ${line}`);
         }
@@ -229,7 +229,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
     // that take userhub's cold message apart), each on a fresh server of its own, all started together and
     // measured in interleaved rounds.
     const coldPhase = async () => {
-      const subjects = targets.filter((t) => t.kind === "edge" && t.hibernates && (t.role !== "attribution" || t.name === "floor-log" || t.coldOnly));
+      const subjects = targets.filter((t) => t.kind === "edge" && t.hibernates && (t.role !== "attribution" || t.name === "floor-log" || t.only === "cold"));
       if (subjects.length === 0) return;
       const coldServers = await Promise.all(subjects.map((target) => start(target, "idle")));
       try {

@@ -31,18 +31,29 @@ export interface CpuPlacement {
 
 let placement: CpuPlacement | undefined;
 
-/** The CPUs this process may run on (its affinity), from /proc; null when unreadable. */
+/**
+ * The CPUs a kernel CPU list names (`/proc/<pid>/status`'s `Cpus_allowed_list`, as `taskset -c` takes it).
+ *
+ * @example
+ * ```ts
+ * parseCpuList("0-2,5"); // [0, 1, 2, 5]
+ * ```
+ */
+export function parseCpuList(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(",")) {
+    const [from, to = from] = part.split("-").map(Number);
+    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new Error(`not a CPU list: ${JSON.stringify(list)}`);
+    for (let cpu = from!; cpu <= to!; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** The CPUs this process may run on (its affinity); null when unreadable. */
 function allowedCpus(): number[] | null {
   try {
-    const status = readFileSync("/proc/self/status", "utf8");
-    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
-    if (!list) return null;
-    const cpus: number[] = [];
-    for (const part of list.split(",")) {
-      const [from, to] = part.split("-").map(Number);
-      for (let cpu = from!; cpu <= (to ?? from)!; cpu++) cpus.push(cpu);
-    }
-    return cpus;
+    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    return list ? parseCpuList(list) : null;
   } catch {
     return null;
   }
@@ -80,7 +91,13 @@ export function placeProcesses(): CpuPlacement {
   } else {
     const serverCpu = cpus[cpus.length - 1]!;
     const clientCpus = cpus.slice(0, -1).join(",");
-    execFileSync("taskset", ["-a", "-cp", clientCpus, String(process.pid)], { stdio: "ignore" });
+    try {
+      execFileSync("taskset", ["-a", "-cp", clientCpus, String(process.pid)], { stdio: "pipe" });
+    } catch (error) {
+      // A container may refuse to change affinity (EPERM): the run goes on unplaced, and says why.
+      const why = (error as { stderr?: Buffer }).stderr?.toString().trim().split("\n")[0] || String(error);
+      return (placement = { pinned: false, description: `processes placed by the scheduler (taskset refused: ${why})` });
+    }
     placement = {
       pinned: true,
       serverCpu,

@@ -60,10 +60,12 @@ export interface Target {
   socketRequest(user: string): Promise<{ path: string; headers?: Record<string, string> }>;
   /** The server greets each socket first (userhub's `welcome`); the client waits for it. */
   readonly greets: boolean;
-  /** Only the echo workload tells it apart (`userhub-signal`: its pushes are userhub's own); the other round workloads skip it. */
-  readonly echoOnly?: boolean;
-  /** Only the cold-wakes phase tells it apart (a message to a hibernated hub, taken apart); no other workload runs it. */
-  readonly coldOnly?: boolean;
+  /**
+   * The one workload that tells it apart, when only one does: `echo` (`userhub-signal`: its pushes are userhub's
+   * own; the other round workloads skip it), or `cold`, the cold-wakes phase (a message to a hibernated hub, taken
+   * apart; no other workload runs it).
+   */
+  readonly only?: "echo" | "cold";
   /** Whether a text frame from the server is a delivery (not a greeting, presence or pong). */
   isDelivery(text: string): boolean;
   /** The frame a client sends in the echo workload, when not {@link clientFrame}'s `send`. */
@@ -165,7 +167,7 @@ const MAIN_TARGETS: Readonly<Record<Exclude<TargetName, AttributionTargetName>, 
     name: "userhub-signal",
     label: "userhub, ephemeral `signal` frames (echo only)",
     role: "attribution",
-    echoOnly: true,
+    only: "echo",
     kind: "edge",
     hibernates: true,
     entry: here("../targets/userhub/worker.js"),
@@ -295,7 +297,7 @@ function userhubPart(name: AttributionTargetName, of: Target, part: string, labe
     name,
     label,
     role: "attribution",
-    ...(only === "echo" ? { echoOnly: true } : { coldOnly: true }),
+    only,
     entry: here("../targets/userhub-parts/worker.js"),
     bindings: (profile, heartbeat) => ({ ...(of.bindings?.(profile, heartbeat) ?? {}), PART: part }),
   };
@@ -318,7 +320,7 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     name: "floor-json",
     label: "floor + JSON (each frame parsed, a signal frame built)",
     role: "attribution",
-    echoOnly: true,
+    only: "echo",
     bindings: () => ({ PARSE_FRAMES: "on" }),
     echoFrame: MAIN_TARGETS["userhub-signal"].echoFrame!,
   },
@@ -332,7 +334,7 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     ...MAIN_TARGETS["floor-log"],
     name: "floor-log-socket-state",
     label: "floor + log, each socket with a tag and an attachment as userhub's",
-    coldOnly: true,
+    only: "cold",
     bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
   },
   "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT", "cold"),
