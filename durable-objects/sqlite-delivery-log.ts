@@ -58,6 +58,19 @@ type StateRow = { epoch: string | null; mark: number; markEnd: number; first: nu
 const UPDATE_SLOT = "UPDATE userhub_ring SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?";
 const INSERT_SLOT = "INSERT INTO userhub_ring (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/**
+ * A delivery written from a hinted latest seq (?1 − 1), in one statement that
+ * checks the hint as it writes: the slot before holds that seq, the slot
+ * written holds an older one (deliveries fill slots in order, so nothing
+ * later exists), and the ring on disk is the size this log numbers slots by.
+ * Any of them false: no row changes, and the log reads where it stands.
+ */
+const HINTED_WRITE = `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5,
+    base = (SELECT base + bytes FROM userhub_ring WHERE slot = ?6 AND seq = ?1 - 1), from_user = ?8, to_user = ?9
+  WHERE slot = ?7 AND seq < ?1 AND EXISTS (SELECT 1 FROM userhub_ring WHERE slot = ?6 AND seq = ?1 - 1)
+    AND (SELECT ring FROM userhub_mark WHERE id = 0) = ?10
+  RETURNING base`;
+
 type Row = { seq: number; at: number; sender: string | null; data: string; from_user: string | null; to_user: string | null };
 
 /**
@@ -83,8 +96,10 @@ type Row = { seq: number; at: number; sender: string | null; data: string; from_
  *
  * Nothing runs until the log is first used; then one statement tells it where
  * it stands (the schema is created on the first use ever, when that statement
- * finds no table). So a message to a hub woken from hibernation costs two
- * statements: that one and the delivery's.
+ * finds no table). A hub woken from hibernation usually skips even that: its
+ * sockets remember the latest seq (`hint`), and the delivery's own statement
+ * checks it as it writes. So a message to a woken hub costs one statement, or
+ * two when the seq remembered is not the latest (after a burst, say).
  */
 export class SqliteDeliveryLog implements DeliveryLog {
   readonly #sql: SqlStorage;
@@ -104,6 +119,11 @@ export class SqliteDeliveryLog implements DeliveryLog {
   #bytesAtMost = 0;
   /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
   #lastNow: number | null = null;
+  /**
+   * The latest seq as a hint said and the log's own writes since confirmed, while
+   * the log has not read where it stands (`#loaded` false); null otherwise.
+   */
+  #hintedLatest: number | null = null;
   #keysReady = false;
   #keysWritten = false;
   #lastKeyPrune = Number.NEGATIVE_INFINITY;
@@ -132,7 +152,22 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return this.#oldest(this.#now());
   }
 
+  /**
+   * Takes the latest seq a host remembered, for a log that has not read where
+   * it stands: its next delivery is written from it, checked in the same
+   * statement (see {@link HINTED_WRITE}), so that a hub woken from
+   * hibernation writes a delivery in one statement. Ignored once the log has
+   * read where it stands.
+   */
+  hint(latestSeq: number): void {
+    if (!this.#loaded && Number.isSafeInteger(latestSeq) && latestSeq > 0) this.#hintedLatest = latestSeq;
+  }
+
   append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult {
+    if (!this.#loaded && this.#hintedLatest !== null && entries.length === 1 && idempotencyKey === undefined) {
+      const delivered = this.#appendHinted(entries[0]!, at, this.#hintedLatest);
+      if (delivered) return { seqs: [delivered.seq], deliveries: [delivered], duplicate: false };
+    }
     this.#load();
     this.#tell(at);
     if (idempotencyKey !== undefined) {
@@ -168,6 +203,27 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return { seqs, deliveries, duplicate: false };
   }
 
+  /**
+   * One delivery written from `latest`, a hint, without reading where the log
+   * stands; null (nothing written, the hint dropped) when the statement's
+   * check says the hint is wrong, or when this delivery must write the mark,
+   * which needs the log's whole position.
+   */
+  #appendHinted(entry: NewDelivery, at: number, latest: number): Delivery | null {
+    const seq = latest + 1;
+    const ring = this.#retention.count;
+    this.#hintedLatest = null;
+    if (seq % MARK_EVERY === 0) return null;
+    const json = entry.json ?? JSON.stringify(entry.data ?? null);
+    const row = this.#sql
+      .exec<{ base: number }>(HINTED_WRITE, seq, at, entry.from ?? null, json, jsonBytes(json), latest % ring, seq % ring, entry.fromUser ?? null, entry.toUser ?? null, ring)
+      .toArray()[0];
+    if (row === undefined) return null;
+    this.#tell(at);
+    this.#hintedLatest = seq;
+    return { seq, at, data: entry.data, ...deliveryOrigin(entry) };
+  }
+
   async since(seq: number): Promise<ReplayResult> {
     this.#load();
     const now = this.#now();
@@ -180,6 +236,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
   }
 
   prune(now: number): void {
+    // A log writing from a hint has not read what it keeps: the byte bound waits for the next event that reads where
+    // the log stands (every welcome does), while the ring bounds its rows; what is replayed follows retention anyway.
+    if (!this.#loaded && this.#hintedLatest !== null) return;
     this.#load();
     this.#tell(now);
     const { bytes } = this.#retention;
@@ -240,6 +299,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
 
   #load(): void {
     if (this.#loaded) return;
+    this.#hintedLatest = null;
     let state: StateRow | undefined;
     try {
       state = this.#sql.exec<StateRow>(STATE).toArray()[0];

@@ -9,6 +9,14 @@ import type { HubSockets } from "./hub-sockets.ts";
 import { countSent, type SendOutcome, type WritableSocket } from "./sender.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
+/**
+ * How often a hub writes its log's latest seq into a socket's attachment (see
+ * `ConnectionAttachment.logSeq`): on an instance's first delivery, then every
+ * this many. An attachment write costs the hot path a copy of the attachment;
+ * a stale seq costs a woken hub one check before it reads where the log stands.
+ */
+export const LOG_SEQ_EVERY = 16;
+
 /** What {@link DeliveryFanOut.deliver} did: the log's answer, and how many sockets were sent the frames. */
 export type FannedOut = AppendResult & { readonly delivered: number };
 
@@ -30,6 +38,10 @@ export class DeliveryFanOut<S extends WritableSocket> {
   #appendTail: Promise<unknown> = Promise.resolve();
   /** Appends handed to the log and not settled yet. */
   #appending = 0;
+  /** Whether this instance offered the log the latest seq its sockets remember (once: after that the log knows). */
+  #hinted = false;
+  /** Deliveries this instance sent since it last wrote the log's latest seq into an attachment. */
+  #sinceRemembered = 0;
 
   /** `endSlowConsumer` closes a socket past `maxUnackedBytes` (4002). */
   constructor(
@@ -60,6 +72,7 @@ export class DeliveryFanOut<S extends WritableSocket> {
     let appended: AppendResult | Promise<AppendResult>;
     try {
       serialized = entries.map((entry) => (entry.json === undefined ? serializeDelivery(entry) : (entry as SerializedDelivery)));
+      if (!this.#hinted) this.#offerHint();
       now = this.#host.now();
       appended = this.#append(serialized, now, idempotencyKey);
       if (!(appended instanceof Promise)) return this.#send(appended, serialized, now);
@@ -77,7 +90,11 @@ export class DeliveryFanOut<S extends WritableSocket> {
     let sizes: number[] | undefined;
     // Each socket's frames are written now unless earlier writes wait on them, or it acknowledges (its count
     // may first be rebuilt from the log); only those are waited for.
-    const outcomes = this.#sockets.live().map((socket): SendOutcome | Promise<SendOutcome> => {
+    const live = this.#sockets.live();
+    // The first delivery of an instance, and every LOG_SEQ_EVERY-th after it: a hub woken for one message (a mostly
+    // idle user's) always finds its latest seq remembered; one that hibernates after a burst reads where its log stands once.
+    if (live.length > 0 && this.#host.log.hint && this.#sinceRemembered++ % LOG_SEQ_EVERY === 0) this.#remember(live[0]!, appended.seqs[appended.seqs.length - 1]!);
+    const outcomes = live.map((socket): SendOutcome | Promise<SendOutcome> => {
       const attachment = this.#sockets.attachment(socket)!;
       const sender = this.#sockets.sender(socket);
       if (!attachment.acks) return sender.sendNow(frames);
@@ -99,6 +116,36 @@ export class DeliveryFanOut<S extends WritableSocket> {
       await this.#host.log.prune(now);
       return { ...appended, delivered };
     });
+  }
+
+  /**
+   * Offers the log the latest seq any live socket remembers (the highest: a
+   * socket that closed may have held a later one, and the log finds out).
+   */
+  #offerHint(): void {
+    this.#hinted = true;
+    const log = this.#host.log;
+    if (!log.hint) return;
+    let latest = 0;
+    for (const socket of this.#sockets.live()) latest = Math.max(latest, this.#sockets.attachment(socket)?.logSeq ?? 0);
+    if (latest > 0) log.hint(latest);
+  }
+
+  /**
+   * Keeps `seq`, the log's latest, in `socket`'s attachment, so that a hub
+   * woken from hibernation can write its next delivery without first reading
+   * where the log stands. An attachment lives in the runtime's memory, not
+   * storage: no row is written.
+   */
+  #remember(socket: S, seq: number): void {
+    const attachment = this.#sockets.attachment(socket);
+    if (!attachment || attachment.logSeq === seq) return;
+    attachment.logSeq = seq;
+    try {
+      this.#sockets.write(socket, attachment);
+    } catch {
+      // A socket closing under us may refuse a new attachment: the hint is only a hint.
+    }
   }
 
   /**

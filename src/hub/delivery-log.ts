@@ -75,6 +75,14 @@ export interface DeliveryLog {
   since(seq: number): Promise<ReplayResult>;
   /** Drops what retention no longer covers. Called after a delivery is sent, so it never delays one. */
   prune(now: number): void | Promise<void>;
+  /**
+   * A seq the host remembered as this log's latest (the hub keeps it in a
+   * socket's attachment), offered before an append: a log that has not read
+   * where it stands yet may number its next delivery from it instead. Only a
+   * hint: the log must check it as it writes, and read where it stands when
+   * it is wrong. Optional: a log without it reads where it stands.
+   */
+  hint?(latestSeq: number): void;
 }
 
 /**

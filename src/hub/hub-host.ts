@@ -32,6 +32,13 @@ export interface ConnectionAttachment {
    * hibernation can rebuild the socket's unacknowledged bytes from the log.
    */
   ackedSeq?: number;
+  /**
+   * The log's latest seq when the hub last wrote it here (after a delivery,
+   * on one live socket): a hint that lets a hub woken from hibernation write
+   * its next delivery without first reading where its log stands. Never
+   * trusted: the log checks it as it writes (see `DeliveryLog.hint`).
+   */
+  logSeq?: number;
   /** Set once cleanup has run, so it never runs twice (close, error and timeout may all report one socket). */
   closing?: true;
 }

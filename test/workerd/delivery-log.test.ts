@@ -201,6 +201,79 @@ describe("sqlite log across restarts", () => {
     });
   });
 
+  it("writes a delivery from a hinted latest seq in one statement, checked as it writes; a wrong hint costs that statement, then the usual way", async () => {
+    const stub = hubOf(`log-${++objects}`);
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 50 });
+      for (let i = 1; i <= 120; i++) await log.append([{ data: `m${i}` }], i);
+    });
+    const rowOf = (sql: SqlStorage, seq: number) => sql.exec<{ base: number; bytes: number }>("SELECT base, bytes FROM userhub_ring WHERE seq = ?", seq).one();
+    // Each a new instance, told the latest seq right, one short, past it, far past it, and right again.
+    const hints: [string, (latest: number) => number, number][] = [
+      ["right", (latest) => latest, 1],
+      ["one short", (latest) => latest - 1, 3],
+      ["past it", (latest) => latest + 3, 3],
+      ["far past it", () => 10_000, 3],
+      ["a lap short", (latest) => latest - 50, 3],
+      ["right again", (latest) => latest, 1],
+    ];
+    for (const [name, hintOf, statements] of hints) {
+      await runInDurableObject(stub, async (_instance: UserHub, state) => {
+        const latest = state.storage.sql.exec<{ seq: number }>("SELECT MAX(seq) AS seq FROM userhub_ring").one().seq;
+        const sql = countingSql(state.storage.sql);
+        const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 50 }, () => 0);
+        log.hint(hintOf(latest));
+        expect((await log.append([{ data: name, from: "c1" }], 500)).seqs, name).toEqual([latest + 1]);
+        await log.prune(500);
+        expect(sql.statements, `${name}: statements`).toBe(statements);
+        expect(sql.rowsWritten, `${name}: rows written`).toBe(1);
+        // The row continues the byte count, whichever way it was written.
+        const previous = rowOf(state.storage.sql, latest);
+        expect(rowOf(state.storage.sql, latest + 1).base, name).toBe(previous.base + previous.bytes);
+      });
+    }
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 50 }, () => 0);
+      expect(await log.latestSeq()).toBe(126);
+      const replay = await log.since(119);
+      expect(replay.kind === "replay" && replay.deliveries.map((d) => [d.seq, d.data, d.from ?? null])).toEqual([
+        [120, "m120", null],
+        ...hints.map(([name], i) => [121 + i, name, "c1"]),
+      ]);
+    });
+  });
+
+  it("refuses a hint across a change of ring size, and for a delivery that writes the mark, and goes on numbering", async () => {
+    const stub = hubOf(`log-${++objects}`);
+    // 230 and 231 sit at the same slots of a 50-slot ring and a 40-slot one: a hinted write lines up with either layout.
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 50 });
+      for (let i = 1; i <= 230; i++) await log.append([{ data: i }], 0);
+    });
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 40 }, () => 0);
+      log.hint(230);
+      expect((await log.append([{ data: 231 }], 0)).seqs).toEqual([231]);
+      expect(log.entries().map((d) => d.data)).toEqual(Array.from({ length: 40 }, (_, i) => 192 + i));
+    });
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const sql = countingSql(state.storage.sql);
+      const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 40 }, () => 0);
+      log.hint(231);
+      expect((await log.append([{ data: 232 }], 0)).seqs).toEqual([232]);
+      expect((await log.append([{ data: 233 }], 0)).seqs).toEqual([233]);
+      expect(sql.statements).toBe(2);
+      for (let seq = 234; seq < MARK_EVERY; seq++) await log.append([{ data: seq }], 0);
+    });
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 40 }, () => 0);
+      log.hint(MARK_EVERY - 1);
+      expect((await log.append([{ data: MARK_EVERY }], 0)).seqs).toEqual([MARK_EVERY]);
+      expect(state.storage.sql.exec<{ seq: number }>("SELECT seq FROM userhub_mark WHERE id = 0").one().seq).toBe(MARK_EVERY);
+      expect(log.entries().map((d) => d.data)).toEqual(Array.from({ length: 40 }, (_, i) => MARK_EVERY - 39 + i));
+    });
+  });
+
   it("moves a log kept by the layout keyed by seq (userhub_deliveries) into the ring once, newest `count` rows", async () => {
     await runInDurableObject(hubOf(`log-${++objects}`), async (_instance: UserHub, state) => {
       const sql = state.storage.sql;

@@ -248,6 +248,45 @@ describe("hibernation", () => {
     for (const c of [a1, a2, third]) c.socket.close(1000);
   });
 
+  it("writes a message to a hub woken from hibernation in one statement, from the latest seq its sockets remember, and numbers on", async () => {
+    const alice = user("alice");
+    const [a1, a2] = [await connect(alice), await connect(alice)];
+    const stub = hubOf(alice);
+    // More deliveries than the ring's 20 slots (the test bindings' LOG_RETENTION): a full ring.
+    await stub.push(Array.from({ length: 25 }, (_, i) => i + 1));
+    for (let i = 0; i < 25; i++) for (const client of [a1, a2]) await client.next();
+    const remembered = await runInDurableObject(stub, (_instance: UserHub, state) =>
+      state.getWebSockets().map((ws) => (ws.deserializeAttachment() as ConnectionAttachment).logSeq ?? 0),
+    );
+    expect(Math.max(...remembered)).toBe(25);
+    await evictDurableObject(stub);
+    // The woken instance's statements, counted before any event builds its hub.
+    await runInDurableObject(stub, (_instance: UserHub, state) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      const seen: string[] = [];
+      (globalThis as { woken?: string[] }).woken = seen;
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        seen.push(query.trim().split(/\s+/)[0]!);
+        return exec(query, ...bindings);
+      }) as typeof sql.exec;
+    });
+    a1.sendJson({ type: "send", data: "woken" });
+    for (const client of [a1, a2]) expect(await client.next()).toMatchObject({ type: "message", seq: 26, data: "woken" });
+    const statements = await runInDurableObject(stub, () => [...((globalThis as { woken?: string[] }).woken ?? [])]);
+    expect(statements).toEqual(["UPDATE"]);
+    // A socket that remembers nothing newer (the hint stale: a push came from elsewhere) costs the usual way, and numbering goes on.
+    await runInDurableObject(stub, (_instance: UserHub, state) => {
+      for (const ws of state.getWebSockets()) ws.serializeAttachment({ ...(ws.deserializeAttachment() as ConnectionAttachment), logSeq: 3 });
+    });
+    await evictDurableObject(stub);
+    a2.sendJson({ type: "send", data: "stale" });
+    for (const client of [a1, a2]) expect(await client.next()).toMatchObject({ type: "message", seq: 27, data: "stale" });
+    const third = await connect(alice);
+    expect(third.welcome).toMatchObject({ seq: 27 });
+    for (const c of [a1, a2, third]) c.socket.close(1000);
+  });
+
   it("keeps an acknowledging socket's unacknowledged bound (512 KiB) across rebuilds of the object: 4002 past it, and a resume loses nothing", async () => {
     const alice = user("alice");
     const ackingUpgrade = async (query: string) =>
