@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseCpuList } from "./harness/cpu-placement.ts";
+import { allowedCpusIn, hasTaskset, parseCpuList } from "./harness/cpu-placement.ts";
 
 const PLACEMENT = fileURLToPath(new URL("./harness/cpu-placement.ts", import.meta.url));
 
@@ -14,28 +14,18 @@ function placeInChild(env: Record<string, string> = {}): { placement: { pinned: 
   const script = `
     import { execFileSync } from "node:child_process";
     import { readFileSync } from "node:fs";
-    import { parseCpuList, placeProcesses, serverCommand } from ${JSON.stringify(PLACEMENT)};
-    const cpusIn = (status) => parseCpuList(/^Cpus_allowed_list:\\s*(\\S+)/m.exec(status)[1]);
+    import { allowedCpusIn, placeProcesses, serverCommand } from ${JSON.stringify(PLACEMENT)};
     const placement = placeProcesses();
     const [file, args] = serverCommand("cat", ["/proc/self/status"]);
     let server = null;
-    try { server = cpusIn(execFileSync(file, args, { encoding: "utf8" })); } catch {}
-    console.log(JSON.stringify({ placement, bench: cpusIn(readFileSync("/proc/self/status", "utf8")), server }));
+    try { server = allowedCpusIn(execFileSync(file, args, { encoding: "utf8" })); } catch {}
+    console.log(JSON.stringify({ placement, bench: allowedCpusIn(readFileSync("/proc/self/status", "utf8")), server }));
   `;
   const out = execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, ...env } });
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["-V"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const mine = parseCpuList(/^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]!);
+const mine = allowedCpusIn(readFileSync("/proc/self/status", "utf8"))!;
 
 describe("bench process placement", () => {
   it("reads a kernel CPU list", () => {

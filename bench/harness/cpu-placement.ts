@@ -9,8 +9,9 @@
  * round by round, and the floor + JSON 0.87–1.50×, left to the scheduler;
  * placed, 0.90–1.14× and 1.01–1.23×.
  *
- * Linux only, through `taskset` (util-linux); with one CPU, or without
- * taskset, nothing is pinned and the report says so.
+ * Linux only, through `taskset` (util-linux); with one CPU, without
+ * taskset, when taskset is refused, or with `BENCH_PIN_CPUS=off`, nothing is
+ * pinned and the report says so.
  *
  * @module
  */
@@ -49,17 +50,23 @@ export function parseCpuList(list: string): number[] {
   return cpus;
 }
 
+/** The CPUs a `/proc/<pid>/status` text says its process may run on (`Cpus_allowed_list`); null when it names none. */
+export function allowedCpusIn(status: string): number[] | null {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
+  return list ? parseCpuList(list) : null;
+}
+
 /** The CPUs this process may run on (its affinity); null when unreadable. */
 function allowedCpus(): number[] | null {
   try {
-    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
-    return list ? parseCpuList(list) : null;
+    return allowedCpusIn(readFileSync("/proc/self/status", "utf8"));
   } catch {
     return null;
   }
 }
 
-function hasTaskset(): boolean {
+/** Whether `taskset` (util-linux) can be run here. */
+export function hasTaskset(): boolean {
   try {
     execFileSync("taskset", ["-V"], { stdio: "ignore" });
     return true;
