@@ -186,6 +186,8 @@ try {
     const profile = await profileHotPath(server, TARGETS[names[0]!], { connections: 10, warmupMs: FULL.warmupMs, durationMs: FULL.profileMs, top: 25 });
     console.log(`\nprofile of ${names[0]} (${profile.samples} samples): self / with callees`);
     for (const e of profile.bySelf) console.log(`${e.name.padEnd(28)} ${e.selfPercent.toFixed(1).padStart(5)}% ${e.totalPercent.toFixed(1).padStart(5)}%`);
+    console.log("with callees:");
+    for (const e of profile.byTotal) console.log(`${e.name.padEnd(28)} ${e.selfPercent.toFixed(1).padStart(5)}% ${e.totalPercent.toFixed(1).padStart(5)}%`);
   }
   if (values["profile-cold"]) {
     const target = TARGETS[names[0]!];

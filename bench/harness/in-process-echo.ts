@@ -29,7 +29,7 @@ import { COMPATIBILITY_DATE, LIMITS_OUT_OF_REACH } from "./targets.ts";
 import { loadWranglerMiniflare } from "./wrangler-miniflare.ts";
 
 /** Every target: the floor three ways, userhub's two echoes, its `signal` path and its row taken apart (bench/targets/in-process/worker.js). */
-export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-signal", "userhub", "userhub-floor-loop", "userhub-admission", "userhub-route", "row-slot", "row-frame", "row-log"] as const;
+export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-signal", "userhub", "userhub-floor-loop", "userhub-admission", "userhub-route", "row-slot", "row-frame", "row-bound", "row-log"] as const;
 export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number];
 
 export interface InProcessOptions {

@@ -18,9 +18,15 @@ export function userhubRow(seq, at, json) {
 /**
  * Writes `row` to `slot` of `table` (keyed by slot) as the log does: the
  * slot's row rewritten in place once the ring of `ring` slots is full, or
- * inserted while it fills.
+ * inserted while it fills. A delivery within the user (`row`'s from_user and
+ * to_user null) is written as the log writes one, those two columns NULL in
+ * the statement's text; `allBound` binds all eight, as the log wrote every
+ * delivery until 2026-11-30 (in-process target `row-bound`).
  */
-export function writeSlotRow(sql, table, row, slot, ring) {
-  const written = row[0] > ring ? sql.exec(`UPDATE ${table} SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?`, ...row, slot).rowsWritten : 0;
-  if (written === 0) sql.exec(`INSERT INTO ${table} (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...row, slot);
+export function writeSlotRow(sql, table, row, slot, ring, allBound = false) {
+  const bound = allBound || row[6] !== null || row[7] !== null;
+  const values = bound ? [...row, slot] : [...row.slice(0, 6), slot];
+  const origin = bound ? "from_user = ?, to_user = ?" : "from_user = NULL, to_user = NULL";
+  const written = row[0] > ring ? sql.exec(`UPDATE ${table} SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, ${origin} WHERE slot = ?`, ...values).rowsWritten : 0;
+  if (written === 0) sql.exec(`INSERT INTO ${table} (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ${bound ? "?, ?" : "NULL, NULL"}, ?)`, ...values);
 }

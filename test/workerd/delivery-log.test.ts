@@ -243,6 +243,38 @@ describe("sqlite log across restarts", () => {
     });
   });
 
+  it("a delivery within the user that takes a slot from one between users leaves no origin behind, and the other way round, written warm or from a hint", async () => {
+    const stub = hubOf(`log-${++objects}`);
+    const between = (n: number) => ({ data: `d${n}`, from: "c1", fromUser: "alice", toUser: "bob" });
+    const own = (n: number) => ({ data: `o${n}`, from: "c2" });
+    // A ring of 10: seqs 1–10 fill it between users, 11–20 rewrite those slots within the user, 21–25 between users again.
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 10 });
+      for (let n = 1; n <= 10; n++) await log.append([between(n)], 0);
+      for (let n = 11; n <= 20; n++) await log.append([own(n)], 0);
+      for (let n = 21; n <= 25; n++) await log.append([between(n)], 0);
+    });
+    // From a hint: 26 within the user over 16 (within), 27 between users over 17 (within), 28 within over 18.
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const sql = countingSql(state.storage.sql);
+      const log = new SqliteDeliveryLog(sql, { ...LOOSE, count: 10 }, () => 0);
+      log.hint(25);
+      await log.append([own(26)], 0);
+      await log.append([between(27)], 0);
+      await log.append([own(28)], 0);
+      expect(sql.statements, "each delivery one statement, the hint right").toBe(3);
+    });
+    await runInDurableObject(stub, async (_instance: UserHub, state) => {
+      const rows = state.storage.sql.exec<{ seq: number; sender: string | null; from_user: string | null; to_user: string | null }>("SELECT seq, sender, from_user, to_user FROM userhub_ring ORDER BY seq").toArray();
+      const expected = (seq: number) => (seq >= 21 && seq <= 25) || seq === 27 ? { sender: "c1", from_user: "alice", to_user: "bob" } : { sender: "c2", from_user: null, to_user: null };
+      expect(rows).toEqual(Array.from({ length: 10 }, (_, i) => ({ seq: 19 + i, ...expected(19 + i) })));
+      const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 10 }, () => 0);
+      expect(log.entries().map((d) => [d.seq, d.data, d.fromUser ?? null, d.toUser ?? null])).toEqual(
+        rows.map(({ seq }) => [seq, expected(seq).from_user ? `d${seq}` : `o${seq}`, expected(seq).from_user, expected(seq).to_user]),
+      );
+    });
+  });
+
   it("refuses a hint across a change of ring size, and for a delivery that writes the mark, and goes on numbering", async () => {
     const stub = hubOf(`log-${++objects}`);
     // 230 and 231 sit at the same slots of a 50-slot ring and a 40-slot one: a hinted write lines up with either layout.

@@ -16,7 +16,7 @@
 // the same names do (bench/targets/userhub-parts), and `userhub-route` runs
 // the hub's whole frame path with a handler that answers as the floor does. The `row-*` targets take userhub's
 // durable echo apart: the floor's loop (each frame parsed, a message frame
-// built) writing a row three ways.
+// built) writing a row four ways.
 import { FloorHub } from "../floor/worker.js";
 import { UserHub } from "../../../worker/index.ts";
 import { UserHub as UserHubParts } from "../userhub-parts/worker.js";
@@ -78,10 +78,11 @@ const RING = DEFAULT_CONFIG.logRetention;
 
 /**
  * The floor's loop writing a row per frame, as the object's name says
- * (`row-slot-…`, `row-frame-…`, `row-log-…`):
+ * (`row-slot-…`, `row-frame-…`, `row-bound-…`, `row-log-…`):
  * - `slot`: userhub's 8-column row into a ring keyed by slot, by the log's own two statements (an UPDATE of the
  *   slot, or an INSERT while the ring fills);
  * - `frame`: the same ring with 4 columns (seq, at, base, and the message frame's text) in place of 8;
+ * - `bound`: as `slot`, but with all eight of the row's values bound, the two origin columns' nulls too (the log until 2026-11-30);
  * - `log`: userhub's SqliteDeliveryLog itself (append, then prune), the hub left out.
  */
 export class FloorRowHub extends FloorHub {
@@ -116,7 +117,7 @@ export class FloorRowHub extends FloorHub {
         const written = seq > RING ? sql.exec("UPDATE parts_ring SET seq = ?, at = ?, base = ?, frame = ? WHERE slot = ?", seq, at, seq * 16, text, slot).rowsWritten : 0;
         if (written === 0) sql.exec("INSERT INTO parts_ring (seq, at, base, frame, slot) VALUES (?, ?, ?, ?, ?)", seq, at, seq * 16, text, slot);
       } else {
-        writeSlotRow(sql, "parts_ring", userhubRow(seq, at, json), slot, RING);
+        writeSlotRow(sql, "parts_ring", userhubRow(seq, at, json), slot, RING, kind === "bound");
       }
     }
     for (const socket of this.ctx.getWebSockets()) socket.send(text);
@@ -146,6 +147,7 @@ const TARGETS = {
   "userhub-route": { binding: "USER_HUB_ROUTE", frame: signal, delivery: SIGNAL, userhub: true },
   "row-slot": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
   "row-frame": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
+  "row-bound": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
   "row-log": { binding: "FLOOR_ROW_HUB", frame: send, delivery: MESSAGE },
 };
 
