@@ -55,41 +55,50 @@ export const STATE = `WITH RECURSIVE step(lo, w, m, c) AS (
   FROM userhub_mark AS k WHERE k.id = 0`;
 
 type StateRow = { epoch: string | null; mark: number; markEnd: number; first: number; keptFrom: number; ring: number; top: string | null };
-/**
- * A delivery's statements come in two forms: one for a delivery between users
- * (`from_user`, `to_user` bound), and one for a delivery within the user (most
- * of them) that writes those two columns as NULL in its text. Every value
- * bound is converted from JavaScript on each delivery; leaving out the two
- * that are nearly always null took about 1.5% off the CPU of a durable echo
- * (bench/results/attribution.md, `row-nulls`).
- */
-const betweenUsers = (between: boolean, from: string, to: string) => (between ? `from_user = ${from}, to_user = ${to}` : "from_user = NULL, to_user = NULL");
-
-/** A full ring's slot rewritten in place: seq, at, sender, data, bytes, base[, from_user, to_user], slot. */
-const UPDATE_SLOT = {
-  own: `UPDATE userhub_ring SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, ${betweenUsers(false, "", "")} WHERE slot = ?`,
-  between: `UPDATE userhub_ring SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, ${betweenUsers(true, "?", "?")} WHERE slot = ?`,
-};
-/** An empty slot filled (a ring filling, or emptied by a prune): the same values as {@link UPDATE_SLOT}. */
-const INSERT_SLOT = {
-  own: "INSERT INTO userhub_ring (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-  between: "INSERT INTO userhub_ring (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-};
+/** One way of writing a delivery: for one within the user, or between users. */
+type WriteForm = "own" | "between";
 
 /**
- * A delivery written from a hinted latest seq (?1 − 1), in one statement that
- * checks the hint as it writes: the slot before holds that seq, the slot
- * written holds an older one (deliveries fill slots in order, so nothing
- * later exists), and the ring on disk is the size this log numbers slots by.
- * Any of them false: no row changes, and the log reads where it stands.
- * Bound: seq, at, sender, data, bytes, the slot before, the slot, the ring's size[, from_user, to_user].
+ * The statements that write a delivery into a ring of `ring` slots. Every
+ * value bound is converted from JavaScript on each delivery, so what can be
+ * in the text is: the slot (`seq % ring`) and the ring's size, and for a
+ * delivery within the user (most of them, the `own` form) `from_user` and
+ * `to_user` as NULL; a delivery between users binds those two. Each value
+ * left out takes a little off the CPU of a durable echo: about 3% for
+ * all four, in one workerd process (bench/results/attribution.md:
+ * `row-bound`, `row-slot`). Bound, in order:
+ * seq, at, sender, data, bytes, base (not in the hinted write), then
+ * from_user and to_user in the `between` form.
  */
-const hintedWrite = (between: boolean) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5,
-    base = (SELECT base + bytes FROM userhub_ring WHERE slot = ?6 AND seq = ?1 - 1), ${betweenUsers(between, "?9", "?10")}
-  WHERE slot = ?7 AND seq < ?1 AND EXISTS (SELECT 1 FROM userhub_ring WHERE slot = ?6 AND seq = ?1 - 1)
-    AND (SELECT ring FROM userhub_mark WHERE id = 0) = ?8
-  RETURNING base`;
-const HINTED_WRITE = { own: hintedWrite(false), between: hintedWrite(true) };
+function ringWrites(ring: number): Readonly<Record<"update" | "insert" | "hinted", Readonly<Record<WriteForm, string>>>> {
+  // The ring's size goes into SQL text: it must be what the log made it, a whole number of slots.
+  if (!Number.isSafeInteger(ring) || ring < 1) throw new RangeError(`a delivery ring has a whole number of slots, not ${ring}`);
+  const origin = (form: WriteForm, from: string) => (form === "own" ? "from_user = NULL, to_user = NULL" : `from_user = ?${from}, to_user = ?${Number(from) + 1}`);
+  const forms = (make: (form: WriteForm) => string) => ({ own: make("own"), between: make("between") });
+  return {
+    // A full ring's slot rewritten in place.
+    update: forms((form) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5, base = ?6, ${origin(form, "7")} WHERE slot = ?1 % ${ring}`),
+    // An empty slot filled (a ring filling, or emptied by a prune).
+    insert: forms(
+      (form) => `INSERT INTO userhub_ring (slot, seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?1 % ${ring}, ?1, ?2, ?3, ?4, ?5, ?6, ${form === "own" ? "NULL, NULL" : "?7, ?8"})`,
+    ),
+    /*
+     * A delivery written from a hinted latest seq (?1 − 1), in one statement
+     * that checks the hint as it writes: the slot before holds that seq, the
+     * slot written holds an older one (deliveries fill slots in order, so
+     * nothing later exists), and the ring on disk is the size this log numbers
+     * slots by. Any of them false: no row changes, and the log reads where it
+     * stands.
+     */
+    hinted: forms(
+      (form) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5,
+        base = (SELECT base + bytes FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1), ${origin(form, "6")}
+      WHERE slot = ?1 % ${ring} AND seq < ?1 AND EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1)
+        AND (SELECT ring FROM userhub_mark WHERE id = 0) = ${ring}
+      RETURNING base`,
+    ),
+  };
+}
 
 type Row = { seq: number; at: number; sender: string | null; data: string; from_user: string | null; to_user: string | null };
 
@@ -135,6 +144,8 @@ export class SqliteDeliveryLog implements DeliveryLog {
   #first = 1;
   /** The ring's size: the retention count it was made for. */
   #ring = 1;
+  /** The write statements for a ring of the size they name (made once per size: building the text per delivery would cost what it saves). */
+  #writes: { readonly ring: number; readonly statements: ReturnType<typeof ringWrites> } | null = null;
   /** At least the bytes kept on disk: exact when loaded or measured, then only grows until measured again. */
   #bytesAtMost = 0;
   /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
@@ -175,7 +186,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
   /**
    * Takes the latest seq a host remembered, for a log that has not read where
    * it stands: its next delivery is written from it, checked in the same
-   * statement (see {@link HINTED_WRITE}), so that a hub woken from
+   * statement (see `ringWrites`), so that a hub woken from
    * hibernation writes a delivery in one statement. Ignored once the log has
    * read where it stands.
    */
@@ -197,18 +208,19 @@ export class SqliteDeliveryLog implements DeliveryLog {
     }
     const deliveries: Delivery[] = [];
     const ring = this.#ring;
+    const writes = this.#writesFor(ring);
     for (const entry of entries) {
       const seq = this.#latest + 1;
       const json = entry.json ?? JSON.stringify(entry.data ?? null);
       const bytes = jsonBytes(json);
       const base = this.#latestEnd;
-      // The row's values, in the column order both statements name; the slot last.
+      // The row's values, in the order both statements bind them (see ringWrites).
       const between = isBetweenUsers(entry);
       const form = between ? "between" : "own";
-      const row = between ? [seq, at, entry.from ?? null, json, bytes, base, entry.fromUser ?? null, entry.toUser ?? null, seq % ring] : [seq, at, entry.from ?? null, json, bytes, base, seq % ring];
+      const row = between ? [seq, at, entry.from ?? null, json, bytes, base, entry.fromUser ?? null, entry.toUser ?? null] : [seq, at, entry.from ?? null, json, bytes, base];
       // A slot that holds a row (a full ring) is rewritten in place; an empty one (a ring filling, or emptied by a prune) is filled.
-      const written = seq > ring ? this.#sql.exec(UPDATE_SLOT[form], ...row).rowsWritten : 0;
-      if (written === 0) this.#sql.exec(INSERT_SLOT[form], ...row);
+      const written = seq > ring ? this.#sql.exec(writes.update[form], ...row).rowsWritten : 0;
+      if (written === 0) this.#sql.exec(writes.insert[form], ...row);
       this.#latest = seq;
       this.#latestEnd = base + bytes;
       this.#bytesAtMost += bytes;
@@ -237,10 +249,10 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.#hintedLatest = null;
     if (seq % MARK_EVERY === 0) return null;
     const json = entry.json ?? JSON.stringify(entry.data ?? null);
-    const values = [seq, at, entry.from ?? null, json, jsonBytes(json), latest % ring, seq % ring, ring];
+    const values = [seq, at, entry.from ?? null, json, jsonBytes(json)];
     const between = isBetweenUsers(entry);
     if (between) values.push(entry.fromUser ?? null, entry.toUser ?? null);
-    const row = this.#sql.exec<{ base: number }>(HINTED_WRITE[between ? "between" : "own"], ...values).toArray()[0];
+    const row = this.#sql.exec<{ base: number }>(this.#writesFor(ring).hinted[between ? "between" : "own"], ...values).toArray()[0];
     if (row === undefined) return null;
     this.#tell(at);
     this.#hintedLatest = seq;
@@ -310,6 +322,11 @@ export class SqliteDeliveryLog implements DeliveryLog {
 
   #writeMark(): void {
     this.#sql.exec("UPDATE userhub_mark SET seq = ?, end_bytes = ?, first = ?, kept_from = ? WHERE id = 0", this.#latest, this.#latestEnd, this.#first, this.#latestEnd - this.#bytesAtMost);
+  }
+
+  #writesFor(ring: number): ReturnType<typeof ringWrites> {
+    if (this.#writes?.ring !== ring) this.#writes = { ring, statements: ringWrites(ring) };
+    return this.#writes.statements;
   }
 
   #tell(now: number): void {
