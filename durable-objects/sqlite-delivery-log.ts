@@ -72,15 +72,13 @@ type WriteForm = "own" | "between";
 function ringWrites(ring: number): Readonly<Record<"update" | "insert" | "hinted", Readonly<Record<WriteForm, string>>>> {
   // The ring's size goes into SQL text: it must be what the log made it, a whole number of slots.
   if (!Number.isSafeInteger(ring) || ring < 1) throw new RangeError(`a delivery ring has a whole number of slots, not ${ring}`);
-  const origin = (form: WriteForm, from: string) => (form === "own" ? "from_user = NULL, to_user = NULL" : `from_user = ?${from}, to_user = ?${Number(from) + 1}`);
-  const forms = (make: (form: WriteForm) => string) => ({ own: make("own"), between: make("between") });
+  // Each statement in both forms: from_user and to_user NULL in its text, or bound as the parameters numbered from `first`.
+  const forms = (first: number, make: (from: string, to: string) => string) => ({ own: make("NULL", "NULL"), between: make(`?${first}`, `?${first + 1}`) });
   return {
     // A full ring's slot rewritten in place.
-    update: forms((form) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5, base = ?6, ${origin(form, "7")} WHERE slot = ?1 % ${ring}`),
+    update: forms(7, (from, to) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5, base = ?6, from_user = ${from}, to_user = ${to} WHERE slot = ?1 % ${ring}`),
     // An empty slot filled (a ring filling, or emptied by a prune).
-    insert: forms(
-      (form) => `INSERT INTO userhub_ring (slot, seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?1 % ${ring}, ?1, ?2, ?3, ?4, ?5, ?6, ${form === "own" ? "NULL, NULL" : "?7, ?8"})`,
-    ),
+    insert: forms(7, (from, to) => `INSERT INTO userhub_ring (slot, seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?1 % ${ring}, ?1, ?2, ?3, ?4, ?5, ?6, ${from}, ${to})`),
     /*
      * A delivery written from a hinted latest seq (?1 − 1), in one statement
      * that checks the hint as it writes: the slot before holds that seq, the
@@ -90,8 +88,9 @@ function ringWrites(ring: number): Readonly<Record<"update" | "insert" | "hinted
      * stands.
      */
     hinted: forms(
-      (form) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5,
-        base = (SELECT base + bytes FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1), ${origin(form, "6")}
+      6,
+      (from, to) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5,
+        base = (SELECT base + bytes FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1), from_user = ${from}, to_user = ${to}
       WHERE slot = ?1 % ${ring} AND seq < ?1 AND EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1)
         AND (SELECT ring FROM userhub_mark WHERE id = 0) = ${ring}
       RETURNING base`,
@@ -214,9 +213,8 @@ export class SqliteDeliveryLog implements DeliveryLog {
       const bytes = jsonBytes(json);
       const base = this.#latestEnd;
       // The row's values, in the order both statements bind them (see ringWrites).
-      const between = isBetweenUsers(entry);
-      const form = between ? "between" : "own";
-      const row = between ? [seq, at, entry.from ?? null, json, bytes, base, entry.fromUser ?? null, entry.toUser ?? null] : [seq, at, entry.from ?? null, json, bytes, base];
+      const row: SqlStorageValue[] = [seq, at, entry.from ?? null, json, bytes, base];
+      const form = bindOrigin(row, entry);
       // A slot that holds a row (a full ring) is rewritten in place; an empty one (a ring filling, or emptied by a prune) is filled.
       const written = seq > ring ? this.#sql.exec(writes.update[form], ...row).rowsWritten : 0;
       if (written === 0) this.#sql.exec(writes.insert[form], ...row);
@@ -248,10 +246,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.#hintedLatest = null;
     if (seq % MARK_EVERY === 0) return null;
     const json = entry.json ?? JSON.stringify(entry.data ?? null);
-    const values = [seq, at, entry.from ?? null, json, jsonBytes(json)];
-    const between = isBetweenUsers(entry);
-    if (between) values.push(entry.fromUser ?? null, entry.toUser ?? null);
-    const row = this.#sql.exec<{ base: number }>(this.#writesFor(ring).hinted[between ? "between" : "own"], ...values).toArray()[0];
+    const values: SqlStorageValue[] = [seq, at, entry.from ?? null, json, jsonBytes(json)];
+    const form = bindOrigin(values, entry);
+    const row = this.#sql.exec<{ base: number }>(this.#writesFor(ring).hinted[form], ...values).toArray()[0];
     if (row === undefined) return null;
     this.#tell(at);
     this.#hintedLatest = seq;
@@ -374,9 +371,15 @@ export class SqliteDeliveryLog implements DeliveryLog {
   }
 }
 
-/** Whether a delivery names another user (`hub.users.deliver`): it writes `from_user` and `to_user`. */
-function isBetweenUsers(entry: NewDelivery): boolean {
-  return Boolean(entry.fromUser || entry.toUser);
+/**
+ * The form a delivery is written in: `between` for one that names another
+ * user (`hub.users.deliver`), whose `from_user` and `to_user` are appended to
+ * `values`; `own` otherwise, and `values` is left as it is.
+ */
+function bindOrigin(values: SqlStorageValue[], entry: NewDelivery): WriteForm {
+  if (!entry.fromUser && !entry.toUser) return "own";
+  values.push(entry.fromUser ?? null, entry.toUser ?? null);
+  return "between";
 }
 
 function slack(bound: number): number {

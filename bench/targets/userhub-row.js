@@ -16,23 +16,23 @@ export function userhubRow(seq, at, json) {
 }
 
 /**
- * Writes `row` to `slot` of `table` (keyed by slot) as the log does: the
- * slot's row rewritten in place once the ring of `ring` slots is full, or
- * inserted while it fills; the slot and, for a delivery within the user
- * (`row`'s from_user and to_user null), those two columns' NULLs in the
- * statement's text, not bound. `allBound` binds all eight and the slot, as
- * the log wrote every delivery until 2026-11-30 (in-process target `row-bound`).
+ * Writes `row` to its slot (`seq % ring`) of `table` (keyed by slot) as the
+ * log does: the slot's row rewritten in place once the ring of `ring` slots
+ * is full, or inserted while it fills; the slot and, for a delivery within
+ * the user (`row`'s from_user and to_user null), those two columns' NULLs in
+ * the statement's text, not bound. `allBound` binds all eight and the slot,
+ * as the log wrote every delivery until 2026-11-30 (in-process target `row-bound`).
  */
-export function writeSlotRow(sql, table, row, slot, ring, allBound = false) {
+export function writeSlotRow(sql, table, row, ring, allBound = false) {
   if (allBound) {
+    const slot = row[0] % ring;
     const written = row[0] > ring ? sql.exec(`UPDATE ${table} SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE slot = ?`, ...row, slot).rowsWritten : 0;
     if (written === 0) sql.exec(`INSERT INTO ${table} (seq, at, sender, data, bytes, base, from_user, to_user, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...row, slot);
     return;
   }
-  if (slot !== row[0] % ring) throw new RangeError(`slot ${slot} is not seq ${row[0]} % ${ring}`);
   const own = row[6] === null && row[7] === null;
   const values = own ? row.slice(0, 6) : row;
-  const origin = own ? "from_user = NULL, to_user = NULL" : "from_user = ?7, to_user = ?8";
-  const written = row[0] > ring ? sql.exec(`UPDATE ${table} SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5, base = ?6, ${origin} WHERE slot = ?1 % ${ring}`, ...values).rowsWritten : 0;
-  if (written === 0) sql.exec(`INSERT INTO ${table} (slot, seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?1 % ${ring}, ?1, ?2, ?3, ?4, ?5, ?6, ${own ? "NULL, NULL" : "?7, ?8"})`, ...values);
+  const [from, to] = own ? ["NULL", "NULL"] : ["?7", "?8"];
+  const written = row[0] > ring ? sql.exec(`UPDATE ${table} SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5, base = ?6, from_user = ${from}, to_user = ${to} WHERE slot = ?1 % ${ring}`, ...values).rowsWritten : 0;
+  if (written === 0) sql.exec(`INSERT INTO ${table} (slot, seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?1 % ${ring}, ?1, ?2, ?3, ?4, ?5, ?6, ${from}, ${to})`, ...values);
 }

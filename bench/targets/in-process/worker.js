@@ -117,7 +117,7 @@ export class FloorRowHub extends FloorHub {
         const written = seq > RING ? sql.exec("UPDATE parts_ring SET seq = ?, at = ?, base = ?, frame = ? WHERE slot = ?", seq, at, seq * 16, text, slot).rowsWritten : 0;
         if (written === 0) sql.exec("INSERT INTO parts_ring (seq, at, base, frame, slot) VALUES (?, ?, ?, ?, ?)", seq, at, seq * 16, text, slot);
       } else {
-        writeSlotRow(sql, "parts_ring", userhubRow(seq, at, json), slot, RING, kind === "bound");
+        writeSlotRow(sql, "parts_ring", userhubRow(seq, at, json), RING, kind === "bound");
       }
     }
     for (const socket of this.ctx.getWebSockets()) socket.send(text);

@@ -57,7 +57,7 @@ export class UserHub extends CountingUserHub {
         }
         if (written === 0) sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else {
-        writeSlotRow(sql, "parts_log", row, seq % RING, RING);
+        writeSlotRow(sql, "parts_log", row, RING);
       }
       const text = `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
