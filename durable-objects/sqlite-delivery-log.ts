@@ -42,8 +42,7 @@ export const MARK_EVERY = 256;
  * the slot it reaches holds its seq) finds the last true one in 8 lookups by
  * primary key. A ring no larger than that is read whole instead.
  */
-/** Exported for the bench's attribution only (bench/targets/userhub-parts): not part of any entry point. */
-export const STATE = `WITH RECURSIVE step(lo, w, m, c) AS (
+const STATE = `WITH RECURSIVE step(lo, w, m, c) AS (
     SELECT 0, ${MARK_EVERY / 2}, seq, ring FROM userhub_mark WHERE id = 0 AND ring > ${MARK_EVERY}
     UNION ALL
     SELECT lo + CASE WHEN EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (m + lo + w) % c AND seq = m + lo + w) THEN w ELSE 0 END, w / 2, m, c

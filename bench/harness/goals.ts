@@ -79,20 +79,36 @@ function join(...sentences: string[]): string {
 }
 
 /**
- * A message to a hibernated hub taken apart in the same rounds: userhub's
- * object building its hub and writing its row by INSERT (`wake-built`), the
- * same with the log's state statement (`wake-state`), and userhub whole.
+ * A message to a hibernated hub taken apart in the same rounds, one step at
+ * a time, each against the step before: userhub's object waking, building
+ * its hub and writing its row by INSERT (`wake-built`, against the floor +
+ * log); the delivery written by userhub's log instead (`wake-log`); its
+ * hub's `deliver`, the fan-out too (`wake-deliver`); userhub whole, the
+ * frame path too. What each step adds is what that part of userhub costs a
+ * woken hub; whether `wake-built` alone meets the goal says whether waking
+ * userhub's object already stands in the way.
  */
-function coldStory(summary: Summaries, roundRatio: (name: TargetName, base: TargetName, id: string) => number): string {
-  const built = summary["wake-built"]?.coldWake?.cold;
-  const state = summary["wake-state"]?.coldWake?.cold;
-  if (!built || !state) return "";
-  const r = (name: TargetName, base: TargetName) => x(roundRatio(name, base, "coldCpu"));
-  return (
-    `Taken apart in the same rounds: userhub's object building its hub on waking and writing its row by INSERT (\`wake-built\`, ${n(built.statementsPerMessage, 2)} statements) ran at ${r("wake-built", "floor-log")} \`floor-log\`; ` +
-    `the same with the log's state statement run once on waking (\`wake-state\`, ${n(state.statementsPerMessage, 2)} statements, ${n(state.rowsReadPerMessage, 1)} rows read) at ${r("wake-state", "floor-log")}, ` +
-    `${n(Math.abs(state.cpuMsPerMessage - built.cpuMsPerMessage), 2)} CPU ms ${state.cpuMsPerMessage >= built.cpuMsPerMessage ? "more" : "less"} per message than \`wake-built\` (medians); userhub at ${r("userhub", "wake-state")} \`wake-state\`.`
-  );
+function coldStory(summary: Summaries, roundRatio: (name: TargetName, base: TargetName, id: string) => number, goal: number): string {
+  const steps: readonly (readonly [TargetName, string])[] = [
+    ["wake-built", "userhub's object waking and building its hub, its row written by INSERT"],
+    ["wake-log", "the delivery written by userhub's log instead"],
+    ["wake-deliver", "its hub's `deliver` (the log, then the fan-out)"],
+    ["userhub", "userhub whole (the frame path too)"],
+  ];
+  if (!steps.every(([name]) => summary[name]?.coldWake)) return "";
+  let before: TargetName = "floor-log";
+  const parts = steps.map(([name, what]) => {
+    const part = `${what}, \`${name}\` ${x(roundRatio(name, before, "coldCpu"))} \`${before}\``;
+    before = name;
+    return part;
+  });
+  const built = roundRatio("wake-built", "floor-log", "coldCpu");
+  const verdict = Number.isFinite(built)
+    ? built <= goal
+      ? `\`wake-built\` alone is within the goal (${x(built)} \`floor-log\`): the miss is in the steps after it.`
+      : `\`wake-built\` alone misses the goal (${x(built)} \`floor-log\`): waking userhub's object, before its log writes anything, already stands in the way.`
+    : "";
+  return join(`Taken apart in the same rounds: ${parts.join("; ")} (each against the step before).`, verdict);
 }
 
 /** The profile's top functions by self time, as a sentence (or null without a profile). */
@@ -151,11 +167,16 @@ export function checkGoals(
    * `base`, or a piece of userhub's) against `base`, and userhub's `subject` against `part` — the share of a
    * miss the part alone takes, and the share left to the rest of userhub.
    */
-  const partStory = (subject: TargetName, part: TargetName, base: TargetName, id: string, what: string): string => {
+  const partStory = (subject: TargetName, part: TargetName, base: TargetName, id: string, what: string, meets: (r: number) => boolean): string => {
     const partRatio = roundRatio(part, base, id);
     const rest = roundRatio(subject, part, id);
     if (!Number.isFinite(partRatio) || !Number.isFinite(rest)) return "";
-    return `Taken apart in the same rounds: \`${part}\` (${what}) ran at ${x(partRatio)} \`${base}\`, and \`${subject}\` at ${x(rest)} \`${part}\`.`;
+    // The part is that work written by hand, with nothing of userhub's around it: when it misses the goal too, the
+    // work itself costs more on this platform than the goal allows; when it meets it, the rest of the miss is userhub's own.
+    const verdict = meets(partRatio)
+      ? `\`${part}\` alone meets the goal: the miss is userhub's own work around it.`
+      : `\`${part}\` alone misses the goal: that work, written by hand with nothing of userhub's, already costs more on this platform than the goal allows.`;
+    return `Taken apart in the same rounds: \`${part}\` (${what}) ran at ${x(partRatio)} \`${base}\`, and \`${subject}\` at ${x(rest)} \`${part}\`. ${verdict}`;
   };
   const atLeast = (goal: number) => (r: number) => r >= goal;
   const atMost = (goal: number) => (r: number) => r <= goal;
@@ -173,7 +194,7 @@ export function checkGoals(
         goal: `ephemeral echo (\`signal\`) at ${c} connection${c === 1 ? "" : "s"} ≥ 0.95× the floor`,
         measured: `${x(r)} (${n(signal.echo[String(c)]?.perSecond)} vs ${n(floor.echo[String(c)]?.perSecond)} round trips/s${spread("userhub-signal", "floor", `echo${c}`, atLeast(0.95))})`,
         met: r >= 0.95,
-        explanation: r >= 0.95 ? "" : join(signalStory(summary, c), partStory("userhub-signal", "floor-json", "floor", `echo${c}`, PARSE_PART)),
+        explanation: r >= 0.95 ? "" : join(signalStory(summary, c), partStory("userhub-signal", "floor-json", "floor", `echo${c}`, PARSE_PART, atLeast(0.95))),
       });
     }
     const r = signalRatio("cpu");
@@ -182,7 +203,7 @@ export function checkGoals(
       goal: `ephemeral echo: CPU per message ≤ 1.1× the floor (${cpuAt} connections)`,
       measured: `${x(r)} (${n(signal.echo[String(cpuAt)]?.cpuMsPer1k)} vs ${n(floor.echo[String(cpuAt)]?.cpuMsPer1k)} CPU ms per 1,000 round trips, medians${spread("userhub-signal", "floor", "cpu", atMost(1.1))})`,
       met: r <= 1.1,
-      explanation: r <= 1.1 ? "" : join(signalStory(summary, cpuAt), partStory("userhub-signal", "floor-json", "floor", "cpu", PARSE_PART)),
+      explanation: r <= 1.1 ? "" : join(signalStory(summary, cpuAt), partStory("userhub-signal", "floor-json", "floor", "cpu", PARSE_PART, atMost(1.1))),
     });
   }
 
@@ -196,7 +217,7 @@ export function checkGoals(
         goal: `durable echo (\`send\`) at ${c} connection${c === 1 ? "" : "s"} ≥ 0.95× floor + log`,
         measured: `${x(r)} (${n(hub.echo[String(c)]?.perSecond)} vs ${n(logged.echo[String(c)]?.perSecond)} round trips/s${spread("userhub", "floor-log", `echo${c}`, atLeast(0.95))}; ${x(ratio(`echo${c}`))} the floor)`,
         met: r >= 0.95,
-        explanation: r >= 0.95 ? "" : join(costStory(summary, c, "perSecond", profile), partStory("userhub", "layout-slot", "floor-log", `echo${c}`, ROW_PART)),
+        explanation: r >= 0.95 ? "" : join(costStory(summary, c, "perSecond", profile), partStory("userhub", "layout-slot", "floor-log", `echo${c}`, ROW_PART, atLeast(0.95))),
       });
     }
     const cpu = logRatio("cpu");
@@ -205,7 +226,7 @@ export function checkGoals(
       goal: `durable echo: CPU per message ≤ 1.1× floor + log (${cpuAt} connections)`,
       measured: `${x(cpu)} (${n(hub.echo[String(cpuAt)]?.cpuMsPer1k)} vs ${n(logged.echo[String(cpuAt)]?.cpuMsPer1k)} CPU ms per 1,000 round trips, medians${spread("userhub", "floor-log", "cpu", atMost(1.1))}; ${x(ratio("cpu"))} the floor)`,
       met: cpu <= 1.1,
-      explanation: cpu <= 1.1 ? "" : join(costStory(summary, cpuAt, "cpuMsPer1k", profile), partStory("userhub", "layout-slot", "floor-log", "cpu", ROW_PART)),
+      explanation: cpu <= 1.1 ? "" : join(costStory(summary, cpuAt, "cpuMsPer1k", profile), partStory("userhub", "layout-slot", "floor-log", "cpu", ROW_PART, atMost(1.1))),
     });
     const fan = logRatio("fanOut");
     goals.push({
@@ -224,17 +245,18 @@ export function checkGoals(
       // Rounds interleaved with the floor + log's: the median of per-round ratios, as for echo (a run before that had one total each).
       const byRound = samples ? perRoundRatios(samples, options, "userhub", "floor-log", "coldCpu") : null;
       const r = byRound ? median(byRound) : hubCold.cpuMsPerMessage / logCold.cpuMsPerMessage;
-      const met = r <= 1.2 && hubCold.statementsPerMessage <= 2;
+      const coldGoal = 1.2;
+      const met = r <= coldGoal && hubCold.statementsPerMessage <= 2;
       goals.push({
         id: "cold-wake",
         goal: "a message to a hub woken from hibernation: CPU ≤ 1.2× floor + log's, at most 2 SQL statements",
-        measured: `${x(r)} (${n(hubCold.cpuMsPerMessage, 2)} vs ${n(logCold.cpuMsPerMessage, 2)} CPU ms over ${n(hubCold.messages)} messages each${spread("userhub", "floor-log", "coldCpu", atMost(1.2))}), ${n(hubCold.statementsPerMessage, 2)} statements (floor + log: ${n(logCold.statementsPerMessage, 2)}), ${n(hubCold.rowsReadPerMessage, 1)} rows read`,
+        measured: `${x(r)} (${n(hubCold.cpuMsPerMessage, 2)} vs ${n(logCold.cpuMsPerMessage, 2)} CPU ms over ${n(hubCold.messages)} messages each${spread("userhub", "floor-log", "coldCpu", atMost(coldGoal))}), ${n(hubCold.statementsPerMessage, 2)} statements (floor + log: ${n(logCold.statementsPerMessage, 2)}), ${n(hubCold.rowsReadPerMessage, 1)} rows read`,
         met,
         explanation: met
           ? ""
           : join(
               `Per message to a hibernated hub: ${n(hubCold.constructedPerMessage, 2)} constructions, ${n(hubCold.statementsPerMessage, 2)} statements, ${n(hubCold.rowsReadPerMessage, 1)} rows read and ${n(hubCold.rowsWrittenPerMessage, 2)} written (floor + log: ${n(logCold.statementsPerMessage, 2)} statements, ${n(logCold.rowsReadPerMessage, 1)} read, ${n(logCold.rowsWrittenPerMessage, 2)} written); in memory userhub took ${n(hub.coldWake?.warm.cpuMsPerMessage, 2)} CPU ms.`,
-              coldStory(summary, roundRatio),
+              coldStory(summary, roundRatio, coldGoal),
             ),
       });
     }

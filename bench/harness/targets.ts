@@ -21,7 +21,8 @@ export type AttributionTargetName =
   | "layout-slot"
   | "floor-log-socket-state"
   | "wake-built"
-  | "wake-state";
+  | "wake-log"
+  | "wake-deliver";
 
 /** The server configuration a phase needs. */
 export type ServerProfile =
@@ -311,8 +312,9 @@ function userhubPart(name: AttributionTargetName, of: Target, part: string, labe
  * and userhub's 8-column row written three ways (a plain INSERT, the earlier
  * ring keyed by seq, the ring keyed by slot that the log is now); and, for a
  * message to a hibernated hub, the floor + log with userhub's socket state,
- * userhub's object building its hub on waking, and with the log's state
- * statement.
+ * userhub's object building its hub on waking and writing its row by INSERT,
+ * the same with the delivery written by the log itself, and its hub's
+ * `deliver` (the log and the fan-out, without the frame path).
  */
 export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>> = {
   "floor-json": {
@@ -338,7 +340,8 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
   },
   "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT", "cold"),
-  "wake-state": userhubPart("wake-state", MAIN_TARGETS.userhub, "wake-state", "the same, with the log's state statement run once on waking", "cold"),
+  "wake-log": userhubPart("wake-log", MAIN_TARGETS.userhub, "wake-log", "the same, the delivery written by userhub's log itself (from the seq its socket remembers)", "cold"),
+  "wake-deliver": userhubPart("wake-deliver", MAIN_TARGETS.userhub, "wake-deliver", "userhub's object, each frame's data handed to its hub's deliver (log and fan-out)", "cold"),
 };
 
 export const TARGETS: Readonly<Record<TargetName, Target>> = { ...MAIN_TARGETS, ...ATTRIBUTION_TARGETS };

@@ -10,9 +10,14 @@
 //   rekey       the same row into a ring keyed by seq (a full ring's UPDATE gives the oldest row the new seq: the earlier layout)
 //   slot        the same row into a ring keyed by slot (seq % size: the UPDATE rewrites the slot's row in place, as the log does now)
 //   wake        as insert, but an instance first builds userhub's hub (its host, log, stores: no SQL), as a woken hub does
-//   wake-state  as wake, then runs the log's state statement once (where the log stands: its mark and the search by slot)
+//   wake-log    as wake, but the delivery written by userhub's log itself, as the hub's log writes it (from the seq
+//               the socket's attachment remembers, kept there as the hub keeps it), the hub's fan-out left out
+//   wake-deliver  userhub's object handing each frame's data to its hub's deliver (log and fan-out), the frame
+//               path (admission, the sweep, the parse, the application's handler) left out
 import demo, { UserHub as CountingUserHub } from "../userhub/worker.js";
-import { STATE } from "../../../durable-objects/sqlite-delivery-log.ts";
+import { retentionOf } from "../../../src/host.ts";
+import { LOG_SEQ_EVERY } from "../../../src/hub/delivery-fan-out.ts";
+import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
 import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 const RING = 1000;
@@ -21,6 +26,9 @@ export class UserHub extends CountingUserHub {
   #made = false;
   #seq = 0;
   #first = 1;
+  /** `wake-log`'s log, and its deliveries on this instance (the hub's fan-out remembers the seq on the first and every LOG_SEQ_EVERY-th). */
+  #log = null;
+  #logged = 0;
 
   webSocketMessage(ws, message) {
     const part = this.env.PART;
@@ -31,15 +39,31 @@ export class UserHub extends CountingUserHub {
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
       return;
     }
-    if (part === "insert" || part === "rekey" || part === "slot" || part === "wake" || part === "wake-state") {
+    if (part === "wake-deliver") return this.hub.deliver(JSON.parse(message).data, { from: CONNECTION_ID }).then(nothing);
+    if (part === "wake-log") {
+      void this.hub;
+      if (!this.#log) {
+        this.#log = new SqliteDeliveryLog(this.ctx.storage.sql, retentionOf(this.config));
+        const remembered = ws.deserializeAttachment()?.logSeq;
+        if (remembered) this.#log.hint(remembered);
+      }
+      const json = JSON.stringify(JSON.parse(message).data ?? null);
+      const at = Date.now();
+      const seq = this.#log.append([{ data: null, json, from: CONNECTION_ID }], at).deliveries[0].seq;
+      if (this.#logged++ % LOG_SEQ_EVERY === 0) ws.serializeAttachment({ ...ws.deserializeAttachment(), logSeq: seq });
+      this.#log.prune(at);
+      const text = `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
+      for (const socket of this.ctx.getWebSockets()) socket.send(text);
+      return;
+    }
+    if (part === "insert" || part === "rekey" || part === "slot" || part === "wake") {
       const sql = this.ctx.storage.sql;
       if (!this.#made) {
         this.#made = true;
         // Rows keyed by seq alone: a woken instance numbers on from a fresh base, as its rows share the table with an earlier
         // instance's (the rings count from 0, their fill and rotation being what they measure).
-        if (part === "insert" || part === "wake" || part === "wake-state") this.#seq = Date.now() * 1000;
-        if (part === "wake" || part === "wake-state") void this.hub;
-        if (part === "wake-state") sql.exec(STATE).toArray();
+        if (part === "insert" || part === "wake") this.#seq = Date.now() * 1000;
+        if (part === "wake") void this.hub;
         const key = part === "slot" ? "slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL" : "seq INTEGER PRIMARY KEY";
         sql.exec(`CREATE TABLE IF NOT EXISTS parts_log (${key}, ${ROW_COLUMNS})`);
       }
@@ -47,7 +71,7 @@ export class UserHub extends CountingUserHub {
       const at = Date.now();
       const seq = ++this.#seq;
       const row = userhubRow(seq, at, json);
-      if (part === "insert" || part === "wake" || part === "wake-state") {
+      if (part === "insert" || part === "wake") {
         sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else if (part === "rekey") {
         let written = 0;
@@ -66,5 +90,7 @@ export class UserHub extends CountingUserHub {
     return super.webSocketMessage(ws, message);
   }
 }
+
+function nothing() {}
 
 export default demo;
