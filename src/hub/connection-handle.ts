@@ -27,8 +27,8 @@ export function connectionHandle<S extends WritableSocket>(
     connectedAt: attachment.connectedAt,
     send: (frame: object | string) => sockets.sender(socket).send(typeof frame === "string" ? frame : JSON.stringify(frame)),
     close: (code: number = CloseCode.Normal, reason?: string) => {
-      const current = sockets.attachment(socket);
-      if (!current || current.closing) return;
+      const current = sockets.openAttachment(socket);
+      if (!current) return;
       const text = reason ?? CloseReason[code] ?? "";
       sockets.markClosing(socket, current);
       sockets.sender(socket).close(code, text);

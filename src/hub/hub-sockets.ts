@@ -36,6 +36,12 @@ export class HubSockets<S extends WritableSocket> {
     return attachment;
   }
 
+  /** The attachment of a socket the hub still serves (accepted, and not being closed by the hub); null otherwise. */
+  openAttachment(socket: S): ConnectionAttachment | null {
+    const attachment = this.attachment(socket);
+    return attachment && !attachment.closing ? attachment : null;
+  }
+
   /** Stores `attachment` with the socket, in this instance and in the host (so it survives hibernation). */
   write(socket: S, attachment: ConnectionAttachment): void {
     this.#attachments.set(socket, attachment);
@@ -47,13 +53,7 @@ export class HubSockets<S extends WritableSocket> {
     const open = this.#host.openSockets();
     // Most of the time every open socket is live: then the host's array is the answer, with no second one built.
     for (let i = 0; i < open.length; i++) {
-      const attachment = this.attachment(open[i]!);
-      if (attachment === null || attachment.closing) {
-        return open.filter((socket) => {
-          const a = this.attachment(socket);
-          return a !== null && !a.closing;
-        });
-      }
+      if (this.openAttachment(open[i]!) === null) return open.filter((socket) => this.openAttachment(socket) !== null);
     }
     return open;
   }

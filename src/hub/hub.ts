@@ -198,7 +198,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   message(socket: S, data: string | ArrayBuffer): Promise<void> {
     try {
       // One attachment lookup and one clock read serve the admission and the handling.
-      const attachment = this.#openAttachment(socket);
+      const attachment = this.#sockets.openAttachment(socket);
       if (!attachment) return NOTHING;
       const now = this.#host.now();
       const admitted = this.#admit(socket, data, attachment, now);
@@ -217,18 +217,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * queues frames (Deno) refuses a flood before it queues it.
    */
   admitFrame(socket: S, data: string | ArrayBuffer): boolean {
-    const attachment = this.#openAttachment(socket);
+    const attachment = this.#sockets.openAttachment(socket);
     if (!attachment) return false;
     const admitted = this.#admit(socket, data, attachment, this.#host.now());
     if (admitted === true) return true;
     admitted.catch((error) => logFailure("refusing a frame", error));
     return false;
-  }
-
-  /** The attachment of a socket whose frames the hub still takes: null for one it never accepted or is closing. */
-  #openAttachment(socket: S): ConnectionAttachment | null {
-    const attachment = this.#sockets.attachment(socket);
-    return attachment && !attachment.closing ? attachment : null;
   }
 
   /** True for a frame to handle; otherwise the work of refusing it (an error frame, a close). */
@@ -257,7 +251,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * (`maxMessageBacklog`): close it with 1008 rather than let it grow.
    */
   async backlogFull(socket: S): Promise<void> {
-    const attachment = this.#openAttachment(socket);
+    const attachment = this.#sockets.openAttachment(socket);
     if (attachment) await this.#end(socket, attachment, CloseCode.PolicyViolation, MESSAGE_BACKLOG_REASON);
   }
 
@@ -270,7 +264,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   handleFrame(socket: S, data: string | ArrayBuffer): Promise<void> {
     try {
-      const attachment = this.#openAttachment(socket);
+      const attachment = this.#sockets.openAttachment(socket);
       if (!attachment) return NOTHING;
       return this.#handle(socket, data, attachment, this.#host.now());
     } catch (error) {

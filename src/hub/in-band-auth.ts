@@ -49,8 +49,8 @@ export async function refreshCredentials<S extends WritableSocket>(
   }
   if (identity.userId !== attachment.userId) return await refuse("token is for another user");
   if (isRevoked(identity.issuedAt, await host.revocation.read())) return await refuse(REVOKED);
-  const current = sockets.attachment(socket);
-  if (!current || current.closing) return false;
+  const current = sockets.openAttachment(socket);
+  if (!current) return false;
   current.expiresAt = identity.expiresAt;
   current.issuedAt = identity.issuedAt ?? null;
   current.sessionId = identity.sessionId ?? null;
