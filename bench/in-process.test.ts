@@ -4,24 +4,28 @@
  * It checks the shape of what comes out, not performance.
  */
 import { describe, expect, it } from "vitest";
-import { IN_PROCESS_TARGETS, roundRatio, runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
+import { IN_PROCESS_TARGETS, pairSpread, roundRatio, runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
 
 describe("bench harness, in-process echo", () => {
   it("runs every target's round trips in one workerd process, measures each, and stops the process", { timeout: 90_000 }, async () => {
     const progress: string[] = [];
-    const results = await runInProcessEcho({ targets: IN_PROCESS_TARGETS, rounds: 2, roundTrips: 20, progress: (line) => progress.push(line) });
+    const results = await runInProcessEcho({ targets: IN_PROCESS_TARGETS, rounds: 2, roundTrips: 200, progress: (line) => progress.push(line) });
     expect(progress).toEqual(["round 1/2 done", "round 2/2 done"]);
     expect(results.map((r) => r.target)).toEqual([...IN_PROCESS_TARGETS]);
     for (const result of results) {
       expect(result.perRound, result.target).toHaveLength(2);
-      for (const us of result.perRound) expect(us, result.target).toBeGreaterThan(0);
+      // A difference of two connections: a few hundred round trips can come out below zero in a fresh process (a pause
+      // that lands on the shorter connection), so only that each round was measured is checked here.
+      for (const us of result.perRound) expect(Number.isFinite(us), result.target).toBe(true);
       expect(Number.isFinite(result.medianUs)).toBe(true);
       // The fast regime's figure is one of the rounds, never above their median.
       expect(result.perRound).toContain(result.fastUs);
       expect(result.fastUs, result.target).toBeLessThanOrEqual(result.medianUs);
     }
     expect(roundRatio(results, "floor", "floor")).toBe(1);
-    expect(roundRatio(results, "userhub", "floor-log")).toBeGreaterThan(0);
+    expect(Number.isFinite(roundRatio(results, "userhub", "floor-log"))).toBe(true);
+    expect(pairSpread(results, "floor", "floor")).toEqual({ median: 1, q1: 1, q3: 1, differenceUs: 0 });
+    expect(Number.isNaN(pairSpread(results.slice(1), "floor", "floor-json").median)).toBe(true);
     expect(workerdChildren(process.pid)).toEqual([]);
   });
 });

@@ -9,12 +9,14 @@
  *   node bench/in-process.ts                                    every target, 7 rounds of 20,000 round trips
  *   node bench/in-process.ts --targets floor,userhub-signal --rounds 41 --round-trips 6000   short rounds: more of them in each regime
  *   node bench/in-process.ts --out bench/results/attribution.md  the table appended, with the command and the load
+ *   node bench/in-process.ts --targets floor-json,userhub-signal --rounds 201 --round-trips 2000 --pairs userhub-signal/floor-json
+ *                                                               many short rounds, and the per-round ratio of each pair named
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
-import { IN_PROCESS_TARGETS, type InProcessTarget, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { IN_PROCESS_TARGETS, type InProcessTarget, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
 
 const { values } = parseArgs({
   options: {
@@ -22,10 +24,13 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "7" },
     "round-trips": { type: "string", default: "20000" },
     out: { type: "string" },
+    pairs: { type: "string", default: "" },
   },
 });
 const targets = values.targets.split(",") as InProcessTarget[];
 for (const target of targets) if (!IN_PROCESS_TARGETS.includes(target)) throw new Error(`unknown target ${target}; one of ${IN_PROCESS_TARGETS.join(", ")}`);
+const pairs = values.pairs.split(",").filter(Boolean).map((pair) => pair.split("/") as [InProcessTarget, InProcessTarget]);
+for (const pair of pairs) if (pair.length !== 2 || !pair.every((t) => targets.includes(t))) throw new Error(`--pairs takes a/b of targets this run measures, not ${pair.join("/")}`);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 const command = commandLine("bench/in-process.ts");
 const startLoad = load();
@@ -40,16 +45,28 @@ console.log(`\n${"target".padEnd(20)} ${"CPU µs/rt".padStart(10)} ${"fast (p10)
 for (const r of rows) {
   console.log(`${r.target.padEnd(20)} ${fmt(r.medianUs, 2).padStart(10)} ${fmt(r.fastUs, 2).padStart(11)} ${fmt(r.overFloor, 2).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}  ${r.perRound.map((x) => x.toFixed(1)).join(" ")}`);
 }
+const pairRows = pairs.map(([of, to]) => ({ of, to, ...pairSpread(results, of, to) }));
+for (const p of pairRows) {
+  console.log(`${p.of} ÷ ${p.to}: ${p.median.toFixed(3)} (quartiles ${p.q1.toFixed(3)}–${p.q3.toFixed(3)}), ${p.differenceUs >= 0 ? "+" : ""}${p.differenceUs.toFixed(2)} µs`);
+}
 console.log(`\nload average ${startLoad} at the start, ${load()} at the end`);
 if (values.out) {
   await appendSection(
     values.out,
     command,
-    `In one workerd process, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+    `In one workerd process, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure the difference between two connections to one hub (connecting left out) (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
     [
       "| target | CPU µs per round trip | fast rounds (10th percentile) | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
       "| :--- | ---: | ---: | ---: | ---: | ---: | :--- |",
       ...rows.map((r) => `| \`${r.target}\` | ${fmt(r.medianUs, 2)} | ${fmt(r.fastUs, 2)} | ${fmt(r.overFloor, 2)} | ${fmt(r.vsFloor, 3)} | ${fmt(r.vsLog, 3)} | ${r.perRound.map((x) => x.toFixed(1)).join(" ")} |`),
+      ...(pairRows.length === 0
+        ? []
+        : [
+            "",
+            "| pair | median of per-round ratios | quartiles | median of per-round differences (µs) |",
+            "| :--- | ---: | :--- | ---: |",
+            ...pairRows.map((p) => `| \`${p.of}\` ÷ \`${p.to}\` | ${p.median.toFixed(3)} | ${p.q1.toFixed(3)}–${p.q3.toFixed(3)} | ${p.differenceUs.toFixed(2)} |`),
+          ]),
     ],
     started,
   );

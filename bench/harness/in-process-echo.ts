@@ -15,6 +15,15 @@
  * the median. CPU is the workerd process's threads' run time (schedstat) per
  * round trip; the client's loop is part of every target's and cancels out of
  * a difference, not of a ratio (ratios here are the conservative side).
+ *
+ * A round trip's CPU is a difference of two connections to the same hub, one
+ * longer than the other by the round's round trips: opening and closing a
+ * connection is not a round trip's work, and userhub's costs some
+ * milliseconds (its socket accepted and greeted, and on a new hub its log's
+ * tables made), which spread over 1,000 round trips put 5–8% on each of
+ * userhub's (measured 2026-11-30: userhub's object running the floor's loop
+ * came out 1.06× the floor's with it counted, 1.00× without). Sections of
+ * bench/results/attribution.md written before then count it.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -35,7 +44,7 @@ export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number];
 export interface InProcessOptions {
   readonly targets: readonly InProcessTarget[];
   readonly rounds: number;
-  /** Round trips each target runs per round, on a fresh hub (after {@link WARMUP_ROUND_TRIPS} on another). */
+  /** Round trips measured per target and round: the difference between two connections to the round's hub (see above). */
   readonly roundTrips: number;
   readonly progress?: (line: string) => void;
 }
@@ -49,8 +58,10 @@ export interface InProcessResult {
   readonly fastUs: number;
 }
 
-/** Round trips a target runs on a hub of its own before each measured run, so code is compiled and hot. */
+/** Round trips a target runs on each round's hub before anything is measured, so its code is compiled and hot and the hub made. */
 export const WARMUP_ROUND_TRIPS = 500;
+/** The shorter of a round's two measured connections: what it took is subtracted from the longer one's. */
+export const SHORT_ROUND_TRIPS = 100;
 
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
@@ -101,10 +112,15 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     for (let round = 0; round < options.rounds; round++) {
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
-        await echo(target, `warm-${round}`, WARMUP_ROUND_TRIPS);
-        const before = cpuMs();
-        await echo(target, `run-${round}`, options.roundTrips);
-        perRound.get(target)!.push(cpuMs() - before);
+        // Three connections to the round's hub: the first makes it and warms it, unmeasured; the other two differ by
+        // roundTrips round trips alone, so what opening and closing a connection costs drops out of the difference.
+        const user = `run-${round}`;
+        await echo(target, user, WARMUP_ROUND_TRIPS);
+        const start = cpuMs();
+        await echo(target, user, SHORT_ROUND_TRIPS);
+        const shortDone = cpuMs();
+        await echo(target, user, SHORT_ROUND_TRIPS + options.roundTrips);
+        perRound.get(target)!.push(cpuMs() - shortDone - (shortDone - start));
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);
     }
@@ -124,6 +140,20 @@ export function roundRatio(results: readonly InProcessResult[], of: InProcessTar
   const b = results.find((r) => r.target === to)?.perRound;
   if (!a || !b) return Number.NaN;
   return median(a.map((x, i) => x / b[i]!));
+}
+
+/**
+ * How `of` compares with `to` round by round: the median of the per-round
+ * ratios with their quartiles (how far one round's ratio strays), and the
+ * median of the per-round differences in µs. NaN when either target was not
+ * measured.
+ */
+export function pairSpread(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): { median: number; q1: number; q3: number; differenceUs: number } {
+  const a = results.find((r) => r.target === of)?.perRound;
+  const b = results.find((r) => r.target === to)?.perRound;
+  if (!a || !b) return { median: Number.NaN, q1: Number.NaN, q3: Number.NaN, differenceUs: Number.NaN };
+  const ratios = a.map((x, i) => x / b[i]!);
+  return { median: median(ratios), q1: percentile(ratios, 25), q3: percentile(ratios, 75), differenceUs: median(a.map((x, i) => x - b[i]!)) };
 }
 
 /** The workerd processes `pid` started (Miniflare's, for the in-process echo); none when pgrep finds none. */
