@@ -2,11 +2,11 @@ import { CloseCode, UNACKED_BYTES_REASON } from "../protocol/close-code.ts";
 import { messageFrameText, messageText, type SerializedDelivery, serializeDelivery } from "../protocol/delivery-frame.ts";
 import { errorFrame, ErrorCode, frameBytes, type ResetFrame } from "../protocol/frames.ts";
 import type { HubConfig } from "./config.ts";
-import type { AppendResult, NewDelivery } from "./delivery-log.ts";
+import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
 import type { ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { HubSockets } from "./hub-sockets.ts";
-import { countSent, type SendOutcome, type WritableSocket } from "./sender.ts";
+import { type SendOutcome, type WritableSocket } from "./sender.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
 /**
@@ -19,6 +19,25 @@ export const LOG_SEQ_EVERY = 16;
 
 /** What {@link DeliveryFanOut.deliver} did: the log's answer, and how many sockets were sent the frames. */
 export type FannedOut = AppendResult & { readonly delivered: number };
+
+/** What {@link DeliveryFanOut.deliverOne} did: its one delivery, and how many sockets were sent it (what `hub.deliver` answers). */
+export interface OneDelivered {
+  readonly delivery: Delivery;
+  readonly delivered: number;
+}
+
+function fannedOut(appended: AppendResult, delivered: number): FannedOut {
+  return { seqs: appended.seqs, deliveries: appended.deliveries, duplicate: appended.duplicate, delivered };
+}
+
+function oneDelivered(appended: AppendResult, delivered: number): OneDelivered {
+  return { delivery: appended.deliveries[0]!, delivered };
+}
+
+/** A delivery with its payload's JSON: as given when the caller made it, else made here. */
+function serialized1(entry: NewDelivery): SerializedDelivery {
+  return entry.json === undefined ? serializeDelivery(entry) : (entry as SerializedDelivery);
+}
 
 /**
  * The way every delivery goes: through the user's log (appends settle in
@@ -65,57 +84,82 @@ export class DeliveryFanOut<S extends WritableSocket> {
    * @throws {UnserializablePayloadError} for a payload with no JSON form.
    */
   deliver(entries: readonly NewDelivery[], idempotencyKey?: string): Promise<FannedOut> {
+    return this.#logAndSend(entries, idempotencyKey, fannedOut);
+  }
+
+  /** {@link deliver} for one delivery with no idempotency key (`hub.deliver`), answered with that delivery. */
+  deliverOne(entry: NewDelivery): Promise<OneDelivered> {
+    return this.#logAndSend([entry], undefined, oneDelivered);
+  }
+
+  #logAndSend<T>(entries: readonly NewDelivery[], idempotencyKey: string | undefined, answer: (appended: AppendResult, delivered: number) => T): Promise<T> {
     // Not an async function: with a log that writes at once (SQLite), the write, the sends and the prune
     // all happen in this call, and the one promise made is the answer.
     let serialized: SerializedDelivery[];
     let now: number;
     let appended: AppendResult | Promise<AppendResult>;
     try {
-      serialized = entries.map((entry) => (entry.json === undefined ? serializeDelivery(entry) : (entry as SerializedDelivery)));
+      serialized = entries.length === 1 ? [serialized1(entries[0]!)] : entries.map(serialized1);
       if (!this.#hinted) this.#offerHint();
       now = this.#host.now();
       appended = this.#append(serialized, now, idempotencyKey);
-      if (!(appended instanceof Promise)) return this.#send(appended, serialized, now);
+      if (!(appended instanceof Promise)) return this.#sendAndPrune(appended, serialized, now, answer);
     } catch (error) {
       return Promise.reject(error);
     }
-    return appended.then((result) => this.#send(result, serialized, now));
+    return appended.then((result) => this.#sendAndPrune(result, serialized, now, answer));
   }
 
   /** Sends what was appended to every live socket, then prunes the log. */
-  #send(appended: AppendResult, serialized: readonly SerializedDelivery[], now: number): Promise<FannedOut> {
-    if (appended.duplicate || appended.deliveries.length === 0) return Promise.resolve({ ...appended, delivered: 0 });
-    const texts = appended.deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
-    const frames = texts.length === 1 ? texts[0]! : texts;
-    let sizes: number[] | undefined;
+  #sendAndPrune<T>(appended: AppendResult, serialized: readonly SerializedDelivery[], now: number, answer: (appended: AppendResult, delivered: number) => T): Promise<T> {
+    if (appended.duplicate || appended.deliveries.length === 0) return Promise.resolve(answer(appended, 0));
+    const sent = this.#send(appended.deliveries, serialized);
+    if (typeof sent === "number") {
+      const pruned = this.#host.log.prune(now);
+      if (!(pruned instanceof Promise)) return Promise.resolve(answer(appended, sent));
+      return pruned.then(() => answer(appended, sent));
+    }
+    // The log is pruned after every write is handed over, so a count being rebuilt from it reads it unpruned.
+    return sent.then(async (delivered) => {
+      await this.#host.log.prune(now);
+      return answer(appended, delivered);
+    });
+  }
+
+  /** Sends `deliveries` to every live socket: how many were sent them, or a promise of it while some writes wait their turn. */
+  #send(deliveries: readonly Delivery[], serialized: readonly SerializedDelivery[]): number | Promise<number> {
+    const frames = deliveries.length === 1 ? messageFrameText(deliveries[0]!, serialized[0]!.json) : deliveries.map((delivery, i) => messageFrameText(delivery, serialized[i]!.json));
     // Each socket's frames are written now unless earlier writes wait on them, or it acknowledges (its count
     // may first be rebuilt from the log); only those are waited for.
     const live = this.#sockets.live();
     // The first delivery of an instance, and every LOG_SEQ_EVERY-th after it: a hub woken for one message (a mostly
     // idle user's) always finds its latest seq remembered; one that hibernates after a burst reads where its log stands once.
-    if (live.length > 0 && this.#host.log.hint && this.#sinceRemembered++ % LOG_SEQ_EVERY === 0) this.#remember(live[0]!, appended.seqs[appended.seqs.length - 1]!);
-    const outcomes = live.map((socket): SendOutcome | Promise<SendOutcome> => {
+    if (live.length > 0 && this.#host.log.hint && this.#sinceRemembered++ % LOG_SEQ_EVERY === 0) this.#remember(live[0]!, deliveries[deliveries.length - 1]!.seq);
+    let sent = 0;
+    let waiting: Promise<SendOutcome>[] | undefined;
+    for (const socket of live) {
       const attachment = this.#sockets.attachment(socket)!;
-      const sender = this.#sockets.sender(socket);
-      if (!attachment.acks) return sender.sendNow(frames);
-      sizes ??= texts.map(frameBytes);
-      return this.#unackedOf(socket, attachment).then((unacked) => {
-        appended.deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes![i]!));
-        if (unacked.bytes > this.#maxUnackedBytes) return this.#endSlowConsumer(socket, attachment).then(() => "overflow" as const);
-        return sender.send(frames);
-      });
-    });
-    const sent = countSent(outcomes);
-    if (typeof sent === "number") {
-      const pruned = this.#host.log.prune(now);
-      if (!(pruned instanceof Promise)) return Promise.resolve({ ...appended, delivered: sent });
-      return pruned.then(() => ({ ...appended, delivered: sent }));
+      const outcome = attachment.acks ? this.#sendCounted(socket, attachment, deliveries, frames) : this.#sockets.sender(socket).sendNow(frames);
+      if (outcome === "sent") sent++;
+      else if (typeof outcome !== "string") (waiting ??= []).push(outcome);
     }
-    // The log is pruned after every write is handed over, so a count being rebuilt from it reads it unpruned.
-    return sent.then(async (delivered) => {
-      await this.#host.log.prune(now);
-      return { ...appended, delivered };
+    if (waiting === undefined) return sent;
+    return Promise.all(waiting).then((settled) => {
+      for (const outcome of settled) if (outcome === "sent") sent++;
+      return sent;
     });
+  }
+
+  /** Sends to an acknowledging socket, unless its unacknowledged bytes would pass `maxUnackedBytes` (then it is closed with 4002). */
+  async #sendCounted(socket: S, attachment: ConnectionAttachment, deliveries: readonly Delivery[], frames: string | readonly string[]): Promise<SendOutcome> {
+    const unacked = await this.#unackedOf(socket, attachment);
+    if (typeof frames === "string") unacked.sent(deliveries[0]!.seq, frameBytes(frames));
+    else deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, frameBytes(frames[i]!)));
+    if (unacked.bytes > this.#maxUnackedBytes) {
+      await this.#endSlowConsumer(socket, attachment);
+      return "overflow";
+    }
+    return await this.#sockets.sender(socket).send(frames);
   }
 
   /**

@@ -12,7 +12,7 @@ import { errorFrame, ErrorCode, frameBytes, HEARTBEAT_PING, HEARTBEAT_PONG, isLa
 import { type Acceptance, type AcceptOptions, type Admission, AdmissionControl } from "./admission.ts";
 import type { HubConfig } from "./config.ts";
 import { connectionHandle } from "./connection-handle.ts";
-import type { Delivery } from "./delivery-log.ts";
+import type { Delivery, NewDelivery } from "./delivery-log.ts";
 import { DeliveryFanOut } from "./delivery-fan-out.ts";
 import { deliverToUser, type LogAndSend, receiveDirect } from "./direct-delivery.ts";
 import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
@@ -349,11 +349,11 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   /** Logs `data`, then sends it to every open socket of the user. */
   deliver(data: unknown, options: { from?: string } = {}): Promise<{ delivery: Delivery; delivered: number }> {
-    // Not an async function, like signal: the fan-out's own promise with the answer chained on it.
+    // Not an async function, like signal: the fan-out's own promise is the answer.
     try {
-      const entry = { data, ...(options.from ? { from: options.from } : {}) };
-      if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#fanOut.deliver([entry]).then(firstDelivery));
-      return this.#fanOut.deliver([entry]).then(firstDelivery);
+      const entry: NewDelivery = options.from ? { data, from: options.from } : { data };
+      if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#fanOut.deliverOne(entry));
+      return this.#fanOut.deliverOne(entry);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -479,9 +479,3 @@ function settled(): void {}
 
 /** What a frame with nothing left to do returns: one settled promise, not a new one each time. */
 const NOTHING: Promise<void> = Promise.resolve();
-
-
-/** What `deliver` answers: its one delivery, and how many sockets were sent it. */
-function firstDelivery(fannedOut: { readonly deliveries: readonly Delivery[]; readonly delivered: number }): { delivery: Delivery; delivered: number } {
-  return { delivery: fannedOut.deliveries[0]!, delivered: fannedOut.delivered };
-}
