@@ -100,7 +100,9 @@ export class MemoryDeliveryLog implements DeliveryLog {
   readonly #retention: RetentionPolicy;
   readonly #clock: () => number;
   readonly #epoch = crypto.randomUUID();
+  /** Kept deliveries from `#head` on, oldest first; the ones before it are dropped and go in one splice once they are half the array. */
   readonly #entries: { delivery: Delivery; base: number }[] = [];
+  #head = 0;
   readonly #keys = new Map<string, { seqs: number[]; at: number }>();
   #seq = 0;
   /** Payload bytes ever appended: the next delivery's `base`. */
@@ -146,27 +148,41 @@ export class MemoryDeliveryLog implements DeliveryLog {
   async since(seq: number): Promise<ReplayResult> {
     const oldest = this.#oldest();
     if (seq > this.#seq || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#seq };
-    return { kind: "replay", deliveries: this.#entries.filter((e) => e.delivery.seq > seq && e.delivery.seq >= oldest).map((e) => e.delivery) };
+    const replay: Delivery[] = [];
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const { delivery } = this.#entries[i]!;
+      if (delivery.seq > seq && delivery.seq >= oldest) replay.push(delivery);
+    }
+    return { kind: "replay", deliveries: replay };
   }
 
   async prune(now: number): Promise<void> {
     this.#tell(now);
     const oldest = this.#oldest();
-    let drop = 0;
-    while (drop < this.#entries.length && this.#entries[drop]!.delivery.seq < oldest) drop++;
-    if (drop > 0) this.#entries.splice(0, drop);
+    // A full log drops one delivery per append: moving every kept one down each time made a prune cost the log's length.
+    while (this.#head < this.#entries.length && this.#entries[this.#head]!.delivery.seq < oldest) this.#head++;
+    if (this.#head > 0 && this.#head * 2 >= this.#entries.length) {
+      this.#entries.splice(0, this.#head);
+      this.#head = 0;
+    }
     for (const [key, seen] of this.#keys) if (!isKeyRemembered(this.#retention, seen.at, now)) this.#keys.delete(key);
   }
 
   /** The deliveries still kept, oldest first. */
   entries(): readonly Delivery[] {
     const oldest = this.#oldest();
-    return this.#entries.filter((e) => e.delivery.seq >= oldest).map((e) => e.delivery);
+    const kept: Delivery[] = [];
+    for (let i = this.#head; i < this.#entries.length; i++) if (this.#entries[i]!.delivery.seq >= oldest) kept.push(this.#entries[i]!.delivery);
+    return kept;
   }
 
   #oldest(): number {
     const floor = retentionFloor(this.#retention, this.#lastNow ?? this.#clock(), this.#seq, this.#end);
-    return this.#entries.find((e) => isRetained(floor, { seq: e.delivery.seq, at: e.delivery.at, base: e.base }))?.delivery.seq ?? this.#seq + 1;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const { delivery, base } = this.#entries[i]!;
+      if (isRetained(floor, { seq: delivery.seq, at: delivery.at, base })) return delivery.seq;
+    }
+    return this.#seq + 1;
   }
 
   #tell(now: number): void {

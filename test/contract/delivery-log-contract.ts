@@ -66,6 +66,21 @@ export const deliveryLogContract: readonly DeliveryLogCase[] = [
     },
   },
   {
+    name: "pruned after every delivery, one at a time, keeps exactly the newest `count`, replays and reports gaps right throughout",
+    retention: { count: 5 },
+    async run(log, expectEqual) {
+      for (let seq = 1; seq <= 40; seq++) {
+        await log.append([{ data: seq }], seq);
+        await log.prune(seq);
+        const oldest = Math.max(1, seq - 4);
+        expectEqual(await log.oldestSeq(), oldest, `oldest after ${seq}`);
+        expectEqual(await seqsAfter(log, oldest - 1), Array.from({ length: seq - oldest + 1 }, (_, i) => oldest + i), `replay after ${seq}`);
+        expectEqual(await seqsAfter(log, seq - 1), [seq], `the latest after ${seq}`);
+        if (oldest > 2) expectEqual(await log.since(oldest - 2), { kind: "gap", oldest, latest: seq }, `gap after ${seq}`);
+      }
+    },
+  },
+  {
     name: "keeps at most `bytes` of payload, newest first",
     retention: { bytes: payloadBytes("abcd") * 2 + 1 },
     async run(log, expectEqual) {
