@@ -30,11 +30,13 @@ export const FULL: BenchOptions = {
   wakesDevices: 2,
   wakesMs: 12_000,
   wakesEmptyMs: 6_500,
-  // 8 hubs × 16 interleaved rounds: 128 messages to hibernated hubs per target, a ratio per round.
+  // 8 hubs × 64 interleaved rounds: 512 messages to hibernated hubs per target, a ratio per round. A round's ratio strays
+  // far (0.79–2.04× in one run of 16 rounds, whose median was 1.44×; 1.25–1.26× in three runs of 128 rounds of bench/hot-path.ts
+  // the same day): 64 rounds (about 1.5 minutes) put the median where the long runs put it.
   coldHubs: 8,
   // Enough messages that a batched prune, if the log made one, would show in rows per message.
   coldWarmIterations: 64,
-  coldIterations: 16,
+  coldIterations: 64,
   // Past userhub's default retention, as a long-lived user's log is full.
   coldLogFill: DEFAULT_LOG_RETENTION + 131,
   heartbeat: { intervalMs: 1000, timeoutMs: 3000 },
