@@ -31,8 +31,9 @@ export const FULL: BenchOptions = {
   wakesMs: 12_000,
   wakesEmptyMs: 6_500,
   // 8 hubs × 64 interleaved rounds: 512 messages to hibernated hubs per target, a ratio per round. A round's ratio strays
-  // far (0.79–2.04× in one run of 16 rounds, whose median was 1.44×; 1.25–1.26× in three runs of 128 rounds of bench/hot-path.ts
-  // the same day): 64 rounds (about 1.5 minutes) put the median where the long runs put it.
+  // far (0.79–2.04× in one run of 16 rounds, whose median was 1.44×; 0.55–2.52× over 64 rounds, median 1.32×; 1.25–1.26×
+  // in three runs of 128 rounds of bench/hot-path.ts, all on 2026-11-30): 64 rounds (about 1.5 minutes) put four times
+  // the messages behind the median.
   coldHubs: 8,
   // Enough messages that a batched prune, if the log made one, would show in rows per message.
   coldWarmIterations: 64,
