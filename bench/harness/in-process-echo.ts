@@ -136,10 +136,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
 
 /** The median of per-round ratios of `of` to `to` (each round ran both back to back). */
 export function roundRatio(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): number {
-  const a = results.find((r) => r.target === of)?.perRound;
-  const b = results.find((r) => r.target === to)?.perRound;
-  if (!a || !b) return Number.NaN;
-  return median(a.map((x, i) => x / b[i]!));
+  return pairSpread(results, of, to).median;
 }
 
 /**

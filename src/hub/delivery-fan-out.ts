@@ -6,7 +6,7 @@ import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
 import type { ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { HubSockets } from "./hub-sockets.ts";
-import { type SendOutcome, type WritableSocket } from "./sender.ts";
+import { countSent, type SendOutcome, type WritableSocket } from "./sender.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
 /**
@@ -135,19 +135,12 @@ export class DeliveryFanOut<S extends WritableSocket> {
     // The first delivery of an instance, and every LOG_SEQ_EVERY-th after it: a hub woken for one message (a mostly
     // idle user's) always finds its latest seq remembered; one that hibernates after a burst reads where its log stands once.
     if (live.length > 0 && this.#host.log.hint && this.#sinceRemembered++ % LOG_SEQ_EVERY === 0) this.#remember(live[0]!, deliveries[deliveries.length - 1]!.seq);
-    let sent = 0;
-    let waiting: Promise<SendOutcome>[] | undefined;
+    const outcomes: (SendOutcome | Promise<SendOutcome>)[] = [];
     for (const socket of live) {
       const attachment = this.#sockets.attachment(socket)!;
-      const outcome = attachment.acks ? this.#sendCounted(socket, attachment, deliveries, frames) : this.#sockets.sender(socket).sendNow(frames);
-      if (outcome === "sent") sent++;
-      else if (typeof outcome !== "string") (waiting ??= []).push(outcome);
+      outcomes.push(attachment.acks ? this.#sendCounted(socket, attachment, deliveries, frames) : this.#sockets.sender(socket).sendNow(frames));
     }
-    if (waiting === undefined) return sent;
-    return Promise.all(waiting).then((settled) => {
-      for (const outcome of settled) if (outcome === "sent") sent++;
-      return sent;
-    });
+    return countSent(outcomes);
   }
 
   /** Sends to an acknowledging socket, unless its unacknowledged bytes would pass `maxUnackedBytes` (then it is closed with 4002). */

@@ -148,12 +148,7 @@ export class MemoryDeliveryLog implements DeliveryLog {
   async since(seq: number): Promise<ReplayResult> {
     const oldest = this.#oldest();
     if (seq > this.#seq || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#seq };
-    const replay: Delivery[] = [];
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      const { delivery } = this.#entries[i]!;
-      if (delivery.seq > seq && delivery.seq >= oldest) replay.push(delivery);
-    }
-    return { kind: "replay", deliveries: replay };
+    return { kind: "replay", deliveries: this.#keptAfter(Math.max(seq, oldest - 1)) };
   }
 
   async prune(now: number): Promise<void> {
@@ -170,9 +165,13 @@ export class MemoryDeliveryLog implements DeliveryLog {
 
   /** The deliveries still kept, oldest first. */
   entries(): readonly Delivery[] {
-    const oldest = this.#oldest();
+    return this.#keptAfter(this.#oldest() - 1);
+  }
+
+  /** The deliveries after `seq` still in the array, oldest first. */
+  #keptAfter(seq: number): Delivery[] {
     const kept: Delivery[] = [];
-    for (let i = this.#head; i < this.#entries.length; i++) if (this.#entries[i]!.delivery.seq >= oldest) kept.push(this.#entries[i]!.delivery);
+    for (let i = this.#head; i < this.#entries.length; i++) if (this.#entries[i]!.delivery.seq > seq) kept.push(this.#entries[i]!.delivery);
     return kept;
   }
 
