@@ -91,8 +91,7 @@ function ringWrites(ring: number): Readonly<Record<"update" | "insert" | "hinted
       (from, to) => `UPDATE userhub_ring SET seq = ?1, at = ?2, sender = ?3, data = ?4, bytes = ?5,
         base = (SELECT base + bytes FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1), from_user = ${from}, to_user = ${to}
       WHERE slot = ?1 % ${ring} AND seq < ?1 AND EXISTS (SELECT 1 FROM userhub_ring WHERE slot = (?1 - 1) % ${ring} AND seq = ?1 - 1)
-        AND (SELECT ring FROM userhub_mark WHERE id = 0) = ${ring}
-      RETURNING base`,
+        AND (SELECT ring FROM userhub_mark WHERE id = 0) = ${ring}`,
     ),
   };
 }
@@ -247,8 +246,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
     const json = entry.json ?? JSON.stringify(entry.data ?? null);
     const values: SqlStorageValue[] = [seq, at, entry.from ?? null, json, jsonBytes(json)];
     const form = bindOrigin(values, entry);
-    const row = this.#sql.exec<{ base: number }>(this.#writesFor(ring).hinted[form], ...values).toArray()[0];
-    if (row === undefined) return null;
+    // Told by the rows it wrote, not a RETURNING clause: a woken instance prepares this statement afresh, and the
+    // clause made that about an eighth dearer (14.8 against 13.0 µs in Node's SQLite, 2026-11-30).
+    if (this.#sql.exec(this.#writesFor(ring).hinted[form], ...values).rowsWritten === 0) return null;
     this.#tell(at);
     this.#hintedLatest = seq;
     return { seq, at, data: entry.data, ...deliveryOrigin(entry) };
