@@ -46,7 +46,7 @@ describe("bench harness, smoke run", () => {
       expect(results.summary[name]!.fanOut, `${name} fan-out`).toBeNull();
       expect(results.summary[name]!.coldWake, `${name} cold wakes`).toBeNull();
     }
-    for (const name of ["wake-built", "wake-log", "wake-deliver"] as const) {
+    for (const name of ["floor-log-alarm", "wake-built", "wake-log", "wake-deliver"] as const) {
       expect(results.summary[name]!.echo, `${name} echo`).toEqual({});
       expect(results.summary[name]!.coldWake!.cold.constructedPerMessage, `${name} cold wakes`).toBeGreaterThan(0);
     }
@@ -72,6 +72,8 @@ describe("bench harness, smoke run", () => {
       if (!apart || goal.met) continue;
       expect(goal.explanation, goal.id).toMatch(new RegExp(`Taken apart in the same rounds: .*${apart.part}.*×`));
       expect(goal.explanation, goal.id).toMatch(new RegExp(`${apart.handWritten} alone (meets the goal|misses the goal|is within the goal)`));
+      // A woken hub's miss also says what the alarm the janitor needs costs by itself, and whether userhub is within the goal without it.
+      if (goal.id === "cold-wake") expect(goal.explanation).toMatch(/The stored alarm alone costs the floor \+ log .*×.*userhub is .*× `floor-log-alarm`, (within|past) the goal/);
     }
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);

@@ -16,7 +16,7 @@
  *
  *   node bench/hot-path.ts --targets floor,floor-json,userhub-floor-loop,userhub-admission,userhub-signal --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
  *   node bench/hot-path.ts --targets floor-log,layout-insert,layout-rekey,layout-slot,userhub --rounds 8 --connections 10 --duration 3000 --no-cold --out bench/results/attribution.md
- *   node bench/hot-path.ts --targets floor-log,floor-log-socket-state,layout-insert,wake-built,wake-state,userhub --rounds 0 --out bench/results/attribution.md   a message to a hibernated hub
+ *   node bench/hot-path.ts --targets floor-log,floor-log-alarm,wake-built,wake-log,wake-deliver,userhub --rounds 0 --cold-iterations 128 --out bench/results/attribution.md   a message to a hibernated hub
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";

@@ -20,6 +20,7 @@ export type AttributionTargetName =
   | "layout-rekey"
   | "layout-slot"
   | "floor-log-socket-state"
+  | "floor-log-alarm"
   | "wake-built"
   | "wake-log"
   | "wake-deliver";
@@ -338,6 +339,13 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     label: "floor + log, each socket with a tag and an attachment as userhub's",
     only: "cold",
     bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
+  },
+  "floor-log-alarm": {
+    ...MAIN_TARGETS["floor-log"],
+    name: "floor-log-alarm",
+    label: "floor + log, with an alarm set (12 h ahead) as userhub's janitor sets one",
+    only: "cold",
+    bindings: () => ({ LOG_EVERY_MESSAGE: "on", ALARM: "on" }),
   },
   "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT", "cold"),
   "wake-log": userhubPart("wake-log", MAIN_TARGETS.userhub, "wake-log", "the same, the delivery written by userhub's log itself (from the seq its socket remembers)", "cold"),

@@ -10,9 +10,14 @@
 // With PARSE_FRAMES = "on" (the "floor + JSON" target, attribution only), each
 // frame is parsed and a signal frame built around its data before it is sent.
 // With SOCKET_STATE = "on" (attribution only), each socket carries a tag and an attachment as userhub's do.
+// With ALARM = "on" (attribution only), a socket connecting sets an alarm if none is set, as userhub's
+// janitor does (12 hours ahead, so it never fires in a run): what a stored alarm costs each wake.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
 import { CONNECTION_ID } from "../userhub-row.js";
+
+/** How far ahead the ALARM = "on" target keeps its alarm: userhub's default janitor period (HEARTBEAT_SWEEP_MS). */
+const JANITOR_MS = 12 * 60 * 60 * 1000;
 
 export class FloorHub extends DurableObject {
   constructor(ctx, env) {
@@ -33,6 +38,7 @@ export class FloorHub extends DurableObject {
     } else {
       this.ctx.acceptWebSocket(server);
     }
+    if (this.env.ALARM === "on" && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + JANITOR_MS);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -66,6 +72,10 @@ export class FloorHub extends DurableObject {
 
   webSocketError() {
     wakes.error++;
+  }
+
+  alarm() {
+    wakes.alarm++;
   }
 }
 
