@@ -65,6 +65,12 @@ describe("frameBytes", () => {
   it("counts text as TextEncoder encodes it, lone surrogates (U+FFFD, 3 bytes) and every code unit included", () => {
     const encoder = new TextEncoder();
     const texts = ["\ud800", "\udc00", "a\ud800b", "\ud83d\ude00\ud83d", "\u007f\u0080\u07ff\u0800\uffff", "x".repeat(5000) + "ü"];
+    // Around the short-text check's bound (128 units), and text counted in several chunks (past 16 KiB encoded), a
+    // surrogate pair or a lone surrogate on every possible chunk edge.
+    for (const length of [127, 128, 129]) texts.push("a".repeat(length), "é".repeat(length), "a".repeat(length - 1) + "\u0000", "\u007f".repeat(length));
+    for (let shift = 0; shift < 4; shift++) {
+      texts.push("x".repeat(shift) + "😀".repeat(20_000), "x".repeat(shift) + "€".repeat(12_000) + "\ud800", "y".repeat(40_000 + shift) + "😀", "€".repeat(5461 + shift) + "😀\udc00".repeat(3));
+    }
     // Every UTF-16 code unit, in strings of 64 (surrogates among them unpaired; the pairs are above).
     for (let start = 0; start < 0x10000; start += 64) texts.push(String.fromCharCode(...Array.from({ length: 64 }, (_, i) => start + ((i * 7919) % 64))));
     for (const text of texts) expect(frameBytes(text)).toBe(encoder.encode(text).byteLength);
