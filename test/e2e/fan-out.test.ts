@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, expect, test, vi } from "vitest";
 import { issueToken } from "../../src/index.ts";
-import { codeBlock, readmeSection } from "../support/readme.ts";
+import { codeBlock, README_DEV_HOST, readmeSection } from "../support/readme.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
 const USERS = 1000;
@@ -125,8 +125,9 @@ test("the demo Worker as shipped: a push to 1,000 users goes through its queue a
   // The README's curl line, against this server, answers what the README shows.
   const block = codeBlock(readmeSection("### Push to many users"), "sh");
   const [curlLine, shown] = block.trim().split("\n") as [string, string];
+  expect(curlLine, "the README's curl line reaches the server npm start serves").toContain(`http://${README_DEV_HOST}/`);
   const args = [...curlLine.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!).slice(1);
-  const { stdout } = await promisify(execFile)("curl", args.map((arg) => arg.replace("http://127.0.0.1:8787", dev!.url)));
+  const { stdout } = await promisify(execFile)("curl", args.map((arg) => arg.replace(`http://${README_DEV_HOST}`, dev!.url)));
   expect(JSON.parse(stdout)).toEqual(JSON.parse(shown.replace(/^# /, "")));
 }, 240_000);
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import WebSocket from "ws";
 import { freePort } from "../support/free-port.ts";
 import { stopProcessGroup, trackProcessGroup } from "../support/process-group.ts";
-import { codeBlock, readmeSection } from "../support/readme.ts";
+import { codeBlock, README_DEV_HOST, readmeSection } from "../support/readme.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
 const PUSH_KEY = "userhub-local-push-key"; // .dev.vars
@@ -45,8 +45,8 @@ describe.skipIf(!NGINX)(`the README's nginx block in front of wrangler dev${NGIN
     // The README's block, with its two addresses moved to this test's ports.
     const block = codeBlock(readmeSection("## Running behind a proxy"), "nginx");
     expect(block.match(/listen 80;/g), "the block listens on port 80 once").toHaveLength(1);
-    expect(block.match(/127\.0\.0\.1:8787/g), "the block proxies to the README's local server once").toHaveLength(1);
-    const server = block.replace("listen 80;", `listen 127.0.0.1:${port};`).replace("127.0.0.1:8787", `127.0.0.1:${dev.port}`);
+    expect(block.split(README_DEV_HOST), "the block proxies to the README's local server once").toHaveLength(2);
+    const server = block.replace("listen 80;", `listen 127.0.0.1:${port};`).replace(README_DEV_HOST, `127.0.0.1:${dev.port}`);
     const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((what) => `  ${what}_temp_path ${join(dir, what)};`).join("\n");
     await writeFile(
       join(dir, "nginx.conf"),

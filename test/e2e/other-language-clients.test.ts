@@ -15,7 +15,7 @@ import { homedir, tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { codeBlock, codeBlocks, readmeSection } from "../support/readme.ts";
+import { codeBlock, codeBlocks, README_DEV_HOST, readmeSection } from "../support/readme.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.ts";
 
 const INTERVAL_MS = 1_000;
@@ -167,7 +167,7 @@ for (const { name, file, language, pingOnly, runner: find } of languages) {
 
     test(`the README shows how to run its ${name} client`, () => {
       expect(README_RUN_LINES).toContain(file);
-      expect(README_RUN_LINES).toMatch(/ws:\/\/127\.0\.0\.1:8787\/ws/);
+      expect(README_RUN_LINES).toContain(`ws://${README_DEV_HOST}/ws`);
     });
 
     test(`the README's ${name} client connects, exchanges frames, gets a push and stays up past two heartbeat timeouts`, async () => {

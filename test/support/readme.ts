@@ -45,3 +45,19 @@ export function codeBlock(text: string, language: string): string {
   if (blocks.length !== 1) throw new ReadmeSectionError(`expected one ${language} block, found ${blocks.length}`);
   return blocks[0]!;
 }
+
+/**
+ * Where the README's examples reach the local server: the `ip:port` that
+ * `npm start` serves, read from wrangler.toml's `[dev]` table. A test that
+ * runs an example swaps it for the server it started on a free port.
+ */
+export const README_DEV_HOST: string = devHost();
+
+function devHost(): string {
+  const toml = readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8");
+  const table = /^\[dev\]\n((?:[^[\n].*\n?|\n)*)/m.exec(toml)?.[1] ?? "";
+  const ip = /^ip = "([^"]+)"/m.exec(table)?.[1];
+  const port = /^port = (\d+)/m.exec(table)?.[1];
+  if (!ip || !port) throw new ReadmeSectionError('wrangler.toml has no [dev] table with an ip = "…" and a port = …');
+  return `${ip}:${port}`;
+}
