@@ -136,18 +136,24 @@ export class DeliveryFanOut<S extends WritableSocket> {
     // idle user's) always finds its latest seq remembered; one that hibernates after a burst reads where its log stands once.
     if (live.length > 0 && this.#host.log.hint && this.#sinceRemembered++ % LOG_SEQ_EVERY === 0) this.#remember(live[0]!, deliveries[deliveries.length - 1]!.seq);
     const outcomes: (SendOutcome | Promise<SendOutcome>)[] = [];
+    // Each frame's size, counted once for every acknowledging socket (and not at all when none acknowledges).
+    let sizes: readonly number[] | undefined;
     for (const socket of live) {
       const attachment = this.#sockets.attachment(socket)!;
-      outcomes.push(attachment.acks ? this.#sendCounted(socket, attachment, deliveries, frames) : this.#sockets.sender(socket).sendNow(frames));
+      if (!attachment.acks) {
+        outcomes.push(this.#sockets.sender(socket).sendNow(frames));
+        continue;
+      }
+      sizes ??= typeof frames === "string" ? [frameBytes(frames)] : frames.map(frameBytes);
+      outcomes.push(this.#sendCounted(socket, attachment, deliveries, frames, sizes));
     }
     return countSent(outcomes);
   }
 
   /** Sends to an acknowledging socket, unless its unacknowledged bytes would pass `maxUnackedBytes` (then it is closed with 4002). */
-  async #sendCounted(socket: S, attachment: ConnectionAttachment, deliveries: readonly Delivery[], frames: string | readonly string[]): Promise<SendOutcome> {
+  async #sendCounted(socket: S, attachment: ConnectionAttachment, deliveries: readonly Delivery[], frames: string | readonly string[], sizes: readonly number[]): Promise<SendOutcome> {
     const unacked = await this.#unackedOf(socket, attachment);
-    if (typeof frames === "string") unacked.sent(deliveries[0]!.seq, frameBytes(frames));
-    else deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, frameBytes(frames[i]!)));
+    deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes[i]!));
     if (unacked.bytes > this.#maxUnackedBytes) {
       await this.#endSlowConsumer(socket, attachment);
       return "overflow";
