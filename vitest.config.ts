@@ -63,6 +63,9 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // Each poll waits on a round trip through wrangler dev and Chromium while the e2e soak loads both cores:
+          // vitest's 1 s default is a deadline such a machine can miss (a poll that passes returns at once).
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

@@ -452,8 +452,9 @@ for (const host of hosts) {
 
       test("the timeout counts from a socket's last frame, not from its connect", async () => {
         const client = await connectAs(uniqueUser("hb-late"), { keepAlive: false });
-        // Silent for two seconds, then one frame, then silent for good.
-        await sleep(2_000);
+        // Silent for two seconds from the open (not from the welcome, which a slow machine may deliver late), then
+        // one frame, then silent for good.
+        await sleep(Math.max(0, client.openedAt + 2_000 - Date.now()));
         const sentAt = Date.now();
         client.send(JSON.stringify({ type: "send", data: "one frame, then silence" }));
         expect(await client.nextJson()).toMatchObject({ type: "message", data: "one frame, then silence" });

@@ -84,7 +84,7 @@ test("the README's TOKEN= and curl upgrade lines get 101 and alice's welcome fra
     "set -u",
     forThisServer(tokenLine),
     'test -n "$TOKEN" || { echo "TOKEN is empty" >&2; exit 90; }',
-    `${forThisServer(curlLine)} --max-time 3`,
+    `${forThisServer(curlLine)} --max-time 8`,
   ].join("\n");
   const run = await bash(script);
 

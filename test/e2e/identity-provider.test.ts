@@ -233,7 +233,7 @@ for (const host of hosts) {
       expect(await a4.closed).toEqual({ code: 4003, reason: "revoked" });
       // Bob's socket (same sid, another user) is still open: a ping is answered.
       b1.socket.send("ping");
-      await vi.waitFor(() => expect(b1.frames).toContain("pong"));
+      await vi.waitFor(() => expect(b1.frames).toContain("pong"), { timeout: 10_000 });
       b1.socket.close(1000);
     });
 
@@ -248,7 +248,7 @@ for (const host of hosts) {
       expect(await refused(server.wsUrl, old)).toMatchObject({ status: 401, body: expect.stringContaining("token revoked") });
       const fresh = await opened(server.wsUrl, await sign(ed, claims(alice)));
       fresh.socket.send(JSON.stringify({ type: "auth", token: old }));
-      await vi.waitFor(() => expect(fresh.frames).toContainEqual(expect.objectContaining({ type: "error", code: "auth_failed", message: "token revoked" })));
+      await vi.waitFor(() => expect(fresh.frames).toContainEqual(expect.objectContaining({ type: "error", code: "auth_failed", message: "token revoked" })), { timeout: 10_000 });
       fresh.socket.close(1000);
       const bobSocket = await opened(server.wsUrl, bobOld);
       bobSocket.socket.close(1000);

@@ -106,7 +106,7 @@ describe.skipIf(!NGINX)(`the README's nginx block in front of wrangler dev${NGIN
     });
     try {
       expect(socket.protocol).toBe("userhub.v1");
-      await vi.waitFor(() => expect(frames[0]).toMatchObject({ type: "welcome", userId: "nginx-alice", connections: 1 }));
+      await vi.waitFor(() => expect(frames[0]).toMatchObject({ type: "welcome", userId: "nginx-alice", connections: 1 }), { timeout: 10_000 });
 
       socket.send(JSON.stringify({ type: "send", data: "through nginx" }));
       await vi.waitFor(() => expect(frames).toContainEqual(expect.objectContaining({ type: "message", data: "through nginx" })), { timeout: 10_000 });

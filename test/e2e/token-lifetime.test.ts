@@ -22,7 +22,8 @@ afterAll(async () => {
 
 // The two tests run at once (each its own user on the one server): both mostly wait for a token's expiry.
 test.concurrent("a socket whose token expired gets nothing after exp: the hub's next wake closes it with 4001 first", async () => {
-  const token = await issueToken("short-lived", { secret: SECRET, ttlSeconds: 3 });
+  // exp is in whole seconds: 6 leaves 5 to 6 s for a first upgrade on a fresh server, its welcome and one round trip.
+  const token = await issueToken("short-lived", { secret: SECRET, ttlSeconds: 6 });
   const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number;
   const socket = new WebSocket(`${dev.wsUrl}/ws`, { headers: { Authorization: `Bearer ${token}` }, closeTimeout: 1000 } as WebSocket.ClientOptions);
   const frames: string[] = [];
@@ -49,7 +50,8 @@ test.concurrent("the client refreshes its token in band before it expires and ke
     url: `${dev.wsUrl}/ws`,
     token: () => {
       issued++;
-      return issueToken("refresher", { secret: SECRET, ttlSeconds: 6 });
+      // Refreshed at 80% of its life: 12 s leaves the in-band refresh about 2 s to reach the hub before exp.
+      return issueToken("refresher", { secret: SECRET, ttlSeconds: 12 });
     },
   });
   const closes: number[] = [];
@@ -57,8 +59,8 @@ test.concurrent("the client refreshes its token in band before it expires and ke
   try {
     await vi.waitFor(() => expect(client.state).toBe("open"), { timeout: 10_000 });
     const connectionId = client.connectionId;
-    // Past the first token's expiry (6 s) and more: still the same socket, refreshed in band.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // Past the first token's expiry (12 s) and more: still the same socket, refreshed in band.
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
     expect(client.state).toBe("open");
     expect(client.connectionId).toBe(connectionId);
     expect(closes).toEqual([]);
@@ -66,4 +68,4 @@ test.concurrent("the client refreshes its token in band before it expires and ke
   } finally {
     client.close();
   }
-}, 30_000);
+}, 45_000);
