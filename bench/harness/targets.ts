@@ -289,6 +289,18 @@ export function clientFrame(n: number): string {
   return `{"type":"send","data":${n}}`;
 }
 
+/** The floor + log with one more of the floor's switches on (`flag`, see bench/targets/floor/worker.js), for cold wakes only. */
+function floorLogPart(name: AttributionTargetName, flag: string, label: string): Target {
+  const of = MAIN_TARGETS["floor-log"];
+  return {
+    ...of,
+    name,
+    label,
+    only: "cold",
+    bindings: (profile, heartbeat) => ({ ...(of.bindings?.(profile, heartbeat) ?? {}), [flag]: "on" }),
+  };
+}
+
 /**
  * One of userhub's targets with its frames handled by a part of userhub's work (bench/targets/userhub-parts/worker.js,
  * PART), run by the one workload it tells apart: the echo, or a message to a hibernated hub.
@@ -333,20 +345,8 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
   "layout-rekey": userhubPart("layout-rekey", MAIN_TARGETS.userhub, "rekey", "the same row into a ring keyed by seq (the earlier log)"),
   "layout-slot": userhubPart("layout-slot", MAIN_TARGETS.userhub, "slot", "the same row into a ring keyed by slot (the log now)"),
   // A message to a hibernated hub, taken apart (`--rounds 0`: cold wakes only).
-  "floor-log-socket-state": {
-    ...MAIN_TARGETS["floor-log"],
-    name: "floor-log-socket-state",
-    label: "floor + log, each socket with a tag and an attachment as userhub's",
-    only: "cold",
-    bindings: () => ({ LOG_EVERY_MESSAGE: "on", SOCKET_STATE: "on" }),
-  },
-  "floor-log-alarm": {
-    ...MAIN_TARGETS["floor-log"],
-    name: "floor-log-alarm",
-    label: "floor + log, with an alarm set (12 h ahead) as userhub's janitor sets one",
-    only: "cold",
-    bindings: () => ({ LOG_EVERY_MESSAGE: "on", ALARM: "on" }),
-  },
+  "floor-log-socket-state": floorLogPart("floor-log-socket-state", "SOCKET_STATE", "floor + log, each socket with a tag and an attachment as userhub's"),
+  "floor-log-alarm": floorLogPart("floor-log-alarm", "ALARM", "floor + log, with an alarm set (12 h ahead) as userhub's janitor sets one"),
   "wake-built": userhubPart("wake-built", MAIN_TARGETS.userhub, "wake", "userhub's object building its hub on waking, then userhub's row by INSERT", "cold"),
   "wake-log": userhubPart("wake-log", MAIN_TARGETS.userhub, "wake-log", "the same, the delivery written by userhub's log itself (from the seq its socket remembers)", "cold"),
   "wake-deliver": userhubPart("wake-deliver", MAIN_TARGETS.userhub, "wake-deliver", "userhub's object, each frame's data handed to its hub's deliver (log and fan-out)", "cold"),
