@@ -9,10 +9,10 @@ import type { BenchOptions } from "./bench-results.ts";
 import { DEFAULT_LOG_RETENTION } from "./userhub-defaults.ts";
 
 export const FULL: BenchOptions = {
-  // The last six take userhub's misses apart in the same rounds (the goals' explanations cite them): the floor + JSON and
-  // userhub's row in its ring run only the echo; the floor + log with an alarm set, and userhub's object waking (its row by
+  // The last eight take userhub's misses apart in the same rounds (the goals' explanations cite them): the floor + JSON,
+  // userhub's row in its ring in the floor's object and in userhub's, run only the echo; the floor + log with an alarm set, and userhub's object waking (its row by
   // INSERT, by the log itself, by its hub's deliver), only cold wakes.
-  targets: ["userhub", "userhub-signal", "floor", "floor-again", "floor-log", "partyserver", "hono-do", "node-ws", "floor-json", "layout-slot", "floor-log-alarm", "wake-built", "wake-log", "wake-deliver"],
+  targets: ["userhub", "userhub-signal", "floor", "floor-again", "floor-log", "partyserver", "hono-do", "node-ws", "floor-json", "floor-ring", "layout-slot", "floor-log-alarm", "wake-built", "wake-log", "wake-deliver"],
   rounds: 5,
   warmupMs: 300,
   durationMs: 1200,
@@ -55,7 +55,7 @@ export const FULL: BenchOptions = {
  * later phases side by side.
  */
 export const SMOKE: BenchOptions = {
-  targets: ["userhub", "floor", "userhub-signal", "floor-log", "floor-json", "layout-slot", "floor-log-alarm", "wake-built", "wake-log", "wake-deliver"],
+  targets: ["userhub", "floor", "userhub-signal", "floor-log", "floor-json", "floor-ring", "layout-slot", "floor-log-alarm", "wake-built", "wake-log", "wake-deliver"],
   rounds: 1,
   warmupMs: 50,
   durationMs: 200,

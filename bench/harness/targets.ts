@@ -14,6 +14,7 @@ export type TargetName = "userhub" | "userhub-signal" | "floor" | "floor-again" 
 /** Targets that take userhub apart (bench/targets/userhub-parts/), for `node bench/hot-path.ts` only: see {@link ATTRIBUTION_TARGETS}. */
 export type AttributionTargetName =
   | "floor-json"
+  | "floor-ring"
   | "userhub-floor-loop"
   | "userhub-admission"
   | "layout-insert"
@@ -339,11 +340,20 @@ export const ATTRIBUTION_TARGETS: Readonly<Record<AttributionTargetName, Target>
     bindings: () => ({ PARSE_FRAMES: "on" }),
     echoFrame: MAIN_TARGETS["userhub-signal"].echoFrame!,
   },
+  // userhub's row on this platform, with nothing of userhub's around it: the floor's Worker, object and socket.
+  "floor-ring": {
+    ...MAIN_TARGETS.floor,
+    name: "floor-ring",
+    label: "floor + userhub's row, in a ring keyed by slot as the log keeps it (the floor's own object)",
+    role: "attribution",
+    only: "echo",
+    bindings: () => ({ ROW_RING: "on" }),
+  },
   "userhub-floor-loop": userhubPart("userhub-floor-loop", MAIN_TARGETS["userhub-signal"], "floor-loop", "userhub's Worker and object, the floor + JSON's loop"),
   "userhub-admission": userhubPart("userhub-admission", MAIN_TARGETS["userhub-signal"], "admission", "the same, after userhub's admission (size, rates)"),
   "layout-insert": userhubPart("layout-insert", MAIN_TARGETS.userhub, "insert", "userhub's object, the floor's loop, userhub's row by INSERT"),
   "layout-rekey": userhubPart("layout-rekey", MAIN_TARGETS.userhub, "rekey", "the same row into a ring keyed by seq (the earlier log)"),
-  "layout-slot": userhubPart("layout-slot", MAIN_TARGETS.userhub, "slot", "the same row into a ring keyed by slot (the log now)"),
+  "layout-slot": userhubPart("layout-slot", MAIN_TARGETS.userhub, "slot", "the same row into a ring keyed by slot (the log now), in userhub's Worker and object"),
   // A message to a hibernated hub, taken apart (`--rounds 0`: cold wakes only).
   "floor-log-socket-state": floorLogPart("floor-log-socket-state", "SOCKET_STATE", "floor + log, each socket with a tag and an attachment as userhub's"),
   "floor-log-alarm": floorLogPart("floor-log-alarm", "ALARM", "floor + log, with an alarm set (12 h ahead) as userhub's janitor sets one"),

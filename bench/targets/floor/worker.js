@@ -9,12 +9,18 @@
 // log: it tells the cost of durability apart from the cost of a framework.
 // With PARSE_FRAMES = "on" (the "floor + JSON" target, attribution only), each
 // frame is parsed and a signal frame built around its data before it is sent.
+// With ROW_RING = "on" (the "floor + ring" target, attribution only), each frame's data is written as userhub's
+// row into a ring keyed by slot, with the log's own statements, and sent back in a message frame: the row's
+// cost on this platform, in the floor's own Worker, object and socket.
 // With SOCKET_STATE = "on" (attribution only), each socket carries a tag and an attachment as userhub's do.
 // With ALARM = "on" (attribution only), a socket connecting sets an alarm if none is set, as userhub's
 // janitor does (12 hours ahead, so it never fires in a run): what a stored alarm costs each wake.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
-import { CONNECTION_ID } from "../userhub-row.js";
+import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
+
+/** The ROW_RING target's ring: as many slots as userhub's default LOG_RETENTION. */
+const RING = 1000;
 
 /** How far ahead the ALARM = "on" target keeps its alarm: userhub's default janitor period (HEARTBEAT_SWEEP_MS). */
 const JANITOR_MS = 12 * 60 * 60 * 1000;
@@ -56,9 +62,25 @@ export class FloorHub extends DurableObject {
   webSocketMessage(_ws, message) {
     wakes.message++;
     if (this.env.LOG_EVERY_MESSAGE === "on") this.ctx.storage.sql.exec("INSERT INTO log (at, data) VALUES (?, ?)", Date.now(), message);
+    if (this.env.ROW_RING === "on") message = this.#ringRow(message);
     // The "floor + JSON" target (attribution): the frame parsed and a signal frame built around its data, as a protocol must.
     if (this.env.PARSE_FRAMES === "on") message = `{"type":"signal","data":${JSON.stringify(JSON.parse(message).data)},"from":"${CONNECTION_ID}"}`;
     for (const socket of this.ctx.getWebSockets()) socket.send(message);
+  }
+
+  /** ROW_RING: the frame's data written as userhub's row into the ring, and the message frame userhub would send for it. */
+  #ringRow(message) {
+    const sql = this.ctx.storage.sql;
+    if (this.ringSeq === undefined) {
+      sql.exec(`CREATE TABLE IF NOT EXISTS ring (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ${ROW_COLUMNS})`);
+      // A rebuilt object numbers on from its ring, so that a slot's row is rewritten, never inserted twice.
+      this.ringSeq = sql.exec("SELECT MAX(seq) AS seq FROM ring").one().seq ?? 0;
+    }
+    const json = JSON.stringify(JSON.parse(message).data ?? null);
+    const at = Date.now();
+    const seq = ++this.ringSeq;
+    writeSlotRow(sql, "ring", userhubRow(seq, at, json), RING);
+    return `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
   }
 
   webSocketClose(ws, code, reason) {
