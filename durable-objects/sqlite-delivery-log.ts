@@ -2,7 +2,7 @@ import {
   type AppendResult,
   type Delivery,
   type DeliveryLog,
-  deliveryOrigin,
+  newDelivery,
   isKeyRemembered,
   jsonBytes,
   type NewDelivery,
@@ -222,7 +222,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
       // The ring now holds the latest `ring` seqs at most: the one this row replaced is gone.
       if (this.#latest - this.#first + 1 > ring) this.#first = this.#latest - ring + 1;
       if (seq % MARK_EVERY === 0) this.#writeMark();
-      deliveries.push({ seq, at, data: entry.data, ...deliveryOrigin(entry) });
+      deliveries.push(newDelivery(seq, at, entry.data, entry));
     }
     const seqs = deliveries.map((d) => d.seq);
     if (idempotencyKey !== undefined) {
@@ -251,7 +251,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     if (this.#sql.exec(this.#writesFor(ring).hinted[form], ...values).rowsWritten === 0) return null;
     this.#tell(at);
     this.#hintedLatest = seq;
-    return { seq, at, data: entry.data, ...deliveryOrigin(entry) };
+    return newDelivery(seq, at, entry.data, entry);
   }
 
   async since(seq: number): Promise<ReplayResult> {
@@ -386,5 +386,5 @@ function slack(bound: number): number {
 }
 
 function toDelivery(row: Row): Delivery {
-  return { seq: row.seq, at: row.at, data: JSON.parse(row.data), ...deliveryOrigin({ from: row.sender, fromUser: row.from_user, toUser: row.to_user }) };
+  return newDelivery(row.seq, row.at, JSON.parse(row.data), { from: row.sender, fromUser: row.from_user, toUser: row.to_user });
 }

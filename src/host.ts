@@ -71,6 +71,7 @@ export {
   jsonBytes,
   MemoryDeliveryLog,
   type NewDelivery,
+  newDelivery,
   payloadBytes,
   type ReplayResult,
 } from "./hub/delivery-log.ts";

@@ -3,7 +3,7 @@ import {
   DEFAULT_RETENTION,
   type Delivery,
   type DeliveryLog,
-  deliveryOrigin,
+  newDelivery,
   isKeyRemembered,
   isRetained,
   jsonBytes,
@@ -109,12 +109,7 @@ export class KvDeliveryLog implements DeliveryLog {
         const seen = await this.#kv.get<{ seqs: number[]; at: number }>([...this.#root, "key", idempotencyKey]);
         if (seen.value && isKeyRemembered(this.#retention, seen.value.at, at)) return { seqs: seen.value.seqs, deliveries: [], duplicate: true };
       }
-      const deliveries = entries.map((entry, i): Delivery => ({
-        seq: meta.seq + 1 + i,
-        at,
-        data: entry.data,
-        ...deliveryOrigin(entry),
-      }));
+      const deliveries = entries.map((entry, i) => newDelivery(meta.seq + 1 + i, at, entry.data, entry));
       const writes: [Deno.KvKey, unknown][] = [];
       let end = endOf(meta);
       for (const [i, delivery] of deliveries.entries()) {
@@ -257,7 +252,7 @@ export class KvDeliveryLog implements DeliveryLog {
 
 function toDelivery(seq: number, head: Head, rest: readonly string[]): Delivery {
   const data = JSON.parse(head.json + rest.join("")) as unknown;
-  return { seq, at: head.at, data, ...deliveryOrigin(head) };
+  return newDelivery(seq, head.at, data, head);
 }
 
 /** Payload bytes the log was ever given: the next delivery's `base`. */

@@ -87,12 +87,15 @@ export class DeliveryFanOut<S extends WritableSocket> {
     return this.#logAndSend(entries, idempotencyKey, fannedOut);
   }
 
-  /** {@link deliver} for one delivery with no idempotency key (`hub.deliver`), answered with that delivery. */
-  deliverOne(entry: NewDelivery): Promise<OneDelivered> {
-    return this.#logAndSend([entry], undefined, oneDelivered);
+  /**
+   * {@link deliver} for one delivery with no idempotency key (`hub.deliver`), answered with that delivery.
+   * `at` is its time when the caller has just read the clock (a frame's handler); the clock is read otherwise.
+   */
+  deliverOne(entry: NewDelivery, at?: number): Promise<OneDelivered> {
+    return this.#logAndSend([entry], undefined, oneDelivered, at);
   }
 
-  #logAndSend<T>(entries: readonly NewDelivery[], idempotencyKey: string | undefined, answer: (appended: AppendResult, delivered: number) => T): Promise<T> {
+  #logAndSend<T>(entries: readonly NewDelivery[], idempotencyKey: string | undefined, answer: (appended: AppendResult, delivered: number) => T, at?: number): Promise<T> {
     // Not an async function: with a log that writes at once (SQLite), the write, the sends and the prune
     // all happen in this call, and the one promise made is the answer.
     let serialized: SerializedDelivery[];
@@ -101,7 +104,7 @@ export class DeliveryFanOut<S extends WritableSocket> {
     try {
       serialized = entries.length === 1 ? [serialized1(entries[0]!)] : entries.map(serialized1);
       if (!this.#hinted) this.#offerHint();
-      now = this.#host.now();
+      now = at ?? this.#host.now();
       appended = this.#append(serialized, now, idempotencyKey);
       if (!(appended instanceof Promise)) return this.#sendAndPrune(appended, serialized, now, answer);
     } catch (error) {

@@ -134,7 +134,7 @@ export class MemoryDeliveryLog implements DeliveryLog {
       const seen = this.#keys.get(idempotencyKey);
       if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: seen.seqs, deliveries: [], duplicate: true };
     }
-    const deliveries = entries.map((entry): Delivery => ({ seq: ++this.#seq, at, data: entry.data, ...deliveryOrigin(entry) }));
+    const deliveries = entries.map((entry) => newDelivery(++this.#seq, at, entry.data, entry));
     for (const [i, delivery] of deliveries.entries()) {
       const json = entries[i]!.json;
       this.#entries.push({ delivery, base: this.#end });
@@ -191,11 +191,27 @@ export class MemoryDeliveryLog implements DeliveryLog {
 
 /** Where a delivery came from and went, as a log keeps it: only the fields that are set, in one order (`from`, `fromUser`, `toUser`). */
 export function deliveryOrigin(entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null }): Pick<Delivery, "from" | "fromUser" | "toUser"> {
-  return {
-    ...(entry.from ? { from: entry.from } : {}),
-    ...(entry.fromUser ? { fromUser: entry.fromUser } : {}),
-    ...(entry.toUser ? { toUser: entry.toUser } : {}),
-  };
+  return withOrigin({}, entry);
+}
+
+/**
+ * The delivery `seq` of `data` at `at`, with the origin `entry` names (the
+ * fields it leaves empty left out, as {@link deliveryOrigin} does), built as
+ * one object: every delivery a log writes is made here.
+ */
+export function newDelivery(seq: number, at: number, data: unknown, entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null }): Delivery {
+  const delivery: { seq: number; at: number; data: unknown; from?: string; fromUser?: string; toUser?: string } = { seq, at, data };
+  return withOrigin(delivery, entry);
+}
+
+function withOrigin<T extends { from?: string; fromUser?: string; toUser?: string }>(
+  target: T,
+  entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null },
+): T {
+  if (entry.from) target.from = entry.from;
+  if (entry.fromUser) target.fromUser = entry.fromUser;
+  if (entry.toUser) target.toUser = entry.toUser;
+  return target;
 }
 
 /** The bytes a payload counts against retention: its JSON. */

@@ -79,6 +79,13 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   readonly #stale: StaleSockets<S>;
   readonly #connections = new WeakMap<S, Connection>();
   #hubContext: HubContext | undefined;
+  /**
+   * While a frame's handler runs its synchronous part: the time the frame was
+   * read at, after which no socket was stale. `deliver` and `signal` called
+   * then neither read the clock again nor check for stale sockets again (on
+   * workerd the clock stands still until the next I/O anyway).
+   */
+  #handlingAt: number | undefined;
 
   constructor(host: HubHost<S>, app: HubApp, config: HubConfig, options: HubOptions = {}) {
     this.#host = host;
@@ -281,7 +288,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         this.#sockets.write(socket, attachment);
       }
       if (this.#stale.mayBeStale(now)) return this.#handleAfterSweep(socket, data, attachment, now);
-      return this.#route(socket, data, attachment);
+      this.#handlingAt = now;
+      try {
+        return this.#route(socket, data, attachment);
+      } finally {
+        this.#handlingAt = undefined;
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -352,6 +364,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // Not an async function, like signal: the fan-out's own promise is the answer.
     try {
       const entry: NewDelivery = options.from ? { data, from: options.from } : { data };
+      const handlingAt = this.#handlingAt;
+      if (handlingAt !== undefined) return this.#fanOut.deliverOne(entry, handlingAt);
       if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#fanOut.deliverOne(entry));
       return this.#fanOut.deliverOne(entry);
     } catch (error) {
@@ -415,7 +429,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
     // Not an async function: a signal is the lightest thing a hub sends, and each layer of promise costs every frame.
     try {
-      if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#signalNow(data, options.from));
+      if (this.#handlingAt === undefined && this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#signalNow(data, options.from));
       return this.#signalNow(data, options.from);
     } catch (error) {
       return Promise.reject(error);

@@ -68,7 +68,7 @@ export function payloadJson(data: unknown): string {
  * `JSON.stringify` of a {@link MessageFrame}.
  */
 export function messageFrameText(delivery: Delivery, json: string): string {
-  const from = delivery.from ? `,"from":${JSON.stringify(delivery.from)}` : "";
+  const from = delivery.from ? `,"from":${quoted(delivery.from)}` : "";
   const fromUser = delivery.fromUser ? `,"fromUser":${JSON.stringify(delivery.fromUser)}` : "";
   const toUser = delivery.toUser ? `,"toUser":${JSON.stringify(delivery.toUser)}` : "";
   return `{"type":"message","seq":${delivery.seq},"data":${json},"at":${delivery.at}${from}${fromUser}${toUser}}`;
@@ -76,7 +76,16 @@ export function messageFrameText(delivery: Delivery, json: string): string {
 
 /** The `signal` frame around a payload's JSON: same fields, same order as `JSON.stringify` of a `SignalFrame`. */
 export function signalFrameText(json: string, from?: string): string {
-  return `{"type":"signal","data":${json}${from ? `,"from":${JSON.stringify(from)}` : ""}}`;
+  return `{"type":"signal","data":${json}${from ? `,"from":${quoted(from)}` : ""}}`;
+}
+
+/** The last connection id quoted, and its JSON: an echo or a burst quotes the same one frame after frame. */
+let lastQuoted = { text: "", json: '""' };
+
+/** `JSON.stringify(text)`, remembered for the last text asked. */
+function quoted(text: string): string {
+  if (lastQuoted.text !== text) lastQuoted = { text, json: JSON.stringify(text) };
+  return lastQuoted.json;
 }
 
 /** The `message` frame of a delivery read back from the log (a replay). */

@@ -98,6 +98,47 @@ describe("the zombie sweep at the defaults (a twelve-hour janitor)", () => {
   });
 });
 
+describe("a frame's time", () => {
+  it("a handler's deliveries and signals take the frame's time without reading the clock again; after an await the clock is read anew, and a socket gone stale meanwhile gets nothing", async () => {
+    let release: () => void = () => {};
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    const app: HubApp = {
+      frames: {
+        twice: async (_frame, connection, hub) => {
+          // Both in the handler's synchronous part, as the demo's handlers call them.
+          const delivered = hub.deliver("now", { from: connection.id });
+          const signalled = hub.signal("now", { from: connection.id });
+          await Promise.all([delivered, signalled]);
+          await paused;
+          await hub.deliver("later", { from: connection.id });
+        },
+      },
+    };
+    const host = new TestHost();
+    const hub = new Hub(host, app, config);
+    const [a, b] = [await open(hub, host), await open(hub, host)];
+    // b went silent at connect; a speaks at the last moment b is still alive.
+    host.clock += config.heartbeat.timeoutMs + config.heartbeat.intervalMs - 1;
+    const frameAt = host.clock;
+    let reads = 0;
+    host.now = () => (reads++, host.clock);
+    const handled = hub.message(a.server, JSON.stringify({ type: "twice" }));
+    // One read for the frame, none for its handler's delivery and signal.
+    expect(reads).toBe(1);
+    await vi.waitFor(() => expect(b.frames.filter((f) => (f as { type?: string }).type === "signal")).toHaveLength(1));
+    expect(b.frames).toContainEqual(expect.objectContaining({ type: "message", data: "now", at: frameAt }));
+    // Past b's deadline, the handler's delivery after its await reads the clock, sweeps b (4000), and reaches only a.
+    host.clock += 2;
+    release();
+    expect(await b.closed).toEqual({ code: CloseCode.HeartbeatTimeout, reason: CloseReason[CloseCode.HeartbeatTimeout] });
+    await vi.waitFor(() => expect(a.frames).toContainEqual(expect.objectContaining({ type: "message", data: "later", at: frameAt + 2 })));
+    expect(b.frames).not.toContainEqual(expect.objectContaining({ data: "later" }));
+    await handled;
+    expect(reads).toBeGreaterThan(1);
+    a.client.close(1000);
+  });
+});
+
 describe("application hooks", () => {
   it("calls onConnect after the welcome, and onClose exactly once however the socket ends", async () => {
     const events: string[] = [];
