@@ -3,8 +3,11 @@
  * in one workerd process, each is measured, and the process is gone after.
  * It checks the shape of what comes out, not performance.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { IN_PROCESS_TARGETS, pairSpread, roundRatio, runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
+import { checkoutRevision, REPOSITORY_ROOT } from "./harness/revision-checkout.ts";
 
 describe("bench harness, in-process echo", () => {
   it("runs every target's round trips in one workerd process, measures each, and stops the process", { timeout: 90_000 }, async () => {
@@ -26,6 +29,24 @@ describe("bench harness, in-process echo", () => {
     expect(Number.isFinite(roundRatio(results, "userhub", "floor-log"))).toBe(true);
     expect(pairSpread(results, "floor", "floor")).toEqual({ median: 1, q1: 1, q3: 1, differenceUs: 0 });
     expect(Number.isNaN(pairSpread(results.slice(1), "floor", "floor-json").median)).toBe(true);
+    expect(workerdChildren(process.pid)).toEqual([]);
+  });
+
+  it("runs another revision's hub beside this tree's (--base), and removes its checkout after", { timeout: 90_000 }, async () => {
+    const worktrees = () => execFileSync("git", ["-C", REPOSITORY_ROOT, "worktree", "list", "--porcelain"], { encoding: "utf8" });
+    const before = worktrees();
+    await expect(runInProcessEcho({ targets: ["base-send"], rounds: 1, roundTrips: 100 })).rejects.toThrow(/--base/);
+    await expect(checkoutRevision("no-such-revision")).rejects.toThrow(/not a commit of this repository/);
+    const base = await checkoutRevision("HEAD");
+    try {
+      expect(existsSync(`${base.root}/worker/index.ts`)).toBe(true);
+      const results = await runInProcessEcho({ targets: ["base-send", "userhub", "base-signal"], rounds: 1, roundTrips: 100, baseRoot: base.root });
+      for (const result of results) expect(Number.isFinite(result.medianUs), result.target).toBe(true);
+    } finally {
+      await base.remove();
+    }
+    expect(existsSync(base.root)).toBe(false);
+    expect(worktrees()).toBe(before);
     expect(workerdChildren(process.pid)).toEqual([]);
   });
 });

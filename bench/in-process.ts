@@ -11,12 +11,16 @@
  *   node bench/in-process.ts --out bench/results/attribution.md  the table appended, with the command and the load
  *   node bench/in-process.ts --targets floor-json,userhub-signal --rounds 201 --round-trips 2000 --pairs userhub-signal/floor-json
  *                                                               many short rounds, and the per-round ratio of each pair named
+ *   node bench/in-process.ts --base HEAD~1 --targets base-send,userhub,base-signal,userhub-signal --rounds 301 --round-trips 1500 --pairs userhub/base-send,userhub-signal/base-signal
+ *                                                               a change against the code before it: HEAD~1's demo UserHub
+ *                                                               (a git worktree, removed after) bundled beside this tree's
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
-import { IN_PROCESS_TARGETS, type InProcessTarget, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { BASE_TARGETS, IN_PROCESS_TARGETS, type InProcessTarget, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { checkoutRevision, type RevisionCheckout } from "./harness/revision-checkout.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,10 +29,15 @@ const { values } = parseArgs({
     "round-trips": { type: "string", default: "20000" },
     out: { type: "string" },
     pairs: { type: "string", default: "" },
+    base: { type: "string" },
   },
 });
 const targets = values.targets.split(",") as InProcessTarget[];
-for (const target of targets) if (!IN_PROCESS_TARGETS.includes(target)) throw new Error(`unknown target ${target}; one of ${IN_PROCESS_TARGETS.join(", ")}`);
+const known: readonly InProcessTarget[] = [...IN_PROCESS_TARGETS, ...BASE_TARGETS];
+for (const target of targets) if (!known.includes(target)) throw new Error(`unknown target ${target}; one of ${known.join(", ")}`);
+if (targets.some((t) => BASE_TARGETS.includes(t as (typeof BASE_TARGETS)[number])) !== (values.base !== undefined)) {
+  throw new Error(`${BASE_TARGETS.join(" and ")} go with --base <rev>, and --base with at least one of them`);
+}
 const pairs = values.pairs.split(",").filter(Boolean).map((pair) => pair.split("/") as [InProcessTarget, InProcessTarget]);
 for (const pair of pairs) if (pair.length !== 2 || !pair.every((t) => targets.includes(t))) throw new Error(`--pairs takes a/b of targets this run measures, not ${pair.join("/")}`);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
@@ -36,7 +45,21 @@ const command = commandLine("bench/in-process.ts");
 const startLoad = load();
 console.log(placeProcesses().description);
 const started = new Date();
-const results = await runInProcessEcho({ targets, rounds: Number(values.rounds), roundTrips: Number(values["round-trips"]), progress: (line) => console.log(`${line}, load ${load()}`) });
+let base: RevisionCheckout | undefined;
+let results: Awaited<ReturnType<typeof runInProcessEcho>>;
+try {
+  base = values.base === undefined ? undefined : await checkoutRevision(values.base);
+  if (base) console.log(`base: ${values.base} (${base.commit.slice(0, 7)}), checked out at ${base.root}`);
+  results = await runInProcessEcho({
+    targets,
+    rounds: Number(values.rounds),
+    roundTrips: Number(values["round-trips"]),
+    progress: (line) => console.log(`${line}, load ${load()}`),
+    ...(base ? { baseRoot: base.root } : {}),
+  });
+} finally {
+  await base?.remove();
+}
 // A ratio or difference to a floor this run did not measure is NaN ("n/a").
 const floorUs = results.find((r) => r.target === "floor")?.medianUs ?? Number.NaN;
 const rows = results.map((r) => ({ ...r, vsFloor: roundRatio(results, r.target, "floor"), vsLog: roundRatio(results, r.target, "floor-log"), overFloor: r.medianUs - floorUs }));
@@ -54,7 +77,7 @@ if (values.out) {
   await appendSection(
     values.out,
     command,
-    `In one workerd process, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure the difference between two connections to one hub (connecting left out) (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+    `In one workerd process${base ? `, \`base-*\` the demo UserHub at ${base.commit.slice(0, 7)} bundled beside this tree's` : ""}, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure the difference between two connections to one hub (connecting left out) (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
     [
       "| target | CPU µs per round trip | fast rounds (10th percentile) | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
       "| :--- | ---: | ---: | ---: | ---: | ---: | :--- |",

@@ -26,7 +26,7 @@
  * bench/results/attribution.md written before then count it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
@@ -39,7 +39,9 @@ import { loadWranglerMiniflare } from "./wrangler-miniflare.ts";
 
 /** Every target: the floor three ways, userhub's two echoes, its `signal` path and its row taken apart (bench/targets/in-process/worker.js). */
 export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-signal", "userhub", "userhub-floor-loop", "userhub-admission", "userhub-route", "row-slot", "row-frame", "row-bound", "row-log"] as const;
-export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number];
+/** The demo's UserHub of another revision (`baseRoot`), sent the `signal` and `send` frames as `userhub-signal` and `userhub` are. */
+export const BASE_TARGETS = ["base-signal", "base-send"] as const;
+export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number] | (typeof BASE_TARGETS)[number];
 
 export interface InProcessOptions {
   readonly targets: readonly InProcessTarget[];
@@ -47,6 +49,11 @@ export interface InProcessOptions {
   /** Round trips measured per target and round: the difference between two connections to the round's hub (see above). */
   readonly roundTrips: number;
   readonly progress?: (line: string) => void;
+  /**
+   * The root of a checkout of another revision (bench/harness/revision-checkout.ts): its demo UserHub is bundled
+   * beside this tree's, in the same Worker, and runs the {@link BASE_TARGETS}. Needed for them, and only for them.
+   */
+  readonly baseRoot?: string;
 }
 
 export interface InProcessResult {
@@ -65,9 +72,19 @@ export const SHORT_ROUND_TRIPS = 100;
 
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
+  const usesBase = options.targets.some((target) => (BASE_TARGETS as readonly string[]).includes(target));
+  if (usesBase && options.baseRoot === undefined) throw new Error(`${BASE_TARGETS.join(" and ")} run another revision's hub: give baseRoot (--base <rev>)`);
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
-  await bundleWorker(fileURLToPath(new URL("../targets/in-process/worker.js", import.meta.url)), bundle);
+  const worker = fileURLToPath(new URL("../targets/in-process/worker.js", import.meta.url));
+  let entry = worker;
+  if (options.baseRoot !== undefined) {
+    // The in-process Worker as it is, and the other revision's demo UserHub beside it under a name of its own.
+    entry = join(dir, "entry.js");
+    const from = (path: string) => JSON.stringify(path);
+    await writeFile(entry, `export * from ${from(worker)};\nexport { default } from ${from(worker)};\nexport { UserHub as UserHubBase } from ${from(join(options.baseRoot, "worker/index.ts"))};\n`);
+  }
+  await bundleWorker(entry, bundle);
   const { Miniflare, convertV4MiniflareOptions } = await loadWranglerMiniflare();
   const mf = new Miniflare(convertV4MiniflareOptions({
     modules: true,
@@ -83,6 +100,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       USER_HUB_FLOOR_LOOP: { className: "UserHubFloorLoop", useSQLite: true },
       USER_HUB_ADMISSION: { className: "UserHubAdmission", useSQLite: true },
       USER_HUB_ROUTE: { className: "UserHubRoute", useSQLite: true },
+      ...(options.baseRoot === undefined ? {} : { USER_HUB_BASE: { className: "UserHubBase", useSQLite: true } }),
     },
     // userhub's limits out of reach (a closed loop in one process outruns its default frame rate), the counters off.
     bindings: { ...LIMITS_OUT_OF_REACH, JWT_SECRET: "userhub-bench-in-process-secret", BENCH_COUNT_STORAGE: "off" },

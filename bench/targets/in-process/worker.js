@@ -16,7 +16,10 @@
 // the same names do (bench/targets/userhub-parts), and `userhub-route` runs
 // the hub's whole frame path with a handler that answers as the floor does. The `row-*` targets take userhub's
 // durable echo apart: the floor's loop (each frame parsed, a message frame
-// built) writing a row four ways.
+// built) writing a row four ways. `base-signal` and `base-send` are another
+// revision's demo UserHub, which `node bench/in-process.ts --base <rev>`
+// bundles beside this one: a change measured against the code before it in
+// the same process and rounds.
 import { FloorHub } from "../floor/worker.js";
 import { UserHub } from "../../../worker/index.ts";
 import { UserHub as UserHubParts } from "../userhub-parts/worker.js";
@@ -142,6 +145,9 @@ const TARGETS = {
   "floor-log": { binding: "FLOOR_LOG_HUB", frame: send, delivery: ECHO },
   "userhub-signal": { binding: "USER_HUB", frame: signal, delivery: SIGNAL, userhub: true },
   userhub: { binding: "USER_HUB", frame: send, delivery: MESSAGE, userhub: true },
+  // Another revision's demo UserHub, bundled beside this one by `node bench/in-process.ts --base <rev>`.
+  "base-signal": { binding: "USER_HUB_BASE", frame: signal, delivery: SIGNAL, userhub: true },
+  "base-send": { binding: "USER_HUB_BASE", frame: send, delivery: MESSAGE, userhub: true },
   "userhub-floor-loop": { binding: "USER_HUB_FLOOR_LOOP", frame: signal, delivery: SIGNAL, userhub: true },
   "userhub-admission": { binding: "USER_HUB_ADMISSION", frame: signal, delivery: SIGNAL, userhub: true },
   "userhub-route": { binding: "USER_HUB_ROUTE", frame: signal, delivery: SIGNAL, userhub: true },
@@ -161,6 +167,7 @@ export default {
     const target = Object.hasOwn(TARGETS, name) ? TARGETS[name] : undefined;
     const n = Number(url.searchParams.get("n"));
     if (!target || !Number.isSafeInteger(n) || n < 1) return new Response("GET /echo?target=<name>&user=<id>&n=<round trips>\n", { status: 400 });
+    if (!env[target.binding]) return new Response(`${name} needs its hub bundled beside this one (--base <rev>)\n`, { status: 400 });
     const user = `${name}-${url.searchParams.get("user")}`;
     const stub = env[target.binding].getByName(user);
     // userhub's object takes sockets only as its router hands them over: the identity the router would have verified.
