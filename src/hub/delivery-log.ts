@@ -189,8 +189,11 @@ export class MemoryDeliveryLog implements DeliveryLog {
   }
 }
 
+/** Where a delivery came from and went, as a caller or a stored row gives it: null or empty for "not set". */
+type OriginFields = { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null };
+
 /** Where a delivery came from and went, as a log keeps it: only the fields that are set, in one order (`from`, `fromUser`, `toUser`). */
-export function deliveryOrigin(entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null }): Pick<Delivery, "from" | "fromUser" | "toUser"> {
+export function deliveryOrigin(entry: OriginFields): Pick<Delivery, "from" | "fromUser" | "toUser"> {
   return withOrigin({}, entry);
 }
 
@@ -199,15 +202,12 @@ export function deliveryOrigin(entry: { readonly from?: string | null; readonly 
  * fields it leaves empty left out, as {@link deliveryOrigin} does), built as
  * one object: every delivery a log writes is made here.
  */
-export function newDelivery(seq: number, at: number, data: unknown, entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null }): Delivery {
+export function newDelivery(seq: number, at: number, data: unknown, entry: OriginFields): Delivery {
   const delivery: { seq: number; at: number; data: unknown; from?: string; fromUser?: string; toUser?: string } = { seq, at, data };
   return withOrigin(delivery, entry);
 }
 
-function withOrigin<T extends { from?: string; fromUser?: string; toUser?: string }>(
-  target: T,
-  entry: { readonly from?: string | null; readonly fromUser?: string | null; readonly toUser?: string | null },
-): T {
+function withOrigin<T extends { from?: string; fromUser?: string; toUser?: string }>(target: T, entry: OriginFields): T {
   if (entry.from) target.from = entry.from;
   if (entry.fromUser) target.fromUser = entry.fromUser;
   if (entry.toUser) target.toUser = entry.toUser;

@@ -364,10 +364,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // Not an async function, like signal: the fan-out's own promise is the answer.
     try {
       const entry: NewDelivery = options.from ? { data, from: options.from } : { data };
-      const handlingAt = this.#handlingAt;
-      if (handlingAt !== undefined) return this.#fanOut.deliverOne(entry, handlingAt);
-      if (this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#fanOut.deliverOne(entry));
-      return this.#fanOut.deliverOne(entry);
+      if (this.#mustSweep()) return this.#stale.sweep().then(() => this.#fanOut.deliverOne(entry));
+      return this.#fanOut.deliverOne(entry, this.#handlingAt);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -429,11 +427,16 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   signal(data: unknown, options: { from?: string } = {}): Promise<{ delivered: number }> {
     // Not an async function: a signal is the lightest thing a hub sends, and each layer of promise costs every frame.
     try {
-      if (this.#handlingAt === undefined && this.#stale.mayBeStale(this.#host.now())) return this.#stale.sweep().then(() => this.#signalNow(data, options.from));
+      if (this.#mustSweep()) return this.#stale.sweep().then(() => this.#signalNow(data, options.from));
       return this.#signalNow(data, options.from);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Whether `deliver` or `signal` must sweep stale sockets first: never inside a frame's synchronous handling (its own check stands). */
+  #mustSweep(): boolean {
+    return this.#handlingAt === undefined && this.#stale.mayBeStale(this.#host.now());
   }
 
   #signalNow(data: unknown, from: string | undefined): Promise<{ delivered: number }> {
