@@ -19,7 +19,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
-import { BASE_TARGETS, IN_PROCESS_TARGETS, type InProcessTarget, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { BASE_TARGETS, IN_PROCESS_TARGETS, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
 import { checkoutRevision, type RevisionCheckout } from "./harness/revision-checkout.ts";
 
 const { values } = parseArgs({
@@ -35,7 +35,7 @@ const { values } = parseArgs({
 const targets = values.targets.split(",") as InProcessTarget[];
 const known: readonly InProcessTarget[] = [...IN_PROCESS_TARGETS, ...BASE_TARGETS];
 for (const target of targets) if (!known.includes(target)) throw new Error(`unknown target ${target}; one of ${known.join(", ")}`);
-if (targets.some((t) => BASE_TARGETS.includes(t as (typeof BASE_TARGETS)[number])) !== (values.base !== undefined)) {
+if (needsBase(targets) !== (values.base !== undefined)) {
   throw new Error(`${BASE_TARGETS.join(" and ")} go with --base <rev>, and --base with at least one of them`);
 }
 const pairs = values.pairs.split(",").filter(Boolean).map((pair) => pair.split("/") as [InProcessTarget, InProcessTarget]);

@@ -43,6 +43,11 @@ export const IN_PROCESS_TARGETS = ["floor", "floor-json", "floor-log", "userhub-
 export const BASE_TARGETS = ["base-signal", "base-send"] as const;
 export type InProcessTarget = (typeof IN_PROCESS_TARGETS)[number] | (typeof BASE_TARGETS)[number];
 
+/** Whether `targets` name one of the {@link BASE_TARGETS}, which need another revision's hub bundled in. */
+export function needsBase(targets: readonly InProcessTarget[]): boolean {
+  return targets.some((target) => (BASE_TARGETS as readonly string[]).includes(target));
+}
+
 export interface InProcessOptions {
   readonly targets: readonly InProcessTarget[];
   readonly rounds: number;
@@ -72,8 +77,7 @@ export const SHORT_ROUND_TRIPS = 100;
 
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
-  const usesBase = options.targets.some((target) => (BASE_TARGETS as readonly string[]).includes(target));
-  if (usesBase && options.baseRoot === undefined) throw new Error(`${BASE_TARGETS.join(" and ")} run another revision's hub: give baseRoot (--base <rev>)`);
+  if (needsBase(options.targets) && options.baseRoot === undefined) throw new Error(`${BASE_TARGETS.join(" and ")} run another revision's hub: give baseRoot (--base <rev>)`);
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
   const worker = fileURLToPath(new URL("../targets/in-process/worker.js", import.meta.url));

@@ -17,7 +17,7 @@
 // janitor does (12 hours ahead, so it never fires in a run): what a stored alarm costs each wake.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
-import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
+import { CONNECTION_ID, messageText, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 /** The ROW_RING target's ring: as many slots as userhub's default LOG_RETENTION. */
 const RING = 1000;
@@ -80,7 +80,7 @@ export class FloorHub extends DurableObject {
     const at = Date.now();
     const seq = ++this.ringSeq;
     writeSlotRow(sql, "ring", userhubRow(seq, at, json), RING);
-    return `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
+    return messageText(seq, json, at);
   }
 
   webSocketClose(ws, code, reason) {

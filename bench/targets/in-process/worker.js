@@ -27,7 +27,7 @@ import { handoffRequest } from "../../../durable-objects/handoff.ts";
 import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
 import { retentionOf } from "../../../src/host.ts";
 import { DEFAULT_CONFIG } from "../../../src/index.ts";
-import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
+import { CONNECTION_ID, messageText, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 export { FloorHub, UserHub };
 
@@ -125,10 +125,6 @@ export class FloorRowHub extends FloorHub {
     }
     for (const socket of this.ctx.getWebSockets()) socket.send(text);
   }
-}
-
-function messageText(seq, json, at) {
-  return `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
 }
 
 const send = (n) => `{"type":"send","data":${n}}`;

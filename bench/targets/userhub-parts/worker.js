@@ -18,7 +18,7 @@ import demo, { UserHub as CountingUserHub } from "../userhub/worker.js";
 import { retentionOf } from "../../../src/host.ts";
 import { LOG_SEQ_EVERY } from "../../../src/hub/delivery-fan-out.ts";
 import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
-import { CONNECTION_ID, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
+import { CONNECTION_ID, messageText, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 const RING = 1000;
 
@@ -52,7 +52,7 @@ export class UserHub extends CountingUserHub {
       const seq = this.#log.append([{ data: null, json, from: CONNECTION_ID }], at).deliveries[0].seq;
       if (this.#logged++ % LOG_SEQ_EVERY === 0) ws.serializeAttachment({ ...ws.deserializeAttachment(), logSeq: seq });
       this.#log.prune(at);
-      const text = `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
+      const text = messageText(seq, json, at);
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
       return;
     }
@@ -83,7 +83,7 @@ export class UserHub extends CountingUserHub {
       } else {
         writeSlotRow(sql, "parts_log", row, RING);
       }
-      const text = `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
+      const text = messageText(seq, json, at);
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
       return;
     }
