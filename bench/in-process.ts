@@ -11,6 +11,8 @@
  *   node bench/in-process.ts --out bench/results/attribution.md  the table appended, with the command and the load
  *   node bench/in-process.ts --targets floor-json,userhub-signal --rounds 201 --round-trips 2000 --pairs userhub-signal/floor-json
  *                                                               many short rounds, and the per-round ratio of each pair named
+ *   node bench/in-process.ts --targets floor-json,userhub-signal --round-trips 20000 --rounds 21 --hubs 100
+ *                                                               each frame to another of 100 hubs, as at 100 connections
  *   node bench/in-process.ts --base HEAD~1 --targets base-send,userhub,base-signal,userhub-signal --rounds 301 --round-trips 1500 --pairs userhub/base-send,userhub-signal/base-signal
  *                                                               a change against the code before it: HEAD~1's demo UserHub
  *                                                               (a git worktree, removed after) bundled beside this tree's
@@ -30,9 +32,12 @@ const { values } = parseArgs({
     out: { type: "string" },
     pairs: { type: "string", default: "" },
     base: { type: "string" },
+    hubs: { type: "string", default: "1" },
   },
 });
 const targets = values.targets.split(",") as InProcessTarget[];
+const hubs = Number(values.hubs);
+if (!Number.isSafeInteger(hubs) || hubs < 1 || hubs > 1000) throw new Error(`--hubs takes 1 to 1000, not ${values.hubs}`);
 const known: readonly InProcessTarget[] = [...IN_PROCESS_TARGETS, ...BASE_TARGETS];
 for (const target of targets) if (!known.includes(target)) throw new Error(`unknown target ${target}; one of ${known.join(", ")}`);
 if (needsBase(targets) !== (values.base !== undefined)) {
@@ -54,6 +59,7 @@ try {
     targets,
     rounds: Number(values.rounds),
     roundTrips: Number(values["round-trips"]),
+    hubs,
     progress: (line) => console.log(`${line}, load ${load()}`),
     ...(base ? { baseRoot: base.root } : {}),
   });
@@ -77,7 +83,7 @@ if (values.out) {
   await appendSection(
     values.out,
     command,
-    `In one workerd process${base ? `, \`base-*\` the demo UserHub at ${base.commit.slice(0, 7)} bundled beside this tree's` : ""}, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure the difference between two connections to one hub (connecting left out) (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+    `In one workerd process${base ? `, \`base-*\` the demo UserHub at ${base.commit.slice(0, 7)} bundled beside this tree's` : ""}, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure read between two marks around its round trips (connecting and closing left out)${hubs > 1 ? `, each round's round trips taken in turn by one socket to each of ${hubs} hubs` : ""} (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
     [
       "| target | CPU µs per round trip | fast rounds (10th percentile) | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
       "| :--- | ---: | ---: | ---: | ---: | ---: | :--- |",

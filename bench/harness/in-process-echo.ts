@@ -16,16 +16,27 @@
  * round trip; the client's loop is part of every target's and cancels out of
  * a difference, not of a ratio (ratios here are the conservative side).
  *
- * A round trip's CPU is a difference of two connections to the same hub, one
- * longer than the other by the round's round trips: opening and closing a
- * connection is not a round trip's work, and userhub's costs some
- * milliseconds (its socket accepted and greeted, and on a new hub its log's
- * tables made), which spread over 1,000 round trips put 5–8% on each of
- * userhub's (measured 2026-11-30: userhub's object running the floor's loop
- * came out 1.06× the floor's with it counted, 1.00× without). Sections of
- * bench/results/attribution.md written before then count it.
+ * A round's CPU is read at two marks the Worker asks for (a GET to this
+ * process each) around its measured round trips, after its connections are
+ * open and warmed and before they close: opening and closing a connection is
+ * not a round trip's work, and userhub's costs some milliseconds (its socket
+ * accepted and greeted, and on a new hub its log's tables made). Sections of
+ * bench/results/attribution.md up to the one of 2026-11-30T22:43 took a round's
+ * figure as the difference of two connections to one hub instead, one
+ * longer by the round's round trips (the same intent; the subtraction added
+ * the two connections' noise: 1.08× for userhub's `signal` over the floor +
+ * JSON's parse and reply that way, 1.15× read between marks), and those
+ * before 2026-11-30 18:32 counted the connecting in (5–8% on each of
+ * userhub's targets at 1,000 round trips a round).
+ *
+ * With `hubs` above 1, each connection is one socket to each of that many
+ * hubs, the round trips taken in turn: each frame meets a hub the frame
+ * before it did not touch, as in the network echo at 100 connections (each
+ * its own user).
  */
 import { execFileSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,9 +62,14 @@ export function needsBase(targets: readonly InProcessTarget[]): boolean {
 export interface InProcessOptions {
   readonly targets: readonly InProcessTarget[];
   readonly rounds: number;
-  /** Round trips measured per target and round: the difference between two connections to the round's hub (see above). */
+  /** Round trips measured per target and round, read between the Worker's two marks (see above). */
   readonly roundTrips: number;
   readonly progress?: (line: string) => void;
+  /**
+   * Hubs a round's round trips go to in turn, one socket to each (see above).
+   * @default 1
+   */
+  readonly hubs?: number;
   /**
    * The root of a checkout of another revision (bench/harness/revision-checkout.ts): its demo UserHub is bundled
    * beside this tree's, in the same Worker, and runs the {@link BASE_TARGETS}. Needed for them, and only for them.
@@ -70,13 +86,15 @@ export interface InProcessResult {
   readonly fastUs: number;
 }
 
-/** Round trips a target runs on each round's hub before anything is measured, so its code is compiled and hot and the hub made. */
+/** Round trips a target runs on a round's hubs before the first mark (at least 5 a hub), so its code is compiled and hot and its hubs made. */
 export const WARMUP_ROUND_TRIPS = 500;
-/** The shorter of a round's two measured connections: what it took is subtracted from the longer one's. */
-export const SHORT_ROUND_TRIPS = 100;
+/** Round trips measured in the first pass over every target, which is thrown away (its process is fresh). */
+export const FIRST_PASS_ROUND_TRIPS = 100;
 
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
+  const hubs = options.hubs ?? 1;
+  if (!Number.isSafeInteger(hubs) || hubs < 1 || hubs > 1000) throw new Error(`hubs: 1 to 1000, not ${hubs}`);
   if (needsBase(options.targets) && options.baseRoot === undefined) throw new Error(`${BASE_TARGETS.join(" and ")} run another revision's hub: give baseRoot (--base <rev>)`);
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
@@ -111,6 +129,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     // Storage in memory, as the network bench keeps it (storage-root.ts).
     resourcePersistencePath: join(dir, "storage"),
   } as Parameters<typeof convertV4MiniflareOptions>[0]));
+  let marks: Server | undefined;
   try {
     const url = await mf.ready;
     const children = workerdChildren(process.pid);
@@ -123,26 +142,31 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       if (ms === null) throw new Error("the in-process echo needs /proc/<pid>/task/<tid>/schedstat (a kernel with CONFIG_SCHED_INFO)");
       return ms;
     };
-    const echo = async (target: InProcessTarget, user: string, n: number) => {
-      const response = await mf.dispatchFetch(`${url}echo?target=${target}&user=${user}&n=${n}`);
+    // Each hub warmed by a few round trips of its own before the measured ones, however many hubs share them.
+    const warm = Math.max(WARMUP_ROUND_TRIPS, 5 * hubs);
+    // The Worker asks for the process's CPU to be read at two marks around the measured round trips (a GET each).
+    let marked: number[] = [];
+    marks = createServer((request, response) => {
+      marked.push(cpuMs());
+      response.end(request.url);
+    });
+    await new Promise<void>((resolve) => marks!.listen(0, "127.0.0.1", resolve));
+    const marksUrl = `http://127.0.0.1:${(marks.address() as AddressInfo).port}`;
+    /** One connection to each of the round's hubs: warmed, then `n` round trips measured (the CPU between the Worker's two marks). */
+    const measure = async (target: InProcessTarget, user: string, n: number): Promise<number> => {
+      marked = [];
+      const response = await mf.dispatchFetch(`${url}echo?target=${target}&user=${user}&n=${n}&hubs=${hubs}&warm=${warm}&marks=${encodeURIComponent(marksUrl)}`);
       const text = await response.text();
-      if (Number(text) !== n) throw new Error(`${target}: ${n} round trips asked for, the Worker answered ${text.slice(0, 200)}`);
+      if (text !== `${n} deliveries from ${Math.min(n, hubs)} hubs` || marked.length !== 2) throw new Error(`${target}: ${n} round trips asked for, the Worker answered ${text.slice(0, 200)} (${marked.length} marks)`);
+      return marked[1]! - marked[0]!;
     };
     // One pass unmeasured: the first run in a fresh process pays for compiling what every target shares.
-    for (const target of options.targets) await echo(target, "first", WARMUP_ROUND_TRIPS);
+    for (const target of options.targets) await measure(target, "first", FIRST_PASS_ROUND_TRIPS);
     const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
     for (let round = 0; round < options.rounds; round++) {
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
-        // Three connections to the round's hub: the first makes it and warms it, unmeasured; the other two differ by
-        // roundTrips round trips alone, so what opening and closing a connection costs drops out of the difference.
-        const user = `run-${round}`;
-        await echo(target, user, WARMUP_ROUND_TRIPS);
-        const start = cpuMs();
-        await echo(target, user, SHORT_ROUND_TRIPS);
-        const shortDone = cpuMs();
-        await echo(target, user, SHORT_ROUND_TRIPS + options.roundTrips);
-        perRound.get(target)!.push(cpuMs() - shortDone - (shortDone - start));
+        perRound.get(target)!.push(await measure(target, `run-${round}`, options.roundTrips));
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);
     }
@@ -151,6 +175,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       return { target, perRound: us, medianUs: median(us), fastUs: percentile(us, 10) };
     });
   } finally {
+    marks?.close();
     await mf.dispose();
     await rm(dir, { recursive: true, force: true });
   }

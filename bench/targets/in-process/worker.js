@@ -6,7 +6,8 @@
 // attribution.md). The client's loop is the same code for every target; what
 // differs per round trip is the hub's.
 //
-//   GET /echo?target=<name>&user=<id>&n=<round trips>   answers the number of deliveries it saw
+//   GET /echo?target=<name>&user=<id>&n=<round trips>[&hubs=<k>][&warm=<round trips>][&marks=<url>]
+//   answers what the n round trips saw (see the handler below)
 //
 // `floor`, `floor-json` and `floor-log` are the network bench's floor
 // (bench/targets/floor/worker.js) with its switches set per class;
@@ -157,39 +158,77 @@ const TARGETS = {
 const isGreeting = (text) => text.startsWith('{"type":"welcome"') || text.startsWith('{"type":"presence"');
 
 export default {
+  /**
+   * `GET /echo?target=<name>&user=<id>&n=<round trips>[&hubs=<k>][&warm=<round trips>][&marks=<url>]`: opens one
+   * socket to each of `hubs` hubs (default 1), runs `warm` round trips, GETs `<marks>/measure`, runs `n` more, GETs
+   * `<marks>/done`, closes its sockets and answers `<d> deliveries from <h> hubs`: what the `n` round trips saw. The caller serves the marks
+   * and reads the process's CPU at each: the `n` round trips alone, no connecting, warming or closing in it.
+   */
   async fetch(request, env) {
     const url = new URL(request.url);
     const name = url.searchParams.get("target");
     const target = Object.hasOwn(TARGETS, name) ? TARGETS[name] : undefined;
-    const n = Number(url.searchParams.get("n"));
-    if (!target || !Number.isSafeInteger(n) || n < 1) return new Response("GET /echo?target=<name>&user=<id>&n=<round trips>\n", { status: 400 });
+    const count = (key, fallback) => (url.searchParams.has(key) ? Number(url.searchParams.get(key)) : fallback);
+    const n = count("n", NaN);
+    const hubs = count("hubs", 1);
+    const warm = count("warm", 0);
+    if (!target || ![n, hubs, warm].every(Number.isSafeInteger) || n < 1 || hubs < 1 || hubs > 1000 || warm < 0) {
+      return new Response("GET /echo?target=<name>&user=<id>&n=<round trips>[&hubs=1..1000][&warm=<round trips>]\n", { status: 400 });
+    }
     if (!env[target.binding]) return new Response(`${name} needs its hub bundled beside this one (--base <rev>)\n`, { status: 400 });
+    const marks = url.searchParams.get("marks");
     const user = `${name}-${url.searchParams.get("user")}`;
-    const stub = env[target.binding].getByName(user);
-    // userhub's object takes sockets only as its router hands them over: the identity the router would have verified.
-    const response = target.userhub
-      ? await stub.fetch(handoffRequest({ userId: user, protocol: null, resume: null, acks: false, identity: { userId: user, expiresAt: null, issuedAt: null, sessionId: null } }))
-      : await stub.fetch(new Request("https://floor.internal/ws", { headers: { Upgrade: "websocket" } }));
-    const socket = response.webSocket;
-    if (!socket) return new Response(`${response.status} from the hub: ${await response.text()}`, { status: 502 });
-    socket.accept();
     let delivered = 0;
     let unexpected = null;
     let next = null;
-    socket.addEventListener("message", (event) => {
+    /** The hubs whose socket saw a delivery of the measured round trips. */
+    const reached = new Set();
+    let measuring = false;
+    const onMessage = (h) => (event) => {
       if (isGreeting(event.data)) return;
       // Anything but the echo's delivery (an error frame, say) ends the run: the count answered then names it.
-      if (event.data.startsWith(target.delivery)) delivered++;
-      else unexpected ??= event.data;
+      if (event.data.startsWith(target.delivery)) {
+        delivered++;
+        if (measuring) reached.add(h);
+      } else unexpected ??= event.data;
       next?.();
-    });
-    for (let i = 0; i < n && unexpected === null; i++) {
-      const before = delivered;
-      socket.send(target.frame(i));
-      while (delivered === before && unexpected === null) await new Promise((resolve) => (next = resolve));
+    };
+    // With hubs > 1, one socket to each of that many hubs, the round trips taken in turn: each frame meets a hub
+    // the frames before it did not touch, as each connection of the network echo (its own user) does.
+    const sockets = [];
+    for (let h = 0; h < hubs; h++) {
+      const hubUser = hubs === 1 ? user : `${user}-h${h}`;
+      const stub = env[target.binding].getByName(hubUser);
+      // userhub's object takes sockets only as its router hands them over: the identity the router would have verified.
+      const response = target.userhub
+        ? await stub.fetch(handoffRequest({ userId: hubUser, protocol: null, resume: null, acks: false, identity: { userId: hubUser, expiresAt: null, issuedAt: null, sessionId: null } }))
+        : await stub.fetch(new Request("https://floor.internal/ws", { headers: { Upgrade: "websocket" } }));
+      const socket = response.webSocket;
+      if (!socket) return new Response(`${response.status} from the hub: ${await response.text()}`, { status: 502 });
+      socket.accept();
+      socket.addEventListener("message", onMessage(h));
+      sockets.push(socket);
     }
-    socket.close(1000, "done");
-    if (unexpected !== null) return new Response(`after ${delivered} deliveries: ${unexpected}`, { status: 500 });
-    return new Response(String(delivered));
+    const roundTrips = async (from, to) => {
+      for (let i = from; i < to && unexpected === null; i++) {
+        const before = delivered;
+        sockets[i % hubs].send(target.frame(i));
+        while (delivered === before && unexpected === null) await new Promise((resolve) => (next = resolve));
+      }
+    };
+    // The caller reads the process's CPU when asked at these two marks: the `n` round trips alone between them.
+    const mark = async (what) => void (await (await fetch(`${marks}/${what}`)).arrayBuffer());
+    try {
+      await roundTrips(0, warm);
+      if (marks) await mark("measure");
+      measuring = true;
+      const before = delivered;
+      await roundTrips(warm, warm + n);
+      if (marks) await mark("done");
+      if (unexpected !== null) return new Response(`after ${delivered} deliveries: ${unexpected}`, { status: 500 });
+      return new Response(`${delivered - before} deliveries from ${reached.size} hubs`);
+    } finally {
+      for (const socket of sockets) socket.close(1000, "done");
+    }
   },
 };
