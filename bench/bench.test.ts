@@ -1,7 +1,7 @@
 /**
  * The bench's smoke run (under 30 s on a quiet machine): the whole harness
  * (bundling, servers in their own process groups, every workload but the
- * driving comparison and the profile, medians, ratios, goals, cost model,
+ * driving comparison and the profile, the hot path in one process, medians, ratios, goals, cost model,
  * the report files) with the tiniest counts, against userhub and the floor,
  * so it cannot rot. It checks the shape of what comes out, not performance,
  * and that every process and temporary directory this run made is gone
@@ -17,6 +17,7 @@ import { runBench } from "./harness/bench-run.ts";
 import { processGroupAlive } from "../test/support/process-group.ts";
 import { writeResults } from "./harness/results-files.ts";
 import { textTable } from "./harness/results-table.ts";
+import { workerdChildren } from "./harness/in-process-echo.ts";
 
 const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
 
@@ -75,9 +76,17 @@ describe("bench harness, smoke run", () => {
       expect(goal.explanation, goal.id).toMatch(new RegExp(`${apart.handWritten} alone (meets the goal|misses the goal|is within the goal)`));
       // A durable echo's miss also says what userhub's Worker and object around the same loop cost, against the floor's.
       if (goal.id === "echo-1" || goal.id === "cpu") expect(goal.explanation, goal.id).toMatch(/\(`layout-slot`, without userhub's frame path, log or fan-out\) ran at .*× `floor-ring`/);
+      // A hot-path miss also says what the part by hand and userhub around it cost in one process, and whether the part alone is past the goal's margin.
+      const inOneProcess = { "signal-echo-1": "floor-json", "signal-cpu": "floor-json", "echo-1": "row-slot", cpu: "row-slot" }[goal.id];
+      if (inOneProcess) expect(goal.explanation, goal.id).toMatch(new RegExp(`In one workerd process with no network .*\`${inOneProcess}\` ran at [0-9.]+× .* \`${inOneProcess}\` alone is (past|within) the [0-9.]+× this goal leaves`));
       // A woken hub's miss also says what the alarm the janitor needs costs by itself, and whether userhub is within the goal without it.
       if (goal.id === "cold-wake") expect(goal.explanation).toMatch(/The stored alarm alone costs the floor \+ log .*×.*userhub is .*× `floor-log-alarm`, (within|past) the goal/);
     }
+    // The hot path's parts in one process: every target measured, every pair compared.
+    for (const result of results.inProcess!.results) expect(result.medianUs, `in one process: ${result.target}`).toBeGreaterThan(0);
+    expect(results.inProcess!.pairs.map((p) => `${p.of}/${p.to}`)).toEqual(["floor-json/floor", "userhub-signal/floor-json", "row-slot/floor-log", "userhub/row-slot"]);
+    for (const pair of results.inProcess!.pairs) expect(isNumber(pair.ratio) && isNumber(pair.differenceUs), `${pair.of}/${pair.to}`).toBe(true);
+    expect(workerdChildren(process.pid)).toEqual([]);
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);
     expect(isNumber(results.ratios.userhub!.echo1) && isNumber(results.ratios.userhub!.fanOut) && isNumber(results.ratios.userhub!.cpu)).toBe(true);
@@ -101,6 +110,7 @@ describe("bench harness, smoke run", () => {
       const report = await readFile(join(out, "latest.md"), "utf8");
       expect(report).toContain("## Goals");
       expect(report).toContain("### Direct messages between users");
+      expect(report).toContain("### In one process");
       expect(report).not.toMatch(/NaN|undefined/);
       expect(await readFile(join(out, "chart.svg"), "utf8")).toMatch(/^<svg [^]*<\/svg>\n$/);
       expect(existsSync(join(out, "latest.json.tmp"))).toBe(false);

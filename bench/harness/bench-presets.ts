@@ -45,6 +45,8 @@ export const FULL: BenchOptions = {
   drivingMs: 2000,
   profileMs: 3000,
   directPairs: [1, 10],
+  // About a minute and a half: 15 rounds of 10,000 round trips for each of six targets, in one process.
+  inProcess: { rounds: 15, roundTrips: 10_000 },
   storage: "memory",
 };
 
@@ -80,6 +82,7 @@ export const SMOKE: BenchOptions = {
   drivingMs: 300,
   profileMs: 0,
   directPairs: [1],
+  inProcess: { rounds: 1, roundTrips: 50 },
   sideBySide: true,
   storage: "memory",
 };

@@ -6,6 +6,7 @@
 import type { WhatIf } from "./cost-inputs.ts";
 import type { CostInputs, Scenario, TargetCost } from "./cost-model.ts";
 import type { DirectResults } from "./direct-phase.ts";
+import type { InProcessPhase, InProcessPhaseOptions } from "./in-process-phase.ts";
 import type { PriceSource } from "./pricing.ts";
 import type { StorageKind } from "./storage-root.ts";
 import type { HeartbeatSettings, TargetName } from "./targets.ts";
@@ -56,6 +57,8 @@ export interface BenchOptions {
   readonly profileMs: number;
   /** Pair counts of the direct-message phase (userhub against the two-object floor); absent or empty: no such phase. */
   readonly directPairs?: readonly number[];
+  /** The hot path's parts in one workerd process (in-process-phase.ts): rounds and round trips per round; absent: no such phase. */
+  readonly inProcess?: InProcessPhaseOptions;
   /**
    * Run the phases after the rounds (idle memory, cold wakes, wakes) for every
    * target at once instead of one after another: quicker, with numbers
@@ -183,6 +186,8 @@ export interface BenchResults {
   readonly goals: readonly GoalCheck[];
   /** Direct messages between users against the two-object floor (absent in runs before it, or without userhub). */
   readonly direct?: DirectResults;
+  /** The hot path's parts in one workerd process (absent in runs before it, or without userhub). */
+  readonly inProcess?: InProcessPhase;
   readonly profile: HotPathProfile | null;
   readonly cost: {
     readonly scenario: Scenario;

@@ -15,6 +15,8 @@
  * 5. wakes, every Durable Object target at once, each on a fresh server with
  *    a short heartbeat, hibernating hubs evicted between their alarms;
  * 6. where userhub's time goes (V8's profiler, on a server of its own);
+ *    then the hot path's parts in one workerd process (in-process-phase.ts),
+ *    with every server stopped;
  * 7. medians, ratios to the floor, goals, and the cost model.
  *
  * Every server is its own process group, stopped before this returns (or
@@ -29,6 +31,7 @@ import { DEFAULT_SCENARIO, monthlyCost } from "./cost-model.ts";
 import { costInputsFor, userhubWhatIf } from "./cost-inputs.ts";
 import { checkGoals } from "./goals.ts";
 import { type DirectResults, directGoals, runDirectPhase } from "./direct-phase.ts";
+import { type InProcessPhase, runInProcessPhase } from "./in-process-phase.ts";
 import { USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 import { currentPlacement } from "./cpu-placement.ts";
 import { describeMachine, measuredCommit } from "./machine-description.ts";
@@ -302,11 +305,18 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       }
     }
 
+    // The hot path's parts in one process, once every server of the run is stopped (it pins its own process).
+    let inProcess: InProcessPhase | undefined;
+    if (options.inProcess && options.targets.includes("userhub")) {
+      if (live.size > 0) throw new Error(`the in-process phase runs alone, but ${live.size} servers are still up`);
+      inProcess = await runInProcessPhase(options.inProcess, progress);
+    }
+
     const summary = summarize(samples, options, options.targets);
     const ratios = ratiosToFloor(summary, samples, options);
     const ratiosToLog = ratiosTo(summary, samples, options, "floor-log");
     const costInputs = costInputsFor(targets, summary, options);
-    const goals = [...checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs, USERHUB_DEFAULTS, samples), ...(direct ? directGoals(direct) : [])];
+    const goals = [...checkGoals(summary, ratios, ratiosToLog, options, profile, costInputs, USERHUB_DEFAULTS, samples, inProcess), ...(direct ? directGoals(direct) : [])];
     const finishedAt = new Date();
     const results: BenchResults = {
       schema: 1,
@@ -337,6 +347,7 @@ export async function runBench(options: BenchOptions, io: RunIo): Promise<RunOut
       ratiosToFloorLog: ratiosToLog,
       goals,
       ...(direct ? { direct } : {}),
+      ...(inProcess ? { inProcess } : {}),
       profile,
       cost: {
         scenario: DEFAULT_SCENARIO,

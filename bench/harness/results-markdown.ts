@@ -9,6 +9,7 @@
 import type { BenchResults } from "./bench-results.ts";
 import { scenarioVolumes } from "./cost-model.ts";
 import { directSection } from "./direct-phase.ts";
+import { inProcessSection } from "./in-process-phase.ts";
 import { echoedTargets, formatRatio, formatValue, markdownTable, tableRows } from "./results-table.ts";
 import { heartbeatText, USERHUB_DEFAULTS } from "./userhub-defaults.ts";
 
@@ -143,6 +144,7 @@ export function renderMarkdown(results: BenchResults, options: { chartFile: stri
     "",
   );
   if (results.direct) out.push(...directSection(results.direct, o.rounds));
+  if (results.inProcess) out.push(...inProcessSection(results.inProcess));
   out.push(`### What the hubs' code did (bench-only counters)`, "");
   out.push(
     markdownTable(
