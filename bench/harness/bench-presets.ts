@@ -45,8 +45,9 @@ export const FULL: BenchOptions = {
   drivingMs: 2000,
   profileMs: 3000,
   directPairs: [1, 10],
-  // About a minute and a half: 15 rounds of 10,000 round trips for each of six targets, in one process.
-  inProcess: { rounds: 15, roundTrips: 10_000 },
+  // About three minutes: 21 rounds of 20,000 round trips for each of six targets, in one process (15 rounds of 10,000,
+  // in a run on a loaded machine, put the floor + JSON's quartiles at 0.91–1.35× the floor; 31 of 20,000 on a quiet one, 1.04–1.11×).
+  inProcess: { rounds: 21, roundTrips: 20_000 },
   storage: "memory",
 };
 

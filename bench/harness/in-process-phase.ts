@@ -1,8 +1,8 @@
 /**
  * The full run's in-process phase: the hot-path goals' parts measured once
- * more in one workerd process with no network (in-process-echo.ts), where a
- * round's figures agree to a few percent while the network echo's separate
- * processes differ by more than some goals' margins. The goals' explanations
+ * more in one workerd process with no network (in-process-echo.ts), where,
+ * on a quiet machine, a round's figures agree to a few percent while the
+ * network echo's separate processes differ by more than some goals' margins. The goals' explanations
  * cite it: whether the work a goal allows beyond its floor (the parse and
  * reply; userhub's row in its ring) already costs more CPU per round trip
  * than the goal leaves, before anything of userhub's.
@@ -69,10 +69,13 @@ export function inProcessStory(phase: InProcessPhase | undefined, part: "floor-j
   const first = phase.pairs.find((p) => p.of === part);
   const rest = phase.pairs.find((p) => p.to === part);
   if (!first || !rest || !Number.isFinite(first.ratio) || !Number.isFinite(rest.ratio)) return "";
+  // A verdict only where most rounds agree: the rounds' lower quartile past the limit, or their upper one within it.
   const verdict =
-    first.ratio > limit
-      ? `\`${part}\` alone is past the ${x(limit)} this goal leaves (${limitWhy}): that work, by hand, costs more CPU than the goal allows, before anything of userhub's.`
-      : `\`${part}\` alone is within the ${x(limit)} this goal leaves (${limitWhy}): the rest of the miss is userhub's own work.`;
+    first.q1 > limit
+      ? `\`${part}\` alone is past the ${x(limit)} this goal leaves (${limitWhy}), in three rounds of four at least (quartiles ${x(first.q1)}–${x(first.q3)}): that work, by hand, costs more CPU than the goal allows, before anything of userhub's.`
+      : first.q3 <= limit
+        ? `\`${part}\` alone is within the ${x(limit)} this goal leaves (${limitWhy}), in three rounds of four at least (quartiles ${x(first.q1)}–${x(first.q3)}): the rest of the miss is userhub's own work.`
+        : `\`${part}\` alone straddles the ${x(limit)} this goal leaves (${limitWhy}; quartiles ${x(first.q1)}–${x(first.q3)}): this run cannot tell whether that work alone is past it.`;
   return (
     `In one workerd process with no network (${rounds(phase)}, CPU per round trip; "In one process" below): ` +
     `\`${first.of}\` ran at ${x(first.ratio)} \`${first.to}\` (${us(first.differenceUs)}), and \`${rest.of}\` at ${x(rest.ratio)} \`${rest.to}\` (${us(rest.differenceUs)}). ${verdict}`
@@ -89,7 +92,7 @@ export function inProcessSection(phase: InProcessPhase): string[] {
   return [
     `### In one process`,
     "",
-    `The hot path's parts once more, in one workerd process (bench/harness/in-process-echo.ts): a Worker sends each frame over a WebSocketPair to the target's Durable Object and waits for its delivery; ${rounds(phase)} per target, interleaved, each round's CPU (the whole process's, the client's loop included) read between two marks around its round trips. With no network, no client process and no second server process, a round's figures agree to a few percent. The client's loop is in every target's figure, so each ratio here is smaller than the hubs' own work alone would make it. \`floor-json\` and \`floor-log\` are the floor with its switches; \`row-slot\` the floor's loop writing userhub's row into a ring keyed by slot with the log's statements; \`userhub-signal\` and \`userhub\` the demo's UserHub.`,
+    `The hot path's parts once more, in one workerd process (bench/harness/in-process-echo.ts): a Worker sends each frame over a WebSocketPair to the target's Durable Object and waits for its delivery; ${rounds(phase)} per target, interleaved, each round's CPU (the whole process's, the client's loop included) read between two marks around its round trips. With no network, no client process and no second server process, a round's figures agree to a few percent on a quiet machine; the quartiles say how far they did in this run, and a goal's line draws a conclusion only where three rounds of four agree. The client's loop is in every target's figure, so each ratio here is smaller than the hubs' own work alone would make it. \`floor-json\` and \`floor-log\` are the floor with its switches; \`row-slot\` the floor's loop writing userhub's row into a ring keyed by slot with the log's statements; \`userhub-signal\` and \`userhub\` the demo's UserHub.`,
     "",
     markdownTable(["target", "CPU µs per round trip (median)", "fast rounds (10th percentile)"], rows, ["l", "r", "r"]),
     "",
