@@ -2,14 +2,16 @@
  * The full run's in-process phase: the hot-path goals' parts measured once
  * more in one workerd process with no network (in-process-echo.ts), where,
  * on a quiet machine, a round's figures agree to a few percent while the
- * network echo's separate processes differ by more than some goals' margins. The goals' explanations
- * cite it: whether the work a goal allows beyond its floor (the parse and
- * reply; userhub's row in its ring) already costs more CPU per round trip
- * than the goal leaves, before anything of userhub's.
+ * network echo's separate processes differ by more than some goals'
+ * margins. The goals' explanations cite it: whether the work a goal allows
+ * beyond its floor (the parse and reply; userhub's row in its ring) already
+ * costs more CPU per round trip than the goal leaves, before anything of
+ * userhub's.
  *
  * The client's loop runs in the same process and is part of every target's
  * CPU per round trip: a ratio here is smaller than the hub's own work alone
- * would make it, so a part measured past a goal's margin is past it.
+ * would make it, so a part measured past a goal's margin is past it, and
+ * one measured within it may not be.
  */
 import { type InProcessResult, type InProcessTarget, pairSpread, runInProcessEcho } from "./in-process-echo.ts";
 import { markdownTable } from "./results-table.ts";
@@ -74,7 +76,7 @@ export function inProcessStory(phase: InProcessPhase | undefined, part: "floor-j
     first.q1 > limit
       ? `\`${part}\` alone is past the ${x(limit)} this goal leaves (${limitWhy}), in three rounds of four at least (quartiles ${x(first.q1)}–${x(first.q3)}): that work, by hand, costs more CPU than the goal allows, before anything of userhub's.`
       : first.q3 <= limit
-        ? `\`${part}\` alone is within the ${x(limit)} this goal leaves (${limitWhy}), in three rounds of four at least (quartiles ${x(first.q1)}–${x(first.q3)}): the rest of the miss is userhub's own work.`
+        ? `\`${part}\` alone is within the ${x(limit)} this goal leaves (${limitWhy}), in three rounds of four at least (quartiles ${x(first.q1)}–${x(first.q3)}; the client's loop, counted in every figure here, makes the part's share look smaller than it is): the rest of the miss is userhub's own work, by this reading.`
         : `\`${part}\` alone straddles the ${x(limit)} this goal leaves (${limitWhy}; quartiles ${x(first.q1)}–${x(first.q3)}): this run cannot tell whether that work alone is past it.`;
   return (
     `In one workerd process with no network (${rounds(phase)}, CPU per round trip; "In one process" below): ` +
