@@ -78,14 +78,19 @@ describe("bench harness, smoke run", () => {
       if (goal.id === "echo-1" || goal.id === "cpu") expect(goal.explanation, goal.id).toMatch(/\(`layout-slot`, without userhub's frame path, log or fan-out\) ran at .*× `floor-ring`/);
       // A hot-path miss also says what the part by hand and userhub around it cost in one process, and whether the part alone is past the goal's margin.
       const inOneProcess = { "signal-echo-1": "floor-json", "signal-cpu": "floor-json", "echo-1": "row-slot", cpu: "row-slot" }[goal.id];
-      if (inOneProcess) expect(goal.explanation, goal.id).toMatch(new RegExp(`In one workerd process with no network .*\`${inOneProcess}\` ran at [0-9.]+× .* \`${inOneProcess}\` alone (is past|is within|straddles) the [0-9.]+× this goal leaves`));
+      if (inOneProcess) {
+        expect(goal.explanation, goal.id).toMatch(new RegExp(`In one workerd process with no network .*\`${inOneProcess}\` cost [+−][0-9.]+ µs a round trip over .* That (is past|is within|straddles) the [+−][0-9.]+ µs the goal leaves \\([0-9.]+% of \`floor(-log)?\`'s [0-9.]+ µs`));
+      }
       // A woken hub's miss also says what the alarm the janitor needs costs by itself, and whether userhub is within the goal without it.
       if (goal.id === "cold-wake") expect(goal.explanation).toMatch(/The stored alarm alone costs the floor \+ log .*×.*userhub is .*× `floor-log-alarm`, (within|past) the goal/);
     }
     // The hot path's parts in one process: every target measured, every pair compared.
     for (const result of results.inProcess!.results) expect(result.medianUs, `in one process: ${result.target}`).toBeGreaterThan(0);
     expect(results.inProcess!.pairs.map((p) => `${p.of}/${p.to}`)).toEqual(["floor-json/floor", "userhub-signal/floor-json", "row-slot/floor-log", "userhub/row-slot"]);
-    for (const pair of results.inProcess!.pairs) expect(isNumber(pair.ratio) && isNumber(pair.differenceUs), `${pair.of}/${pair.to}`).toBe(true);
+    for (const pair of results.inProcess!.pairs) {
+      expect(isNumber(pair.ratio) && isNumber(pair.differenceUs), `${pair.of}/${pair.to}`).toBe(true);
+      expect(pair.differenceQ1Us, `${pair.of}/${pair.to}`).toBeLessThanOrEqual(pair.differenceQ3Us);
+    }
     expect(workerdChildren(process.pid)).toEqual([]);
     // Ratios are to the floor of the same run.
     expect(results.ratios.floor!.echo1).toBe(1);

@@ -89,7 +89,7 @@ export interface InProcessResult {
 /** Round trips a target runs on a round's hubs before the first mark (at least 5 a hub), so its code is compiled and hot and its hubs made. */
 export const WARMUP_ROUND_TRIPS = 500;
 /** Round trips measured in the first pass over every target, which is thrown away (its process is fresh). */
-export const FIRST_PASS_ROUND_TRIPS = 100;
+const FIRST_PASS_ROUND_TRIPS = 100;
 
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
@@ -99,14 +99,20 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
   const worker = fileURLToPath(new URL("../targets/in-process/worker.js", import.meta.url));
-  let entry = worker;
-  if (options.baseRoot !== undefined) {
-    // The in-process Worker as it is, and the other revision's demo UserHub beside it under a name of its own.
-    entry = join(dir, "entry.js");
-    const from = (path: string) => JSON.stringify(path);
-    await writeFile(entry, `export * from ${from(worker)};\nexport { default } from ${from(worker)};\nexport { UserHub as UserHubBase } from ${from(join(options.baseRoot, "worker/index.ts"))};\n`);
+  try {
+    let entry = worker;
+    if (options.baseRoot !== undefined) {
+      // The in-process Worker as it is, and the other revision's demo UserHub beside it under a name of its own.
+      entry = join(dir, "entry.js");
+      const from = (path: string) => JSON.stringify(path);
+      await writeFile(entry, `export * from ${from(worker)};\nexport { default } from ${from(worker)};\nexport { UserHub as UserHubBase } from ${from(join(options.baseRoot, "worker/index.ts"))};\n`);
+    }
+    await bundleWorker(entry, bundle);
+  } catch (error) {
+    // Nothing started yet: only the directory to remove.
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
-  await bundleWorker(entry, bundle);
   const { Miniflare, convertV4MiniflareOptions } = await loadWranglerMiniflare();
   const mf = new Miniflare(convertV4MiniflareOptions({
     modules: true,
@@ -142,6 +148,8 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       if (ms === null) throw new Error("the in-process echo needs /proc/<pid>/task/<tid>/schedstat (a kernel with CONFIG_SCHED_INFO)");
       return ms;
     };
+    // Asked once here, where a kernel without schedstat fails the run cleanly, not inside the marks' request handler.
+    cpuMs();
     // Each hub warmed by a few round trips of its own before the measured ones, however many hubs share them.
     const warm = Math.max(WARMUP_ROUND_TRIPS, 5 * hubs);
     // The Worker asks for the process's CPU to be read at two marks around the measured round trips (a GET each).

@@ -173,7 +173,7 @@ export default {
     const hubs = count("hubs", 1);
     const warm = count("warm", 0);
     if (!target || ![n, hubs, warm].every(Number.isSafeInteger) || n < 1 || hubs < 1 || hubs > 1000 || warm < 0) {
-      return new Response("GET /echo?target=<name>&user=<id>&n=<round trips>[&hubs=1..1000][&warm=<round trips>]\n", { status: 400 });
+      return new Response("GET /echo?target=<name>&user=<id>&n=<round trips>[&hubs=1..1000][&warm=<round trips>][&marks=<url>]\n", { status: 400 });
     }
     if (!env[target.binding]) return new Response(`${name} needs its hub bundled beside this one (--base <rev>)\n`, { status: 400 });
     const marks = url.searchParams.get("marks");
@@ -193,22 +193,14 @@ export default {
       } else unexpected ??= event.data;
       next?.();
     };
+    // A hub that closes its socket ends the run too, rather than leaving its round trip waiting for ever.
+    const onClose = (h) => (event) => {
+      unexpected ??= `hub ${h} closed its socket (${event.code} ${event.reason})`;
+      next?.();
+    };
     // With hubs > 1, one socket to each of that many hubs, the round trips taken in turn: each frame meets a hub
     // the frames before it did not touch, as each connection of the network echo (its own user) does.
     const sockets = [];
-    for (let h = 0; h < hubs; h++) {
-      const hubUser = hubs === 1 ? user : `${user}-h${h}`;
-      const stub = env[target.binding].getByName(hubUser);
-      // userhub's object takes sockets only as its router hands them over: the identity the router would have verified.
-      const response = target.userhub
-        ? await stub.fetch(handoffRequest({ userId: hubUser, protocol: null, resume: null, acks: false, identity: { userId: hubUser, expiresAt: null, issuedAt: null, sessionId: null } }))
-        : await stub.fetch(new Request("https://floor.internal/ws", { headers: { Upgrade: "websocket" } }));
-      const socket = response.webSocket;
-      if (!socket) return new Response(`${response.status} from the hub: ${await response.text()}`, { status: 502 });
-      socket.accept();
-      socket.addEventListener("message", onMessage(h));
-      sockets.push(socket);
-    }
     const roundTrips = async (from, to) => {
       for (let i = from; i < to && unexpected === null; i++) {
         const before = delivered;
@@ -219,6 +211,20 @@ export default {
     // The caller reads the process's CPU when asked at these two marks: the `n` round trips alone between them.
     const mark = async (what) => void (await (await fetch(`${marks}/${what}`)).arrayBuffer());
     try {
+      for (let h = 0; h < hubs; h++) {
+        const hubUser = hubs === 1 ? user : `${user}-h${h}`;
+        const stub = env[target.binding].getByName(hubUser);
+        // userhub's object takes sockets only as its router hands them over: the identity the router would have verified.
+        const response = target.userhub
+          ? await stub.fetch(handoffRequest({ userId: hubUser, protocol: null, resume: null, acks: false, identity: { userId: hubUser, expiresAt: null, issuedAt: null, sessionId: null } }))
+          : await stub.fetch(new Request("https://floor.internal/ws", { headers: { Upgrade: "websocket" } }));
+        const socket = response.webSocket;
+        if (!socket) return new Response(`${response.status} from the hub: ${await response.text()}`, { status: 502 });
+        socket.accept();
+        socket.addEventListener("message", onMessage(h));
+        socket.addEventListener("close", onClose(h));
+        sockets.push(socket);
+      }
       await roundTrips(0, warm);
       if (marks) await mark("measure");
       measuring = true;
@@ -228,6 +234,7 @@ export default {
       if (unexpected !== null) return new Response(`after ${delivered} deliveries: ${unexpected}`, { status: 500 });
       return new Response(`${delivered - before} deliveries from ${reached.size} hubs`);
     } finally {
+      // Every socket opened, on every way out (a hub that refused one, a failed mark, the end).
       for (const socket of sockets) socket.close(1000, "done");
     }
   },
