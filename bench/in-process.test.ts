@@ -27,7 +27,7 @@ describe("bench harness, in-process echo", () => {
     }
     expect(roundRatio(results, "floor", "floor")).toBe(1);
     expect(Number.isFinite(roundRatio(results, "userhub", "floor-log"))).toBe(true);
-    expect(pairSpread(results, "floor", "floor")).toEqual({ median: 1, q1: 1, q3: 1, differenceUs: 0 });
+    expect(pairSpread(results, "floor", "floor")).toEqual({ median: 1, q1: 1, q3: 1, differenceUs: 0, differenceQ1Us: 0, differenceQ3Us: 0 });
     expect(Number.isNaN(pairSpread(results.slice(1), "floor", "floor-json").median)).toBe(true);
     expect(workerdChildren(process.pid)).toEqual([]);
   });

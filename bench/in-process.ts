@@ -21,7 +21,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
-import { BASE_TARGETS, IN_PROCESS_TARGETS, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { BASE_TARGETS, checkedHubs, IN_PROCESS_TARGETS, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
 import { checkoutRevision, type RevisionCheckout } from "./harness/revision-checkout.ts";
 
 const { values } = parseArgs({
@@ -36,8 +36,8 @@ const { values } = parseArgs({
   },
 });
 const targets = values.targets.split(",") as InProcessTarget[];
-const hubs = Number(values.hubs);
-if (!Number.isSafeInteger(hubs) || hubs < 1 || hubs > 1000) throw new Error(`--hubs takes 1 to 1000, not ${values.hubs}`);
+// Checked before a base revision is checked out, so a wrong value costs nothing.
+const hubs = checkedHubs(Number(values.hubs));
 const known: readonly InProcessTarget[] = [...IN_PROCESS_TARGETS, ...BASE_TARGETS];
 for (const target of targets) if (!known.includes(target)) throw new Error(`unknown target ${target}; one of ${known.join(", ")}`);
 if (needsBase(targets) !== (values.base !== undefined)) {

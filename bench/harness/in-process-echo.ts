@@ -91,10 +91,19 @@ export const WARMUP_ROUND_TRIPS = 500;
 /** Round trips measured in the first pass over every target, which is thrown away (its process is fresh). */
 const FIRST_PASS_ROUND_TRIPS = 100;
 
+/**
+ * `hubs` as a run takes it: a whole number from 1 to 1000.
+ *
+ * @throws {Error} naming the value, for anything else.
+ */
+export function checkedHubs(hubs: number): number {
+  if (!Number.isSafeInteger(hubs) || hubs < 1 || hubs > 1000) throw new Error(`hubs: 1 to 1000, not ${hubs}`);
+  return hubs;
+}
+
 /** Runs the targets in interleaved rounds (each round starts with a different target) and returns CPU per round trip. */
 export async function runInProcessEcho(options: InProcessOptions): Promise<InProcessResult[]> {
-  const hubs = options.hubs ?? 1;
-  if (!Number.isSafeInteger(hubs) || hubs < 1 || hubs > 1000) throw new Error(`hubs: 1 to 1000, not ${hubs}`);
+  const hubs = checkedHubs(options.hubs ?? 1);
   if (needsBase(options.targets) && options.baseRoot === undefined) throw new Error(`${BASE_TARGETS.join(" and ")} run another revision's hub: give baseRoot (--base <rev>)`);
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
@@ -197,15 +206,27 @@ export function roundRatio(results: readonly InProcessResult[], of: InProcessTar
 /**
  * How `of` compares with `to` round by round: the median of the per-round
  * ratios with their quartiles (how far one round's ratio strays), and the
- * median of the per-round differences in µs. NaN when either target was not
- * measured.
+ * median of the per-round differences in µs with theirs. NaN when either
+ * target was not measured.
  */
-export function pairSpread(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): { median: number; q1: number; q3: number; differenceUs: number } {
+export function pairSpread(
+  results: readonly InProcessResult[],
+  of: InProcessTarget,
+  to: InProcessTarget,
+): { median: number; q1: number; q3: number; differenceUs: number; differenceQ1Us: number; differenceQ3Us: number } {
   const a = results.find((r) => r.target === of)?.perRound;
   const b = results.find((r) => r.target === to)?.perRound;
-  if (!a || !b) return { median: Number.NaN, q1: Number.NaN, q3: Number.NaN, differenceUs: Number.NaN };
+  if (!a || !b) return { median: Number.NaN, q1: Number.NaN, q3: Number.NaN, differenceUs: Number.NaN, differenceQ1Us: Number.NaN, differenceQ3Us: Number.NaN };
   const ratios = a.map((x, i) => x / b[i]!);
-  return { median: median(ratios), q1: percentile(ratios, 25), q3: percentile(ratios, 75), differenceUs: median(a.map((x, i) => x - b[i]!)) };
+  const differences = a.map((x, i) => x - b[i]!);
+  return {
+    median: median(ratios),
+    q1: percentile(ratios, 25),
+    q3: percentile(ratios, 75),
+    differenceUs: median(differences),
+    differenceQ1Us: percentile(differences, 25),
+    differenceQ3Us: percentile(differences, 75),
+  };
 }
 
 /** The workerd processes `pid` started (Miniflare's, for the in-process echo); none when pgrep finds none. */

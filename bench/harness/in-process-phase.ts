@@ -11,7 +11,6 @@
  * part does is the same JavaScript and SQLite either way.
  */
 import { type InProcessResult, type InProcessTarget, pairSpread, runInProcessEcho } from "./in-process-echo.ts";
-import { percentile } from "./latency-summary.ts";
 import { markdownTable } from "./results-table.ts";
 
 /** The targets the phase runs: the floor and its two hand-written parts, and userhub's two echoes. */
@@ -53,11 +52,8 @@ export interface InProcessPhase extends InProcessPhaseOptions {
 export async function runInProcessPhase(options: InProcessPhaseOptions, progress: (line: string) => void): Promise<InProcessPhase> {
   const results = await runInProcessEcho({ targets: IN_PROCESS_PHASE_TARGETS, rounds: options.rounds, roundTrips: options.roundTrips, progress: (line) => progress(`in one process · ${line}`) });
   const pairs = IN_PROCESS_PAIRS.map(({ of, to, step }) => {
-    const spread = pairSpread(results, of, to);
-    const a = results.find((r) => r.target === of)!.perRound;
-    const b = results.find((r) => r.target === to)!.perRound;
-    const differences = a.map((value, i) => value - b[i]!);
-    return { of, to, step, ratio: spread.median, q1: spread.q1, q3: spread.q3, differenceUs: spread.differenceUs, differenceQ1Us: percentile(differences, 25), differenceQ3Us: percentile(differences, 75) };
+    const { median: ratio, ...spread } = pairSpread(results, of, to);
+    return { of, to, step, ratio, ...spread };
   });
   return { ...options, results, pairs };
 }

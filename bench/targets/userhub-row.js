@@ -1,12 +1,15 @@
 // userhub's delivery row as the attribution targets write it (bench/targets/
 // userhub-parts for the network echo, bench/targets/in-process for the
 // in-process one): the 8 columns of the log's ring, and the log's own two
-// statements for a ring keyed by slot, and the message frame sent for it.
-// One place, so that every bench's row targets write exactly the same row
-// and send the same frame.
+// statements for a ring keyed by slot, and the message and signal frames
+// sent back. One place, so that every bench's targets write exactly the same
+// row and send the same frames.
 
 /** A connection id of the length userhub's are, for the frames and rows the targets build. */
 export const CONNECTION_ID = "00000000-0000-4000-8000-000000000000";
+
+/** The slots of the targets' rings: as many as userhub's default LOG_RETENTION keeps. */
+export const RING_SLOTS = 1000;
 
 /** The ring's columns after its key, as durable-objects/sqlite-log-layout.ts makes them. */
 export const ROW_COLUMNS = "at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL, bytes INTEGER NOT NULL, base INTEGER NOT NULL, from_user TEXT, to_user TEXT";
@@ -14,6 +17,11 @@ export const ROW_COLUMNS = "at INTEGER NOT NULL, sender TEXT, data TEXT NOT NULL
 /** The `message` frame userhub sends for delivery `seq` of `json` at `at`, from {@link CONNECTION_ID}: what the row targets send back. */
 export function messageText(seq, json, at) {
   return `{"type":"message","seq":${seq},"data":${json},"at":${at},"from":"${CONNECTION_ID}"}`;
+}
+
+/** The `signal` frame userhub sends for a payload's `json`, from {@link CONNECTION_ID}: what the signal targets send back. */
+export function signalText(json) {
+  return `{"type":"signal","data":${json},"from":"${CONNECTION_ID}"}`;
 }
 
 /** userhub's row for delivery `seq` of `json`: seq, at, sender, data, bytes, base, from_user, to_user. */

@@ -17,10 +17,7 @@
 // janitor does (12 hours ahead, so it never fires in a run): what a stored alarm costs each wake.
 import { DurableObject } from "cloudflare:workers";
 import { answerWakes, countStorage, wakes, WAKES_PATH } from "../hub-counters.js";
-import { CONNECTION_ID, messageText, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
-
-/** The ROW_RING target's ring: as many slots as userhub's default LOG_RETENTION. */
-const RING = 1000;
+import { messageText, RING_SLOTS, ROW_COLUMNS, signalText, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 /** How far ahead the ALARM = "on" target keeps its alarm: userhub's default janitor period (HEARTBEAT_SWEEP_MS). */
 const JANITOR_MS = 12 * 60 * 60 * 1000;
@@ -64,7 +61,7 @@ export class FloorHub extends DurableObject {
     if (this.env.LOG_EVERY_MESSAGE === "on") this.ctx.storage.sql.exec("INSERT INTO log (at, data) VALUES (?, ?)", Date.now(), message);
     if (this.env.ROW_RING === "on") message = this.#ringRow(message);
     // The "floor + JSON" target (attribution): the frame parsed and a signal frame built around its data, as a protocol must.
-    if (this.env.PARSE_FRAMES === "on") message = `{"type":"signal","data":${JSON.stringify(JSON.parse(message).data)},"from":"${CONNECTION_ID}"}`;
+    if (this.env.PARSE_FRAMES === "on") message = signalText(JSON.stringify(JSON.parse(message).data));
     for (const socket of this.ctx.getWebSockets()) socket.send(message);
   }
 
@@ -79,7 +76,7 @@ export class FloorHub extends DurableObject {
     const json = JSON.stringify(JSON.parse(message).data ?? null);
     const at = Date.now();
     const seq = ++this.ringSeq;
-    writeSlotRow(sql, "ring", userhubRow(seq, at, json), RING);
+    writeSlotRow(sql, "ring", userhubRow(seq, at, json), RING_SLOTS);
     return messageText(seq, json, at);
   }
 

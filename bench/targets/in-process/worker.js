@@ -28,7 +28,7 @@ import { handoffRequest } from "../../../durable-objects/handoff.ts";
 import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
 import { retentionOf } from "../../../src/host.ts";
 import { DEFAULT_CONFIG } from "../../../src/index.ts";
-import { CONNECTION_ID, messageText, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
+import { CONNECTION_ID, messageText, ROW_COLUMNS, signalText, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 export { FloorHub, UserHub };
 
@@ -59,7 +59,7 @@ const floorAnswerApp = {
     signal(frame) {
       // Set for the handler's synchronous run; a handler run later (after a sweep) would find none, and fail loudly.
       if (answering === null) throw new Error("userhub-route: the handler ran outside its object's webSocketMessage");
-      const text = `{"type":"signal","data":${JSON.stringify(frame.data)},"from":"${CONNECTION_ID}"}`;
+      const text = signalText(JSON.stringify(frame.data));
       for (const socket of answering.ctx.getWebSockets()) socket.send(text);
     },
   },

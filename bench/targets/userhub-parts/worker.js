@@ -18,9 +18,7 @@ import demo, { UserHub as CountingUserHub } from "../userhub/worker.js";
 import { retentionOf } from "../../../src/host.ts";
 import { LOG_SEQ_EVERY } from "../../../src/hub/delivery-fan-out.ts";
 import { SqliteDeliveryLog } from "../../../durable-objects/sqlite-delivery-log.ts";
-import { CONNECTION_ID, messageText, ROW_COLUMNS, userhubRow, writeSlotRow } from "../userhub-row.js";
-
-const RING = 1000;
+import { CONNECTION_ID, messageText, RING_SLOTS, ROW_COLUMNS, signalText, userhubRow, writeSlotRow } from "../userhub-row.js";
 
 export class UserHub extends CountingUserHub {
   #made = false;
@@ -35,7 +33,7 @@ export class UserHub extends CountingUserHub {
     if (part === "floor-loop" || part === "admission") {
       if (part === "admission" && !this.hub.admitFrame(ws, message)) return;
       const frame = JSON.parse(message);
-      const text = `{"type":"signal","data":${JSON.stringify(frame.data)},"from":"${CONNECTION_ID}"}`;
+      const text = signalText(JSON.stringify(frame.data));
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
       return;
     }
@@ -75,13 +73,13 @@ export class UserHub extends CountingUserHub {
         sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else if (part === "rekey") {
         let written = 0;
-        if (seq - this.#first >= RING) {
+        if (seq - this.#first >= RING_SLOTS) {
           written = sql.exec("UPDATE parts_log SET seq = ?, at = ?, sender = ?, data = ?, bytes = ?, base = ?, from_user = ?, to_user = ? WHERE seq = ?", ...row, this.#first).rowsWritten;
           if (written > 0) this.#first++;
         }
         if (written === 0) sql.exec("INSERT INTO parts_log (seq, at, sender, data, bytes, base, from_user, to_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ...row);
       } else {
-        writeSlotRow(sql, "parts_log", row, RING);
+        writeSlotRow(sql, "parts_log", row, RING_SLOTS);
       }
       const text = messageText(seq, json, at);
       for (const socket of this.ctx.getWebSockets()) socket.send(text);
