@@ -16,12 +16,18 @@
  *   node bench/in-process.ts --base HEAD~1 --targets base-send,userhub,base-signal,userhub-signal --rounds 301 --round-trips 1500 --pairs userhub/base-send,userhub-signal/base-signal
  *                                                               a change against the code before it: HEAD~1's demo UserHub
  *                                                               (a git worktree, removed after) bundled beside this tree's
+ *   node bench/in-process.ts --instructions --base HEAD --targets base-signal,userhub-signal --rounds 6 --round-trips 2000 --pairs userhub-signal/base-signal
+ *                                                               instructions instead of CPU time (workerd under valgrind's callgrind,
+ *                                                               about 50 times slower), each split into garbage collection,
+ *                                                               compilation and the rest, which repeats from round to round to
+ *                                                               about 0.5% (bench/harness/instruction-count.ts)
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
-import { BASE_TARGETS, checkedHubs, IN_PROCESS_TARGETS, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { BASE_TARGETS, checkedHubs, IN_PROCESS_TARGETS, type InProcessResult, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { median, percentile } from "./harness/latency-summary.ts";
 import { checkoutRevision, type RevisionCheckout } from "./harness/revision-checkout.ts";
 
 const { values } = parseArgs({
@@ -33,6 +39,7 @@ const { values } = parseArgs({
     pairs: { type: "string", default: "" },
     base: { type: "string" },
     hubs: { type: "string", default: "1" },
+    instructions: { type: "boolean", default: false },
   },
 });
 const targets = values.targets.split(",") as InProcessTarget[];
@@ -60,6 +67,7 @@ try {
     rounds: Number(values.rounds),
     roundTrips: Number(values["round-trips"]),
     hubs,
+    count: values.instructions ? "instructions" : "cpu",
     progress: (line) => console.log(`${line}, load ${load()}`),
     ...(base ? { baseRoot: base.root } : {}),
   });
@@ -70,34 +78,70 @@ try {
 const floorUs = results.find((r) => r.target === "floor")?.medianUs ?? Number.NaN;
 const rows = results.map((r) => ({ ...r, vsFloor: roundRatio(results, r.target, "floor"), vsLog: roundRatio(results, r.target, "floor-log"), overFloor: r.medianUs - floorUs }));
 const fmt = (n: number, digits: number) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
-console.log(`\n${"target".padEnd(20)} ${"CPU µs/rt".padStart(10)} ${"fast (p10)".padStart(11)} ${"− floor µs".padStart(11)} ${"÷ floor".padStart(8)} ${"÷ floor-log".padStart(12)}  per round`);
+// Instructions are whole counts; CPU µs keep two decimals.
+const digits = values.instructions ? 0 : 2;
+const unit = values.instructions ? "instructions" : "µs";
+const parts = (r: (typeof rows)[number]) => {
+  if (!r.perRoundParts) return undefined;
+  const of = (key: "gc" | "compile" | "rest") => median(r.perRoundParts!.map((p) => p[key]));
+  return { gc: of("gc"), compile: of("compile"), rest: of("rest"), restPerRound: r.perRoundParts.map((p) => p.rest.toFixed(0)).join(" ") };
+};
+const counted = values.instructions ? "instr/rt" : "CPU µs/rt";
+const partsHead = values.instructions ? `  ${"gc".padStart(7)} ${"compile".padStart(7)} ${"rest".padStart(8)}` : "";
+console.log(`\n${"target".padEnd(20)} ${counted.padStart(10)} ${"fast (p10)".padStart(11)} ${`− floor ${unit === "µs" ? "µs" : ""}`.padStart(11)} ${"÷ floor".padStart(8)} ${"÷ floor-log".padStart(12)}${partsHead}  per round${values.instructions ? " (the rest)" : ""}`);
 for (const r of rows) {
-  console.log(`${r.target.padEnd(20)} ${fmt(r.medianUs, 2).padStart(10)} ${fmt(r.fastUs, 2).padStart(11)} ${fmt(r.overFloor, 2).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}  ${r.perRound.map((x) => x.toFixed(1)).join(" ")}`);
+  const p = parts(r);
+  const partsCells = p ? `  ${p.gc.toFixed(0).padStart(7)} ${p.compile.toFixed(0).padStart(7)} ${p.rest.toFixed(0).padStart(8)}` : "";
+  const perRoundCells = p ? p.restPerRound : r.perRound.map((x) => x.toFixed(1)).join(" ");
+  console.log(`${r.target.padEnd(20)} ${fmt(r.medianUs, digits).padStart(10)} ${fmt(r.fastUs, digits).padStart(11)} ${fmt(r.overFloor, digits).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}${partsCells}  ${perRoundCells}`);
 }
-const pairRows = pairs.map(([of, to]) => ({ of, to, ...pairSpread(results, of, to) }));
+const pairRows = pairs.map(([of, to]) => ({ of, to, ...pairSpread(results, of, to), rest: restSpread(results, of, to) }));
 for (const p of pairRows) {
-  console.log(`${p.of} ÷ ${p.to}: ${p.median.toFixed(3)} (quartiles ${p.q1.toFixed(3)}–${p.q3.toFixed(3)}), ${p.differenceUs >= 0 ? "+" : ""}${p.differenceUs.toFixed(2)} µs`);
+  const rest = p.rest ? `; the rest ${signed(p.rest.difference, 0)} (quartiles ${signed(p.rest.q1, 0)} to ${signed(p.rest.q3, 0)})` : "";
+  console.log(`${p.of} ÷ ${p.to}: ${p.median.toFixed(3)} (quartiles ${p.q1.toFixed(3)}–${p.q3.toFixed(3)}), ${signed(p.differenceUs, digits)} ${unit}${rest}`);
 }
 console.log(`\nload average ${startLoad} at the start, ${load()} at the end`);
 if (values.out) {
   await appendSection(
     values.out,
     command,
-    `In one workerd process${base ? `, \`base-*\` the demo UserHub at ${base.commit.slice(0, 7)} bundled beside this tree's` : ""}, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure read between two marks around its round trips (connecting and closing left out)${hubs > 1 ? `, each round's round trips taken in turn by one socket to each of ${hubs} hubs` : ""} (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
+    `In one workerd process${values.instructions ? ", run under valgrind's callgrind, counting instructions (bench/harness/instruction-count.ts)" : ""}${base ? `, \`base-*\` the demo UserHub at ${base.commit.slice(0, 7)} bundled beside this tree's` : ""}, medians of ${values.rounds} interleaved rounds of ${values["round-trips"]} round trips each, each round's figure read between two marks around its round trips (connecting and closing left out)${hubs > 1 ? `, each round's round trips taken in turn by one socket to each of ${hubs} hubs` : ""} (ratios: the median of per-round ratios); load average ${startLoad} at the start, ${load()} at the end.`,
     [
-      "| target | CPU µs per round trip | fast rounds (10th percentile) | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
-      "| :--- | ---: | ---: | ---: | ---: | ---: | :--- |",
-      ...rows.map((r) => `| \`${r.target}\` | ${fmt(r.medianUs, 2)} | ${fmt(r.fastUs, 2)} | ${fmt(r.overFloor, 2)} | ${fmt(r.vsFloor, 3)} | ${fmt(r.vsLog, 3)} | ${r.perRound.map((x) => x.toFixed(1)).join(" ")} |`),
+      values.instructions
+        ? "| target | instructions per round trip | fewest rounds (10th percentile) | − floor | ÷ floor | ÷ floor-log | in garbage collection | in compilation | the rest | the rest, per round |"
+        : "| target | CPU µs per round trip | fast rounds (10th percentile) | − floor (µs) | ÷ floor | ÷ floor-log | per round |",
+      values.instructions ? "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |" : "| :--- | ---: | ---: | ---: | ---: | ---: | :--- |",
+      ...rows.map((r) => {
+        const p = parts(r);
+        const cells = p ? `${p.gc.toFixed(0)} | ${p.compile.toFixed(0)} | ${p.rest.toFixed(0)} | ${p.restPerRound}` : r.perRound.map((x) => x.toFixed(1)).join(" ");
+        return `| \`${r.target}\` | ${fmt(r.medianUs, digits)} | ${fmt(r.fastUs, digits)} | ${fmt(r.overFloor, digits)} | ${fmt(r.vsFloor, 3)} | ${fmt(r.vsLog, 3)} | ${cells} |`;
+      }),
       ...(pairRows.length === 0
         ? []
         : [
             "",
-            "| pair | median of per-round ratios | quartiles | median of per-round differences (µs) |",
-            "| :--- | ---: | :--- | ---: |",
-            ...pairRows.map((p) => `| \`${p.of}\` ÷ \`${p.to}\` | ${p.median.toFixed(3)} | ${p.q1.toFixed(3)}–${p.q3.toFixed(3)} | ${p.differenceUs.toFixed(2)} |`),
+            `| pair | median of per-round ratios | quartiles | median of per-round differences (${unit}) |${values.instructions ? " the rest's (quartiles) |" : ""}`,
+            `| :--- | ---: | :--- | ---: |${values.instructions ? " ---: |" : ""}`,
+            ...pairRows.map(
+              (p) =>
+                `| \`${p.of}\` ÷ \`${p.to}\` | ${p.median.toFixed(3)} | ${p.q1.toFixed(3)}–${p.q3.toFixed(3)} | ${signed(p.differenceUs, digits)} |${p.rest ? ` ${signed(p.rest.difference, 0)} (${signed(p.rest.q1, 0)} to ${signed(p.rest.q3, 0)}) |` : ""}`,
+            ),
           ]),
     ],
     started,
   );
   console.log(`appended to ${values.out}`);
+}
+
+function signed(n: number, digits: number): string {
+  return `${n >= 0 ? "+" : ""}${n.toFixed(digits)}`;
+}
+
+/** With instructions counted: the median and quartiles of the per-round differences of the rest (neither GC nor compilation). */
+function restSpread(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): { difference: number; q1: number; q3: number } | undefined {
+  const a = results.find((r) => r.target === of)?.perRoundParts;
+  const b = results.find((r) => r.target === to)?.perRoundParts;
+  if (!a || !b) return undefined;
+  const differences = a.map((x, i) => x.rest - b[i]!.rest);
+  return { difference: median(differences), q1: percentile(differences, 25), q3: percentile(differences, 75) };
 }

@@ -33,6 +33,10 @@
  * hubs, the round trips taken in turn: each frame meets a hub the frame
  * before it did not touch, as in the network echo at 100 connections (each
  * its own user).
+ *
+ * With `count: "instructions"`, workerd runs under valgrind's callgrind and
+ * a round's figure is the instructions it ran between the marks, split into
+ * garbage collection, compilation and the rest (instruction-count.ts).
  */
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
@@ -41,6 +45,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
+import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween } from "./instruction-count.ts";
 import { pinServerProcess } from "./cpu-placement.ts";
 import { median, percentile } from "./latency-summary.ts";
 import { readRunTimeMs } from "./process-group-stats.ts";
@@ -75,12 +80,20 @@ export interface InProcessOptions {
    * beside this tree's, in the same Worker, and runs the {@link BASE_TARGETS}. Needed for them, and only for them.
    */
   readonly baseRoot?: string;
+  /**
+   * What a round's figure counts: the workerd process's CPU time (µs), or the instructions it ran under
+   * valgrind's callgrind (instruction-count.ts), some 50 times slower.
+   * @default "cpu"
+   */
+  readonly count?: "cpu" | "instructions";
 }
 
 export interface InProcessResult {
   readonly target: InProcessTarget;
-  /** CPU µs per round trip, per round. */
+  /** CPU µs per round trip, per round (instructions per round trip with `count: "instructions"`). */
   readonly perRound: readonly number[];
+  /** With `count: "instructions"`: per round, the instructions per round trip in garbage collection, in compilation, and the rest. */
+  readonly perRoundParts?: readonly { readonly gc: number; readonly compile: number; readonly rest: number }[];
   readonly medianUs: number;
   /** The 10th percentile of the rounds: the machine's fast regime (see above). */
   readonly fastUs: number;
@@ -123,6 +136,16 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     throw error;
   }
   const { Miniflare, convertV4MiniflareOptions } = await loadWranglerMiniflare();
+  const instructions = options.count === "instructions";
+  let callgrind: ReturnType<typeof callgrindWorkerd> | undefined;
+  const workerdPath = process.env.MINIFLARE_WORKERD_PATH;
+  try {
+    // Miniflare starts the command this names in place of workerd (read as it starts it, in the constructor).
+    if (instructions) process.env.MINIFLARE_WORKERD_PATH = (callgrind = callgrindWorkerd(dir)).command;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   const mf = new Miniflare(convertV4MiniflareOptions({
     modules: true,
     modulesRoot: dir,
@@ -144,13 +167,22 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     // Storage in memory, as the network bench keeps it (storage-root.ts).
     resourcePersistencePath: join(dir, "storage"),
   } as Parameters<typeof convertV4MiniflareOptions>[0]));
+  // Put back once the process is started (Miniflare reads it as it spawns, after its constructor).
+  const restoreWorkerdPath = () => {
+    if (!instructions) return;
+    if (workerdPath === undefined) delete process.env.MINIFLARE_WORKERD_PATH;
+    else process.env.MINIFLARE_WORKERD_PATH = workerdPath;
+  };
   let marks: Server | undefined;
   try {
     const url = await mf.ready;
-    const children = workerdChildren(process.pid);
+    restoreWorkerdPath();
+    // Under callgrind the child is valgrind's tool, its command line naming workerd.
+    const children = workerdChildren(process.pid, instructions);
     if (children.length !== 1) throw new Error(`expected one workerd child of ${process.pid}, found ${children.length}`);
     pinServerProcess(children[0]!);
     const workerd = String(children[0]);
+    const counter = callgrind ? new InstructionCounter(children[0]!, callgrind.dumps) : undefined;
     // Microseconds matter here: the schedstat run time, never clock ticks.
     const cpuMs = () => {
       const ms = readRunTimeMs(workerd);
@@ -158,13 +190,20 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       return ms;
     };
     // Asked once here, where a kernel without schedstat fails the run cleanly, not inside the marks' request handler.
-    cpuMs();
+    if (!counter) cpuMs();
     // Each hub warmed by a few round trips of its own before the measured ones, however many hubs share them.
     const warm = Math.max(WARMUP_ROUND_TRIPS, 5 * hubs);
     // The Worker asks for the process's CPU to be read at two marks around the measured round trips (a GET each).
     let marked: number[] = [];
+    let markedParts: InstructionParts[] = [];
     marks = createServer((request, response) => {
-      marked.push(cpuMs());
+      if (counter) {
+        const parts = counter.read();
+        markedParts.push(parts);
+        marked.push(parts.total);
+      } else {
+        marked.push(cpuMs());
+      }
       response.end(request.url);
     });
     await new Promise<void>((resolve) => marks!.listen(0, "127.0.0.1", resolve));
@@ -172,26 +211,37 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     /** One connection to each of the round's hubs: warmed, then `n` round trips measured (the CPU between the Worker's two marks). */
     const measure = async (target: InProcessTarget, user: string, n: number): Promise<number> => {
       marked = [];
+      markedParts = [];
       const response = await mf.dispatchFetch(`${url}echo?target=${target}&user=${user}&n=${n}&hubs=${hubs}&warm=${warm}&marks=${encodeURIComponent(marksUrl)}`);
       const text = await response.text();
       if (text !== `${n} deliveries from ${Math.min(n, hubs)} hubs` || marked.length !== 2) throw new Error(`${target}: ${n} round trips asked for, the Worker answered ${text.slice(0, 200)} (${marked.length} marks)`);
+      if (counter) roundParts = partsBetween(markedParts[1]!, markedParts[0]!);
       return marked[1]! - marked[0]!;
     };
+    let roundParts: InstructionParts | undefined;
     // One pass unmeasured: the first run in a fresh process pays for compiling what every target shares.
     for (const target of options.targets) await measure(target, "first", FIRST_PASS_ROUND_TRIPS);
     const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
+    const partsPerRound = new Map<InProcessTarget, { gc: number; compile: number; rest: number }[]>(options.targets.map((t) => [t, []]));
     for (let round = 0; round < options.rounds; round++) {
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
         perRound.get(target)!.push(await measure(target, `run-${round}`, options.roundTrips));
+        if (roundParts) {
+          const { total, gc, compile } = roundParts;
+          const n = options.roundTrips;
+          partsPerRound.get(target)!.push({ gc: gc / n, compile: compile / n, rest: (total - gc - compile) / n });
+        }
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);
     }
     return options.targets.map((target) => {
-      const us = perRound.get(target)!.map((ms) => (ms * 1000) / options.roundTrips);
-      return { target, perRound: us, medianUs: median(us), fastUs: percentile(us, 10) };
+      // CPU is read in ms (per round trip: µs); instructions are counted one by one.
+      const perRoundTrip = perRound.get(target)!.map((figure) => (figure * (counter ? 1 : 1000)) / options.roundTrips);
+      return { target, perRound: perRoundTrip, medianUs: median(perRoundTrip), fastUs: percentile(perRoundTrip, 10), ...(counter ? { perRoundParts: partsPerRound.get(target)! } : {}) };
     });
   } finally {
+    restoreWorkerdPath();
     marks?.close();
     await mf.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -229,10 +279,13 @@ export function pairSpread(
   };
 }
 
-/** The workerd processes `pid` started (Miniflare's, for the in-process echo); none when pgrep finds none. */
-export function workerdChildren(pid: number): number[] {
+/**
+ * The workerd processes `pid` started (Miniflare's, for the in-process echo); none when pgrep finds none.
+ * `underValgrind`: those whose command line names workerd (valgrind's tool runs it under its own name).
+ */
+export function workerdChildren(pid: number, underValgrind = false): number[] {
   try {
-    return execFileSync("pgrep", ["-P", String(pid), "-x", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+    return execFileSync("pgrep", ["-P", String(pid), underValgrind ? "-f" : "-x", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
   } catch {
     // pgrep exits 1 when nothing matches.
     return [];

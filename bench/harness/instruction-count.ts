@@ -1,0 +1,151 @@
+/**
+ * Instructions instead of CPU time, for the in-process echo (`node
+ * bench/in-process.ts --instructions`): its workerd runs under valgrind's
+ * callgrind, and each of the Worker's marks dumps callgrind's counts
+ * (`callgrind_control --dump`), so a round's figure is the instructions the
+ * process ran between its two marks, every thread's.
+ *
+ * CPU time on this machine moves by several percent from round to round
+ * (in-process-echo.ts); the instructions a round's JavaScript and runtime
+ * ran do not. What does move is the work V8 does when it chooses to: its
+ * garbage collectors (the scavenges a target's allocations bring on, and
+ * whichever target a major collection happens to fall in) and its compilers.
+ * So each round's count is split three ways by the function each
+ * instruction ran in: `gc`, `compile`, and the `rest` (the targets' code and
+ * the runtime's). The rest is what repeats: in runs of 2026-12-01 one
+ * target's rest drifted 2% over six rounds as the process aged (every
+ * round's hubs stay in it), and the per-round differences of two targets
+ * run side by side stayed within about 1,000 instructions of some 200,000
+ * a round trip, but for a round a major collection fell in (its finalizers
+ * free memory outside the collector's own functions). The collectors' share
+ * depends on the whole process's heap, not only on the target running: the
+ * same floor + JSON took 5,000 instructions a round trip in collection in
+ * one run and 17,000 in another.
+ * Under callgrind the process runs some 50 times slower, so a round of
+ * 2,000 round trips takes about 8 seconds; timers and clocks see that
+ * slower world (a heartbeat interval passes in fewer round trips).
+ *
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+/** Instructions a process ran, split by what ran them (see the module's comment). */
+export interface InstructionParts {
+  readonly total: number;
+  /** In V8's and cppgc's garbage collectors. */
+  readonly gc: number;
+  /** In V8's parsers, interpreters' bytecode generation and optimizing compilers. */
+  readonly compile: number;
+}
+
+/** Function names of V8's and cppgc's garbage collection (scavenges, marking, sweeping, compaction, handles' upkeep). */
+const GC_FUNCTIONS = /Scaveng|Marking|Sweep|heap::|TracedHandles|IsUnmodifiedApiObject|BodyDescriptor|Heap::|MemoryAllocator|cppgc|Evacuat|MarkCompact|GCTracer|Visitor|SizeFromMap|RememberedSet|SlotSet|MutablePage|PagedSpace|SemiSpace|NewSpace|MainAllocator|Safepoint|IterateRoots|WeakObjects/;
+/** Function names of V8's parsing and compiling (Ignition's bytecode, Maglev, TurboFan and Turboshaft, deoptimization). */
+const COMPILE_FUNCTIONS = /compiler::|maglev|Maglev|turboshaft|Turboshaft|Compile|Zone|interpreter::|BytecodeGenerator|Parser|Scanner|Deoptim|JSHeapBroker|Pipeline|LiveRange|RegisterAlloc/;
+
+/**
+ * The instructions in one callgrind dump (written with `--compress-strings=no`),
+ * split into {@link InstructionParts}. A function's own cost lines count;
+ * the line after a `calls=` line is a call's inclusive cost, counted where
+ * the callee's own lines are.
+ *
+ * @throws {Error} when the text has no cost lines (not a callgrind dump).
+ */
+export function instructionParts(dump: string): InstructionParts {
+  let total = 0;
+  let gc = 0;
+  let compile = 0;
+  let kind: "gc" | "compile" | "rest" = "rest";
+  let callCost = false;
+  let lines = 0;
+  for (const line of dump.split("\n")) {
+    if (line.startsWith("fn=")) {
+      const name = line.slice(3);
+      kind = GC_FUNCTIONS.test(name) ? "gc" : COMPILE_FUNCTIONS.test(name) ? "compile" : "rest";
+      callCost = false;
+      continue;
+    }
+    if (line.startsWith("calls=")) {
+      callCost = true;
+      continue;
+    }
+    const first = line.charCodeAt(0);
+    // Cost lines start with a position: a number, or +n, -n, * relative to the last.
+    if (!((first >= 48 && first <= 57) || line[0] === "+" || line[0] === "-" || line[0] === "*")) continue;
+    if (callCost) {
+      callCost = false;
+      continue;
+    }
+    const cost = Number(line.split(" ")[1]);
+    if (!Number.isFinite(cost)) continue;
+    lines++;
+    total += cost;
+    if (kind === "gc") gc += cost;
+    else if (kind === "compile") compile += cost;
+  }
+  if (lines === 0) throw new Error("not a callgrind dump: no cost lines");
+  return { total, gc, compile };
+}
+
+/** `a` − `b`, part by part. */
+export function partsBetween(a: InstructionParts, b: InstructionParts): InstructionParts {
+  return { total: a.total - b.total, gc: a.gc - b.gc, compile: a.compile - b.compile };
+}
+
+/**
+ * A command that runs workerd under callgrind, for Miniflare to start in its
+ * place (`MINIFLARE_WORKERD_PATH`): a script in `dir` that execs valgrind on
+ * the workerd wrangler's Miniflare would have started, writing its dumps
+ * beside it. Counting starts at once; the marks' dumps separate rounds.
+ *
+ * @throws {Error} saying what to install when valgrind or callgrind_control is not on the PATH.
+ */
+export function callgrindWorkerd(dir: string): { command: string; dumps: string } {
+  for (const tool of ["valgrind", "callgrind_control"]) {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "pipe" });
+    } catch {
+      throw new Error(`--instructions runs workerd under valgrind's callgrind: ${tool} is not on the PATH (Debian: apt-get install valgrind)`);
+    }
+  }
+  const require = createRequire(import.meta.url);
+  const workerd = require.resolve("@cloudflare/workerd-linux-64/bin/workerd", { paths: [require.resolve("wrangler")] });
+  const dumps = join(dir, "callgrind.out");
+  const command = join(dir, "workerd-under-callgrind.sh");
+  const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+  writeFileSync(
+    command,
+    `#!/bin/sh\nexec valgrind --tool=callgrind --dump-instr=no --compress-strings=no --compress-pos=no --callgrind-out-file=${quote(dumps)} --log-file=${quote(join(dir, "valgrind.log"))} ${quote(workerd)} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { command, dumps };
+}
+
+/**
+ * The instructions process `pid` (running under {@link callgrindWorkerd}) ran
+ * since it started, by dumping its counts: callgrind writes what it counted
+ * since the last dump to `<dumps>.<n>` and starts again from zero.
+ */
+export class InstructionCounter {
+  readonly #pid: number;
+  readonly #dumps: string;
+  #dumped = 0;
+  #sum: InstructionParts = { total: 0, gc: 0, compile: 0 };
+
+  constructor(pid: number, dumps: string) {
+    this.#pid = pid;
+    this.#dumps = dumps;
+  }
+
+  /** Dumps the counts and answers the running sum. */
+  read(): InstructionParts {
+    execFileSync("callgrind_control", ["--dump", String(this.#pid)], { stdio: "pipe" });
+    this.#dumped++;
+    const parts = instructionParts(readFileSync(`${this.#dumps}.${this.#dumped}`, "utf8"));
+    this.#sum = { total: this.#sum.total + parts.total, gc: this.#sum.gc + parts.gc, compile: this.#sum.compile + parts.compile };
+    return this.#sum;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Instructions counted under callgrind (bench/harness/instruction-count.ts):
+ * a dump split by the function each instruction ran in, and a short
+ * in-process run with workerd under valgrind, whose process is gone after.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
+import { callgrindWorkerd, instructionParts, partsBetween } from "./harness/instruction-count.ts";
+
+/** A dump as callgrind writes one with --dump-instr=no --compress-strings=no --compress-pos=no. */
+const DUMP = `# callgrind format
+version: 1
+creator: callgrind-3.19.0
+events: Ir
+summary: 1680
+
+fn=v8::internal::Scavenger::ScavengePage(v8::internal::MutablePage*)
+0 300
+0 20
+fn=v8::internal::compiler::GraphReducer::ReduceTop()
+0 200
+fn=Builtins_JsonParse
+0 1000
+cfn=v8::internal::Scavenger::ScavengePage(v8::internal::MutablePage*)
+calls=1 0
+0 320
++2 60
+fn=0x0000000064a11800
+* 100
+
+totals: 1680
+`;
+
+describe("bench harness, instructions under callgrind", () => {
+  it("splits a dump's instructions into garbage collection, compilation and the rest, not counting a call's inclusive cost again", () => {
+    // 320 + 200 + 1,000 + 60 + 100: the 320 after calls= is ScavengePage's own, counted once.
+    expect(instructionParts(DUMP)).toEqual({ total: 1680, gc: 320, compile: 200 });
+    expect(partsBetween({ total: 10, gc: 4, compile: 2 }, { total: 7, gc: 1, compile: 2 })).toEqual({ total: 3, gc: 3, compile: 0 });
+    expect(() => instructionParts("events: Ir\nsummary: 0\n")).toThrow(/not a callgrind dump/);
+  });
+
+  it("says what to install when valgrind is not on the PATH", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "userhub-callgrind-"));
+    const path = process.env.PATH;
+    try {
+      // A PATH with nothing on it: neither valgrind nor callgrind_control is found.
+      process.env.PATH = dir;
+      expect(() => callgrindWorkerd(dir)).toThrow("--instructions runs workerd under valgrind's callgrind: valgrind is not on the PATH (Debian: apt-get install valgrind)");
+    } finally {
+      process.env.PATH = path;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs the in-process echo under callgrind and counts each round's instructions, or says what to install", { timeout: 180_000 }, async () => {
+    let valgrind = true;
+    try {
+      execFileSync("sh", ["-c", "command -v valgrind && command -v callgrind_control"], { stdio: "pipe" });
+    } catch {
+      valgrind = false;
+    }
+    if (!valgrind) {
+      // A machine without it gets a sentence naming the package, not a stack from a spawn.
+      const dir = await mkdtemp(join(tmpdir(), "userhub-callgrind-"));
+      try {
+        expect(() => callgrindWorkerd(dir)).toThrow(/valgrind.*apt-get install valgrind/);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return;
+    }
+    const before = process.env.MINIFLARE_WORKERD_PATH;
+    const results = await runInProcessEcho({ targets: ["floor", "floor-json"], rounds: 1, roundTrips: 200, count: "instructions" });
+    for (const result of results) {
+      // A round trip in workerd runs on the order of 10^5 instructions: not a handful, not billions.
+      expect(result.medianUs, result.target).toBeGreaterThan(10_000);
+      expect(result.medianUs, result.target).toBeLessThan(10_000_000);
+      const [parts] = result.perRoundParts!;
+      expect(parts!.gc + parts!.compile + parts!.rest).toBeCloseTo(result.perRound[0]!, 6);
+      expect(parts!.rest, result.target).toBeGreaterThan(parts!.gc + parts!.compile);
+    }
+    expect(process.env.MINIFLARE_WORKERD_PATH).toBe(before);
+    expect(workerdChildren(process.pid, true)).toEqual([]);
+  });
+});
