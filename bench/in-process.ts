@@ -27,8 +27,13 @@ import { parseArgs } from "node:util";
 import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
 import { BASE_TARGETS, checkedHubs, IN_PROCESS_TARGETS, type InProcessResult, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
+import { functionKind } from "./harness/instruction-count.ts";
 import { median, percentile } from "./harness/latency-summary.ts";
 import { checkoutRevision, type RevisionCheckout } from "./harness/revision-checkout.ts";
+
+/** How many functions a pair's profile lists that cost more, and fewer. */
+const PROFILE_MORE = 25;
+const PROFILE_FEWER = 5;
 
 const { values } = parseArgs({
   options: {
@@ -96,9 +101,18 @@ for (const r of rows) {
   console.log(`${r.target.padEnd(20)} ${fmt(r.medianUs, digits).padStart(10)} ${fmt(r.fastUs, digits).padStart(11)} ${fmt(r.overFloor, digits).padStart(11)} ${fmt(r.vsFloor, 3).padStart(8)} ${fmt(r.vsLog, 3).padStart(12)}${partsCells}  ${perRoundCells}`);
 }
 const pairRows = pairs.map(([of, to]) => ({ of, to, ...pairSpread(results, of, to), rest: restSpread(results, of, to) }));
+// With instructions counted, where each pair's rest differs, function by function.
+const profiles = pairRows.flatMap((p) => {
+  const rows = functionDifferences(results, p.of, p.to);
+  return rows ? [{ of: p.of, to: p.to, rows }] : [];
+});
 for (const p of pairRows) {
   const rest = p.rest ? `; the rest ${signed(p.rest.difference, 0)} (quartiles ${signed(p.rest.q1, 0)} to ${signed(p.rest.q3, 0)})` : "";
   console.log(`${p.of} ÷ ${p.to}: ${p.median.toFixed(3)} (quartiles ${p.q1.toFixed(3)}–${p.q3.toFixed(3)}), ${signed(p.differenceUs, digits)} ${unit}${rest}`);
+}
+for (const profile of profiles) {
+  console.log(`\n${profile.of} − ${profile.to}, the rest by function (instructions per round trip, the mean of the rounds; the ${PROFILE_MORE} most more, the ${PROFILE_FEWER} most fewer):`);
+  for (const row of profile.rows) console.log(`${signed(row.difference, 0).padStart(8)} ${row.to.toFixed(0).padStart(7)} → ${row.of.toFixed(0).padStart(7)}  ${row.name.slice(0, 150)}`);
 }
 console.log(`\nload average ${startLoad} at the start, ${load()} at the end`);
 if (values.out) {
@@ -127,6 +141,14 @@ if (values.out) {
                 `| \`${p.of}\` ÷ \`${p.to}\` | ${p.median.toFixed(3)} | ${p.q1.toFixed(3)}–${p.q3.toFixed(3)} | ${signed(p.differenceUs, digits)} |${p.rest ? ` ${signed(p.rest.difference, 0)} (${signed(p.rest.q1, 0)} to ${signed(p.rest.q3, 0)}) |` : ""}`,
             ),
           ]),
+      ...profiles.flatMap((profile) => [
+        "",
+        `\`${profile.of}\` − \`${profile.to}\`, the rest by function (instructions per round trip, the mean of the rounds; the ${PROFILE_MORE} most more, the ${PROFILE_FEWER} most fewer; JavaScript named from V8's perf map, at its line in the bundled Worker):`,
+        "",
+        `| function | \`${profile.to}\` | \`${profile.of}\` | difference |`,
+        "| :--- | ---: | ---: | ---: |",
+        ...profile.rows.map((row) => `| \`${row.name.replaceAll("|", "\\|").replaceAll("`", "'").slice(0, 150)}\` | ${row.to.toFixed(0)} | ${row.of.toFixed(0)} | ${signed(row.difference, 0)} |`),
+      ]),
     ],
     started,
   );
@@ -144,4 +166,18 @@ function restSpread(results: readonly InProcessResult[], of: InProcessTarget, to
   if (!a || !b) return undefined;
   const differences = a.map((x, i) => x.rest - b[i]!.rest);
   return { difference: median(differences), q1: percentile(differences, 25), q3: percentile(differences, 75) };
+}
+
+
+/** With instructions counted: the functions of the rest (neither GC nor compilation) whose instructions differ most between `of` and `to`. */
+function functionDifferences(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): { name: string; of: number; to: number; difference: number }[] | undefined {
+  const a = results.find((r) => r.target === of)?.functions;
+  const b = results.find((r) => r.target === to)?.functions;
+  if (!a || !b) return undefined;
+  const rows = [...new Set([...a.keys(), ...b.keys()])]
+    .filter((name) => functionKind(name) === "rest")
+    .map((name) => ({ name, of: a.get(name) ?? 0, to: b.get(name) ?? 0 }))
+    .map((row) => ({ ...row, difference: row.of - row.to }))
+    .sort((x, y) => y.difference - x.difference);
+  return [...rows.slice(0, PROFILE_MORE), ...rows.slice(Math.max(PROFILE_MORE, rows.length - PROFILE_FEWER))];
 }

@@ -4,12 +4,13 @@
  * in-process run with workerd under valgrind, whose process is gone after.
  */
 import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
-import { callgrindWorkerd, instructionParts, partsBetween } from "./harness/instruction-count.ts";
+import { callgrindWorkerd, functionCosts, functionKind, instructionParts, partsBetween, PerfMap } from "./harness/instruction-count.ts";
 
 /** A dump as callgrind writes one with --dump-instr=no --compress-strings=no --compress-pos=no. */
 const DUMP = `# callgrind format
@@ -41,6 +42,29 @@ describe("bench harness, instructions under callgrind", () => {
     expect(instructionParts(DUMP)).toEqual({ total: 1680, gc: 320, compile: 200 });
     expect(partsBetween({ total: 10, gc: 4, compile: 2 }, { total: 7, gc: 1, compile: 2 })).toEqual({ total: 3, gc: 3, compile: 0 });
     expect(() => instructionParts("events: Ir\nsummary: 0\n")).toThrow(/not a callgrind dump/);
+    expect(functionCosts(DUMP)).toEqual(
+      new Map([
+        ["v8::internal::Scavenger::ScavengePage(v8::internal::MutablePage*)", 320],
+        ["v8::internal::compiler::GraphReducer::ReduceTop()", 200],
+        ["Builtins_JsonParse", 1060],
+        ["0x0000000064a11800", 100],
+      ]),
+    );
+    expect(["v8::internal::Scavenger::ScavengePage()", "v8::internal::compiler::GraphReducer::ReduceTop()", "Builtins_JsonParse"].map(functionKind)).toEqual(["gc", "compile", "rest"]);
+  });
+
+  it("names JIT code by V8's perf map, one name for a function whatever tier ran it", () => {
+    const map = new PerfMap(["64a11000 100 JS:+'send worker.js:12:3", "64c07000 80 JS:^send worker.js:12:3", "64a12000 10 RegExp.< src: 'x'", "64a13000 10 JS:~ worker.js:1:1", ""].join("\n"));
+    expect(map.name("0x0000000064a11040")).toBe("send (JS, worker.js:12:3)");
+    expect(map.name("0x0000000064c0707f")).toBe("send (JS, worker.js:12:3)");
+    expect(map.name("0x0000000064a13000")).toBe("(anonymous) (JS, worker.js:1:1)");
+    // Past the end of a piece of code, and before the first: not named.
+    expect(map.name("0x0000000064a11100")).toBe("0x0000000064a11100");
+    expect(map.name("0x0000000000000010")).toBe("0x0000000000000010");
+    expect(map.name("Builtins_JsonParse")).toBe("Builtins_JsonParse");
+    expect(map.named(new Map([["0x0000000064a11000", 5], ["0x0000000064c07010", 7], ["main", 1]]))).toEqual(
+      new Map([["send (JS, worker.js:12:3)", 12], ["main", 1]]),
+    );
   });
 
   it("says what to install when valgrind is not on the PATH", async () => {
@@ -74,6 +98,8 @@ describe("bench harness, instructions under callgrind", () => {
       return;
     }
     const before = process.env.MINIFLARE_WORKERD_PATH;
+    const flags = process.env.MINIFLARE_WORKERD_V8_FLAGS;
+    const mapsBefore = perfMaps();
     const results = await runInProcessEcho({ targets: ["floor", "floor-json"], rounds: 1, roundTrips: 200, count: "instructions" });
     for (const result of results) {
       // A round trip in workerd runs on the order of 10^5 instructions: not a handful, not billions.
@@ -82,8 +108,18 @@ describe("bench harness, instructions under callgrind", () => {
       const [parts] = result.perRoundParts!;
       expect(parts!.gc + parts!.compile + parts!.rest).toBeCloseTo(result.perRound[0]!, 6);
       expect(parts!.rest, result.target).toBeGreaterThan(parts!.gc + parts!.compile);
+      // The Worker's own JavaScript is named, through V8's perf map.
+      expect([...result.functions!.keys()].some((name) => name.startsWith("webSocketMessage (JS, ")), result.target).toBe(true);
     }
     expect(process.env.MINIFLARE_WORKERD_PATH).toBe(before);
+    expect(process.env.MINIFLARE_WORKERD_V8_FLAGS).toBe(flags);
+    // The perf map V8 wrote is removed with the run.
+    expect(perfMaps().filter((file) => !mapsBefore.includes(file))).toEqual([]);
     expect(workerdChildren(process.pid, true)).toEqual([]);
   });
 });
+
+/** V8's perf maps in /tmp (`perf-<pid>.map`). */
+function perfMaps(): string[] {
+  return readdirSync("/tmp").filter((file) => /^perf-\d+\.map$/.test(file));
+}

@@ -41,11 +41,11 @@
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
-import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween } from "./instruction-count.ts";
+import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween, PerfMap } from "./instruction-count.ts";
 import { pinServerProcess } from "./cpu-placement.ts";
 import { median, percentile } from "./latency-summary.ts";
 import { readRunTimeMs } from "./process-group-stats.ts";
@@ -94,6 +94,8 @@ export interface InProcessResult {
   readonly perRound: readonly number[];
   /** With `count: "instructions"`: per round, the instructions per round trip in garbage collection, in compilation, and the rest. */
   readonly perRoundParts?: readonly { readonly gc: number; readonly compile: number; readonly rest: number }[];
+  /** With `count: "instructions"`: each function's own instructions per round trip, the mean of the rounds (JavaScript named from V8's perf map). */
+  readonly functions?: ReadonlyMap<string, number>;
   readonly medianUs: number;
   /** The 10th percentile of the rounds: the machine's fast regime (see above). */
   readonly fastUs: number;
@@ -139,9 +141,14 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
   const instructions = options.count === "instructions";
   let callgrind: ReturnType<typeof callgrindWorkerd> | undefined;
   const workerdPath = process.env.MINIFLARE_WORKERD_PATH;
+  const v8Flags = process.env.MINIFLARE_WORKERD_V8_FLAGS;
   try {
-    // Miniflare starts the command this names in place of workerd (read as it starts it, in the constructor).
-    if (instructions) process.env.MINIFLARE_WORKERD_PATH = (callgrind = callgrindWorkerd(dir)).command;
+    // Miniflare starts the command this names in place of workerd, with these V8 flags (read as it starts it).
+    if (instructions) {
+      process.env.MINIFLARE_WORKERD_PATH = (callgrind = callgrindWorkerd(dir)).command;
+      // V8's map of its generated code names the JavaScript callgrind sees only as addresses (instruction-count.ts).
+      process.env.MINIFLARE_WORKERD_V8_FLAGS = [v8Flags, "--perf-basic-prof"].filter(Boolean).join(" ");
+    }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
@@ -172,8 +179,11 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     if (!instructions) return;
     if (workerdPath === undefined) delete process.env.MINIFLARE_WORKERD_PATH;
     else process.env.MINIFLARE_WORKERD_PATH = workerdPath;
+    if (v8Flags === undefined) delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
+    else process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags;
   };
   let marks: Server | undefined;
+  let perfMap: string | undefined;
   try {
     const url = await mf.ready;
     restoreWorkerdPath();
@@ -183,6 +193,8 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     pinServerProcess(children[0]!);
     const workerd = String(children[0]);
     const counter = callgrind ? new InstructionCounter(children[0]!, callgrind.dumps) : undefined;
+    // Written by V8 in the workerd process as it generates code (the pid is valgrind's tool's, which runs workerd).
+    if (counter) perfMap = `/tmp/perf-${children[0]}.map`;
     // Microseconds matter here: the schedstat run time, never clock ticks.
     const cpuMs = () => {
       const ms = readRunTimeMs(workerd);
@@ -223,6 +235,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     for (const target of options.targets) await measure(target, "first", FIRST_PASS_ROUND_TRIPS);
     const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
     const partsPerRound = new Map<InProcessTarget, { gc: number; compile: number; rest: number }[]>(options.targets.map((t) => [t, []]));
+    const functions = new Map<InProcessTarget, Map<string, number>>(options.targets.map((t) => [t, new Map()]));
     for (let round = 0; round < options.rounds; round++) {
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
@@ -231,20 +244,25 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
           const { total, gc, compile } = roundParts;
           const n = options.roundTrips;
           partsPerRound.get(target)!.push({ gc: gc / n, compile: compile / n, rest: (total - gc - compile) / n });
+          // The last dump is the round's own: callgrind counts from zero after each.
+          const sum = functions.get(target)!;
+          for (const [name, cost] of counter!.lastFunctions) sum.set(name, (sum.get(name) ?? 0) + cost / n / options.rounds);
         }
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);
     }
+    const names = perfMap ? new PerfMap(await readFile(perfMap, "utf8")) : undefined;
     return options.targets.map((target) => {
       // CPU is read in ms (per round trip: µs); instructions are counted one by one.
       const perRoundTrip = perRound.get(target)!.map((figure) => (figure * (counter ? 1 : 1000)) / options.roundTrips);
-      return { target, perRound: perRoundTrip, medianUs: median(perRoundTrip), fastUs: percentile(perRoundTrip, 10), ...(counter ? { perRoundParts: partsPerRound.get(target)! } : {}) };
+      return { target, perRound: perRoundTrip, medianUs: median(perRoundTrip), fastUs: percentile(perRoundTrip, 10), ...(counter ? { perRoundParts: partsPerRound.get(target)!, functions: names!.named(functions.get(target)!) } : {}) };
     });
   } finally {
     restoreWorkerdPath();
     marks?.close();
     await mf.dispose();
     await rm(dir, { recursive: true, force: true });
+    if (perfMap) await rm(perfMap, { force: true });
   }
 }
 

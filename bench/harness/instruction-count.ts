@@ -21,6 +21,16 @@
  * depends on the whole process's heap, not only on the target running: the
  * same floor + JSON took 5,000 instructions a round trip in collection in
  * one run and 17,000 in another.
+ *
+ * The rest is also told by function ({@link functionCosts}): V8 writes a
+ * map of the code it generates (`--perf-basic-prof`, given to workerd
+ * through `MINIFLARE_WORKERD_V8_FLAGS`), which names the JavaScript that
+ * callgrind can only give an address for ({@link PerfMap}); the runtime's
+ * and V8's own functions it names from workerd's symbols. (With that flag
+ * workerd says once that its bootstrap compile cache "failed its
+ * compatibility check": V8's flags differ from the ones it was built with,
+ * so its own scripts are compiled at start, outside every round.)
+ *
  * Under callgrind the process runs some 50 times slower, so a round of
  * 2,000 round trips takes about 8 seconds; timers and clocks see that
  * slower world (a heartbeat interval passes in fewer round trips).
@@ -47,24 +57,28 @@ const GC_FUNCTIONS = /Scaveng|Marking|Sweep|heap::|TracedHandles|IsUnmodifiedApi
 const COMPILE_FUNCTIONS = /compiler::|maglev|Maglev|turboshaft|Turboshaft|Compile|Zone|interpreter::|BytecodeGenerator|Parser|Scanner|Deoptim|JSHeapBroker|Pipeline|LiveRange|RegisterAlloc/;
 
 /**
- * The instructions in one callgrind dump (written with `--compress-strings=no`),
- * split into {@link InstructionParts}. A function's own cost lines count;
+ * Each function's own instructions in one callgrind dump (written with
+ * `--compress-strings=no`), by the name callgrind gives it (JIT code: its
+ * address, `0x…`; see {@link PerfMap}). A function's own cost lines count;
  * the line after a `calls=` line is a call's inclusive cost, counted where
  * the callee's own lines are.
  *
  * @throws {Error} when the text has no cost lines (not a callgrind dump).
  */
-export function instructionParts(dump: string): InstructionParts {
-  let total = 0;
-  let gc = 0;
-  let compile = 0;
-  let kind: "gc" | "compile" | "rest" = "rest";
+export function functionCosts(dump: string): Map<string, number> {
+  const costs = new Map<string, number>();
+  let name = "";
+  let own = 0;
   let callCost = false;
   let lines = 0;
+  const flush = () => {
+    if (own !== 0) costs.set(name, (costs.get(name) ?? 0) + own);
+    own = 0;
+  };
   for (const line of dump.split("\n")) {
     if (line.startsWith("fn=")) {
-      const name = line.slice(3);
-      kind = GC_FUNCTIONS.test(name) ? "gc" : COMPILE_FUNCTIONS.test(name) ? "compile" : "rest";
+      flush();
+      name = line.slice(3);
       callCost = false;
       continue;
     }
@@ -82,12 +96,39 @@ export function instructionParts(dump: string): InstructionParts {
     const cost = Number(line.split(" ")[1]);
     if (!Number.isFinite(cost)) continue;
     lines++;
+    own += cost;
+  }
+  flush();
+  if (lines === 0) throw new Error("not a callgrind dump: no cost lines");
+  return costs;
+}
+
+/** What a function's instructions count as: garbage collection, compilation, or the rest. */
+export function functionKind(name: string): "gc" | "compile" | "rest" {
+  return GC_FUNCTIONS.test(name) ? "gc" : COMPILE_FUNCTIONS.test(name) ? "compile" : "rest";
+}
+
+/** Functions' instructions ({@link functionCosts}) split into {@link InstructionParts}. */
+export function partsOf(costs: ReadonlyMap<string, number>): InstructionParts {
+  let total = 0;
+  let gc = 0;
+  let compile = 0;
+  for (const [name, cost] of costs) {
     total += cost;
+    const kind = functionKind(name);
     if (kind === "gc") gc += cost;
     else if (kind === "compile") compile += cost;
   }
-  if (lines === 0) throw new Error("not a callgrind dump: no cost lines");
   return { total, gc, compile };
+}
+
+/**
+ * The instructions in one callgrind dump, split into {@link InstructionParts}.
+ *
+ * @throws {Error} when the text has no cost lines (not a callgrind dump).
+ */
+export function instructionParts(dump: string): InstructionParts {
+  return partsOf(functionCosts(dump));
 }
 
 /** `a` − `b`, part by part. */
@@ -134,6 +175,7 @@ export class InstructionCounter {
   readonly #dumps: string;
   #dumped = 0;
   #sum: InstructionParts = { total: 0, gc: 0, compile: 0 };
+  #last: Map<string, number> = new Map();
 
   constructor(pid: number, dumps: string) {
     this.#pid = pid;
@@ -144,8 +186,75 @@ export class InstructionCounter {
   read(): InstructionParts {
     execFileSync("callgrind_control", ["--dump", String(this.#pid)], { stdio: "pipe" });
     this.#dumped++;
-    const parts = instructionParts(readFileSync(`${this.#dumps}.${this.#dumped}`, "utf8"));
+    this.#last = functionCosts(readFileSync(`${this.#dumps}.${this.#dumped}`, "utf8"));
+    const parts = partsOf(this.#last);
     this.#sum = { total: this.#sum.total + parts.total, gc: this.#sum.gc + parts.gc, compile: this.#sum.compile + parts.compile };
     return this.#sum;
   }
+
+  /** Each function's instructions since the read before the last (what the last read added). */
+  get lastFunctions(): ReadonlyMap<string, number> {
+    return this.#last;
+  }
+}
+
+/**
+ * V8's map of the code it generated (`--perf-basic-prof`: `/tmp/perf-<pid>.map`,
+ * one line per piece of code: start, size, name), naming the addresses
+ * callgrind gives JIT code. A JavaScript function is named once, whatever
+ * tier ran it (`JS:+'send worker.js:12:3` and `JS:^send worker.js:12:3`
+ * are both `send (JS, worker.js:12:3)`), since a function changes tier as it warms up.
+ */
+export class PerfMap {
+  readonly #starts: number[];
+  readonly #entries: { start: number; end: number; name: string }[];
+
+  constructor(text: string) {
+    this.#entries = text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [start, size, ...name] = line.split(" ");
+        const at = Number.parseInt(start!, 16);
+        return { start: at, end: at + Number.parseInt(size!, 16), name: jsName(name.join(" ")) };
+      })
+      .sort((a, b) => a.start - b.start);
+    this.#starts = this.#entries.map((e) => e.start);
+  }
+
+  /** `name` as callgrind gave it, or the code's name when it is an address this map covers. */
+  name(name: string): string {
+    if (!/^0x[0-9a-f]+$/.test(name)) return name;
+    const at = Number.parseInt(name.slice(2), 16);
+    let lo = 0;
+    let hi = this.#starts.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#starts[mid]! <= at) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    const entry = found >= 0 ? this.#entries[found]! : undefined;
+    return entry && at < entry.end ? entry.name : name;
+  }
+
+  /** `costs` with every address this map covers named (costs of one name added together). */
+  named(costs: ReadonlyMap<string, number>): Map<string, number> {
+    const named = new Map<string, number>();
+    for (const [name, cost] of costs) {
+      const key = this.name(name);
+      named.set(key, (named.get(key) ?? 0) + cost);
+    }
+    return named;
+  }
+}
+
+/** A JavaScript function's name in a perf map without its tier (`JS:+'name file:line:col` → `name (JS, file:line:col)`). */
+function jsName(name: string): string {
+  const js = /^JS:[~^+*]'?(\S*) (.+)$/.exec(name);
+  return js ? `${js[1] || "(anonymous)"} (JS, ${js[2]})` : name;
 }
