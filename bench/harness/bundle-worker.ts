@@ -5,7 +5,11 @@
  */
 import { build } from "esbuild";
 
-export async function bundleWorker(entry: string, outfile: string): Promise<void> {
+/**
+ * @param options.sourcemap Also write `<outfile>.map`, which the in-process echo's instruction count reads to name
+ * the JavaScript it counted by its source file and line. @default false
+ */
+export async function bundleWorker(entry: string, outfile: string, options: { sourcemap?: boolean } = {}): Promise<void> {
   await build({
     entryPoints: [entry],
     outfile,
@@ -18,6 +22,7 @@ export async function bundleWorker(entry: string, outfile: string): Promise<void
     mainFields: ["module", "main"],
     external: ["cloudflare:*"],
     minify: false,
+    sourcemap: options.sourcemap ? "external" : false,
     logLevel: "error",
   });
 }

@@ -41,11 +41,13 @@
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { statSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { SourceMap } from "node:module";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
-import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween, PerfMap } from "./instruction-count.ts";
+import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween, PerfMap, type SourceLocator } from "./instruction-count.ts";
 import { pinServerProcess } from "./cpu-placement.ts";
 import { median, percentile } from "./latency-summary.ts";
 import { readRunTimeMs } from "./process-group-stats.ts";
@@ -122,6 +124,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
   if (needsBase(options.targets) && options.baseRoot === undefined) throw new Error(`${BASE_TARGETS.join(" and ")} run another revision's hub: give baseRoot (--base <rev>)`);
   const dir = await mkdtemp(join(storageRoot("memory"), "userhub-in-process-"));
   const bundle = join(dir, "worker.js");
+  const instructions = options.count === "instructions";
   const worker = fileURLToPath(new URL("../targets/in-process/worker.js", import.meta.url));
   try {
     let entry = worker;
@@ -131,14 +134,14 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       const from = (path: string) => JSON.stringify(path);
       await writeFile(entry, `export * from ${from(worker)};\nexport { default } from ${from(worker)};\nexport { UserHub as UserHubBase } from ${from(join(options.baseRoot, "worker/index.ts"))};\n`);
     }
-    await bundleWorker(entry, bundle);
+    // Counting instructions, the JavaScript is named by its source file and line (the bundle's source map).
+    await bundleWorker(entry, bundle, { sourcemap: instructions });
   } catch (error) {
     // Nothing started yet: only the directory to remove.
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
   const { Miniflare, convertV4MiniflareOptions } = await loadWranglerMiniflare();
-  const instructions = options.count === "instructions";
   let callgrind: ReturnType<typeof callgrindWorkerd> | undefined;
   const workerdPath = process.env.MINIFLARE_WORKERD_PATH;
   const v8Flags = process.env.MINIFLARE_WORKERD_V8_FLAGS;
@@ -235,7 +238,8 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     for (const target of options.targets) await measure(target, "first", FIRST_PASS_ROUND_TRIPS);
     const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
     const partsPerRound = new Map<InProcessTarget, { gc: number; compile: number; rest: number }[]>(options.targets.map((t) => [t, []]));
-    const functions = new Map<InProcessTarget, Map<string, number>>(options.targets.map((t) => [t, new Map()]));
+    // Each measured round's functions as callgrind named them, and how long V8's perf map was when they were dumped.
+    const countedRounds: { target: InProcessTarget; functions: ReadonlyMap<string, number>; perfMapBytes: number }[] = [];
     for (let round = 0; round < options.rounds; round++) {
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
@@ -245,17 +249,16 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
           const n = options.roundTrips;
           partsPerRound.get(target)!.push({ gc: gc / n, compile: compile / n, rest: (total - gc - compile) / n });
           // The last dump is the round's own: callgrind counts from zero after each.
-          const sum = functions.get(target)!;
-          for (const [name, cost] of counter!.lastFunctions) sum.set(name, (sum.get(name) ?? 0) + cost / n / options.rounds);
+          countedRounds.push({ target, functions: counter!.lastFunctions, perfMapBytes: fileSize(perfMap!) });
         }
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);
     }
-    const names = perfMap ? new PerfMap(await readFile(perfMap, "utf8")) : undefined;
+    const functions = counter ? await namedFunctions(countedRounds, perfMap!, `${bundle}.map`, options.baseRoot, options.roundTrips * options.rounds) : undefined;
     return options.targets.map((target) => {
       // CPU is read in ms (per round trip: µs); instructions are counted one by one.
       const perRoundTrip = perRound.get(target)!.map((figure) => (figure * (counter ? 1 : 1000)) / options.roundTrips);
-      return { target, perRound: perRoundTrip, medianUs: median(perRoundTrip), fastUs: percentile(perRoundTrip, 10), ...(counter ? { perRoundParts: partsPerRound.get(target)!, functions: names!.named(functions.get(target)!) } : {}) };
+      return { target, perRound: perRoundTrip, medianUs: median(perRoundTrip), fastUs: percentile(perRoundTrip, 10), ...(functions ? { perRoundParts: partsPerRound.get(target)!, functions: functions.get(target) ?? new Map() } : {}) };
     });
   } finally {
     restoreWorkerdPath();
@@ -308,4 +311,56 @@ export function workerdChildren(pid: number, underValgrind = false): number[] {
     // pgrep exits 1 when nothing matches.
     return [];
   }
+}
+
+/** A file's size in bytes; 0 when it is not there (yet). */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** This repository's root, which source files are named from. */
+const REPOSITORY_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Per target, each function's own instructions per round trip (summed over
+ * its rounds, divided by every round trip of them): JIT code named from V8's
+ * perf map as it stood when the round was dumped, and its JavaScript by the
+ * source file and line the bundle's map gives, relative to this tree or to
+ * `baseRoot` (so a function the two revisions share has one name).
+ */
+async function namedFunctions(
+  rounds: readonly { target: InProcessTarget; functions: ReadonlyMap<string, number>; perfMapBytes: number }[],
+  perfMap: string,
+  sourceMapFile: string,
+  baseRoot: string | undefined,
+  roundTripsPerTarget: number,
+): Promise<Map<InProcessTarget, Map<string, number>>> {
+  const text = await readFile(perfMap).catch(() => Buffer.alloc(0));
+  const sourceMap = new SourceMap(JSON.parse(await readFile(sourceMapFile, "utf8")));
+  type Entry = { originalSource?: string; originalLine?: number; name?: string };
+  const locate: SourceLocator = (line, column, name) => {
+    const entry = sourceMap.findEntry(line - 1, column - 1) as Entry;
+    if (entry.originalSource === undefined || entry.originalLine === undefined) return null;
+    const file = entry.originalSource.startsWith("file:") ? fileURLToPath(entry.originalSource) : resolve(dirname(sourceMapFile), entry.originalSource);
+    const root = baseRoot !== undefined && file.startsWith(baseRoot + sep) ? baseRoot : REPOSITORY_ROOT;
+    // The name as the source wrote it: the map names an identifier the bundler renamed (`send2` for a second `send`), at the identifier.
+    const bare = name.replace(/^(get|set) /, "");
+    const renamed = bare && !bare.startsWith("#") ? (sourceMap.findEntry(line - 1, column - 1 - bare.length) as Entry).name : undefined;
+    return { at: `${relative(root, file)}:${entry.originalLine + 1}`, name: renamed && name !== bare ? name.replace(bare, renamed) : (renamed ?? name) };
+  };
+  const maps = new Map<number, PerfMap>();
+  const named = new Map<InProcessTarget, Map<string, number>>();
+  for (const round of rounds) {
+    // The map as it stood at the dump: an address V8 reused later names the code that ran then.
+    let map = maps.get(round.perfMapBytes);
+    if (!map) maps.set(round.perfMapBytes, (map = new PerfMap(text.subarray(0, round.perfMapBytes).toString("utf8"), locate)));
+    let sum = named.get(round.target);
+    if (!sum) named.set(round.target, (sum = new Map()));
+    for (const [name, cost] of map.named(round.functions)) sum.set(name, (sum.get(name) ?? 0) + cost / roundTripsPerTarget);
+  }
+  return named;
 }

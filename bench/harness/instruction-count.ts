@@ -199,24 +199,38 @@ export class InstructionCounter {
 }
 
 /**
+ * Where a function V8 names `name` at a bundle's line and column (1-based: its
+ * parameters' opening parenthesis) came from: its source's `file:line` and
+ * its name there (a bundler renames one of two functions of the same name),
+ * or null when the source map does not say.
+ */
+export type SourceLocator = (line: number, column: number, name: string) => { readonly at: string; readonly name: string } | null;
+
+/**
  * V8's map of the code it generated (`--perf-basic-prof`: `/tmp/perf-<pid>.map`,
  * one line per piece of code: start, size, name), naming the addresses
  * callgrind gives JIT code. A JavaScript function is named once, whatever
  * tier ran it (`JS:+'send worker.js:12:3` and `JS:^send worker.js:12:3`
- * are both `send (JS, worker.js:12:3)`), since a function changes tier as it warms up.
+ * are both `send (JS, worker.js:12:3)`, or with `locate`, its source's
+ * `send (src/hub/sender.ts:40)`), since a function changes tier as it warms up.
+ *
+ * V8 reuses the addresses of code it frees, and the map only grows: give it
+ * the text as it stood when the counts were dumped (the map's length then),
+ * and of two pieces of code at one address the later is taken.
  */
 export class PerfMap {
   readonly #starts: number[];
   readonly #entries: { start: number; end: number; name: string }[];
 
-  constructor(text: string) {
+  constructor(text: string, locate?: SourceLocator) {
+    // Stable: of entries at one start, the one written last stays last.
     this.#entries = text
       .split("\n")
-      .filter(Boolean)
+      .filter((line) => line.split(" ").length >= 3)
       .map((line) => {
         const [start, size, ...name] = line.split(" ");
         const at = Number.parseInt(start!, 16);
-        return { start: at, end: at + Number.parseInt(size!, 16), name: jsName(name.join(" ")) };
+        return { start: at, end: at + Number.parseInt(size!, 16), name: jsName(name.join(" "), locate) };
       })
       .sort((a, b) => a.start - b.start);
     this.#starts = this.#entries.map((e) => e.start);
@@ -253,8 +267,15 @@ export class PerfMap {
   }
 }
 
-/** A JavaScript function's name in a perf map without its tier (`JS:+'name file:line:col` → `name (JS, file:line:col)`). */
-function jsName(name: string): string {
+/**
+ * A JavaScript function's name in a perf map without its tier (`JS:+'name file:line:col` → `name (JS, file:line:col)`),
+ * or with its source's file and line when `locate` knows them (`name (src/hub/sender.ts:40)`).
+ */
+function jsName(name: string, locate?: SourceLocator): string {
   const js = /^JS:[~^+*]'?(\S*) (.+)$/.exec(name);
-  return js ? `${js[1] || "(anonymous)"} (JS, ${js[2]})` : name;
+  if (!js) return name;
+  const fn = js[1] || "(anonymous)";
+  const at = /:(\d+):(\d+)$/.exec(js[2]!);
+  const source = at && locate ? locate(Number(at[1]), Number(at[2]), js[1] ?? "") : null;
+  return source ? `${source.name || "(anonymous)"} (${source.at})` : `${fn} (JS, ${js[2]})`;
 }
