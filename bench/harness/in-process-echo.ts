@@ -134,7 +134,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       const from = (path: string) => JSON.stringify(path);
       await writeFile(entry, `export * from ${from(worker)};\nexport { default } from ${from(worker)};\nexport { UserHub as UserHubBase } from ${from(join(options.baseRoot, "worker/index.ts"))};\n`);
     }
-    // Counting instructions, the JavaScript is named by its source file and line (the bundle's source map).
+    // Counting instructions, the JavaScript is named by its source file (the bundle's source map).
     await bundleWorker(entry, bundle, { sourcemap: instructions });
   } catch (error) {
     // Nothing started yet: only the directory to remove.
@@ -329,7 +329,7 @@ const REPOSITORY_ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * Per target, each function's own instructions per round trip (summed over
  * its rounds, divided by every round trip of them): JIT code named from V8's
  * perf map as it stood when the round was dumped, and its JavaScript by the
- * source file and line the bundle's map gives, relative to this tree or to
+ * source file the bundle's map gives, relative to this tree or to
  * `baseRoot` (so a function the two revisions share has one name).
  */
 async function namedFunctions(
@@ -350,7 +350,8 @@ async function namedFunctions(
     // The name as the source wrote it: the map names an identifier the bundler renamed (`send2` for a second `send`), at the identifier.
     const bare = name.replace(/^(get|set) /, "");
     const renamed = bare && !bare.startsWith("#") ? (sourceMap.findEntry(line - 1, column - 1 - bare.length) as Entry).name : undefined;
-    return { at: `${relative(root, file)}:${entry.originalLine + 1}`, name: renamed && name !== bare ? name.replace(bare, renamed) : (renamed ?? name) };
+    // The file without the line: a function keeps its name where an edit above it moved it (a --base run's two revisions).
+    return { at: relative(root, file), name: renamed && name !== bare ? name.replace(bare, renamed) : (renamed ?? name) };
   };
   const maps = new Map<number, PerfMap>();
   const named = new Map<InProcessTarget, Map<string, number>>();

@@ -51,8 +51,12 @@ export interface InstructionParts {
   readonly compile: number;
 }
 
-/** Function names of V8's and cppgc's garbage collection (scavenges, marking, sweeping, compaction, handles' upkeep). */
-const GC_FUNCTIONS = /Scaveng|Marking|Sweep|heap::|TracedHandles|IsUnmodifiedApiObject|BodyDescriptor|Heap::|MemoryAllocator|cppgc|Evacuat|MarkCompact|GCTracer|Visitor|SizeFromMap|RememberedSet|SlotSet|MutablePage|PagedSpace|SemiSpace|NewSpace|MainAllocator|Safepoint|IterateRoots|WeakObjects/;
+/**
+ * Function names of V8's and cppgc's garbage collection (scavenges, marking, sweeping, compaction, handles' upkeep),
+ * and of the runtime's objects being finalized when cppgc sweeps them (workerd's `Wrappable`s: when that happens
+ * depends on the collector, not on the round it falls in).
+ */
+const GC_FUNCTIONS = /Wrappable::detachFromShim|CppgcShim::~CppgcShim|Wrappable::~Wrappable|Wrappable::unlinkFromTracer|Scaveng|Marking|Sweep|heap::|TracedHandles|IsUnmodifiedApiObject|BodyDescriptor|Heap::|MemoryAllocator|cppgc|Evacuat|MarkCompact|GCTracer|Visitor|SizeFromMap|RememberedSet|SlotSet|MutablePage|PagedSpace|SemiSpace|NewSpace|MainAllocator|Safepoint|IterateRoots|WeakObjects/;
 /** Function names of V8's parsing and compiling (Ignition's bytecode, Maglev, TurboFan and Turboshaft, deoptimization). */
 const COMPILE_FUNCTIONS = /compiler::|maglev|Maglev|turboshaft|Turboshaft|Compile|Zone|interpreter::|BytecodeGenerator|Parser|Scanner|Deoptim|JSHeapBroker|Pipeline|LiveRange|RegisterAlloc/;
 
@@ -200,7 +204,7 @@ export class InstructionCounter {
 
 /**
  * Where a function V8 names `name` at a bundle's line and column (1-based: its
- * parameters' opening parenthesis) came from: its source's `file:line` and
+ * parameters' opening parenthesis) came from: its source file and
  * its name there (a bundler renames one of two functions of the same name),
  * or null when the source map does not say.
  */
@@ -212,7 +216,7 @@ export type SourceLocator = (line: number, column: number, name: string) => { re
  * callgrind gives JIT code. A JavaScript function is named once, whatever
  * tier ran it (`JS:+'send worker.js:12:3` and `JS:^send worker.js:12:3`
  * are both `send (JS, worker.js:12:3)`, or with `locate`, its source's
- * `send (src/hub/sender.ts:40)`), since a function changes tier as it warms up.
+ * `send (src/hub/sender.ts)`), since a function changes tier as it warms up.
  *
  * V8 reuses the addresses of code it frees, and the map only grows: give it
  * the text as it stood when the counts were dumped (the map's length then),
@@ -269,7 +273,7 @@ export class PerfMap {
 
 /**
  * A JavaScript function's name in a perf map without its tier (`JS:+'name file:line:col` → `name (JS, file:line:col)`),
- * or with its source's file and line when `locate` knows them (`name (src/hub/sender.ts:40)`).
+ * or with its source file when `locate` knows it (`name (src/hub/sender.ts)`).
  */
 function jsName(name: string, locate?: SourceLocator): string {
   const js = /^JS:[~^+*]'?(\S*) (.+)$/.exec(name);
