@@ -30,12 +30,14 @@ export function dispatchAppFrame(
   }
   // Not an async function: the handler's own promise, with only the answer to a failure chained on it, is
   // what every application frame costs.
-  let result: void | Promise<void>;
+  let result: void | Promise<unknown>;
   try {
     result = runFrameHandler(handler, frame, connection, hub);
   } catch (error) {
     return answerFailure(error, frame, sender);
   }
+  // A handler that finished as it returned has nothing left to wait for or to fail.
+  if (result === undefined) return DONE;
   return Promise.resolve(result).then(nothing, (error: unknown) => answerFailure(error, frame, sender));
 }
 
@@ -54,3 +56,6 @@ function answerFailure(error: unknown, frame: ClientFrame, sender: Sender): Prom
 }
 
 function nothing(): void {}
+
+/** What a handler that returned nothing is answered with: one settled promise, not a new one each frame. */
+const DONE: Promise<void> = Promise.resolve();

@@ -6,7 +6,7 @@ import type { AppendResult, Delivery, NewDelivery } from "./delivery-log.ts";
 import type { ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import type { HubSockets } from "./hub-sockets.ts";
-import { countSent, type SendOutcome, type WritableSocket } from "./sender.ts";
+import { SentTally, type SendOutcome, type WritableSocket } from "./sender.ts";
 import { UnackedDeliveries } from "./unacked-deliveries.ts";
 
 /**
@@ -138,19 +138,19 @@ export class DeliveryFanOut<S extends WritableSocket> {
     // The first delivery of an instance, and every LOG_SEQ_EVERY-th after it: a hub woken for one message (a mostly
     // idle user's) always finds its latest seq remembered; one that hibernates after a burst reads where its log stands once.
     if (live.length > 0 && this.#host.log.hint && this.#sinceRemembered++ % LOG_SEQ_EVERY === 0) this.#remember(live[0]!, deliveries[deliveries.length - 1]!.seq);
-    const outcomes: (SendOutcome | Promise<SendOutcome>)[] = [];
+    const tally = new SentTally();
     // Each frame's size, counted once for every acknowledging socket (and not at all when none acknowledges).
     let sizes: readonly number[] | undefined;
     for (const socket of live) {
       const attachment = this.#sockets.attachment(socket)!;
       if (!attachment.acks) {
-        outcomes.push(this.#sockets.sender(socket).sendNow(frames));
+        tally.add(this.#sockets.sender(socket).sendNow(frames));
         continue;
       }
       sizes ??= typeof frames === "string" ? [frameBytes(frames)] : frames.map(frameBytes);
-      outcomes.push(this.#sendCounted(socket, attachment, deliveries, frames, sizes));
+      tally.add(this.#sendCounted(socket, attachment, deliveries, frames, sizes));
     }
-    return countSent(outcomes);
+    return tally.total();
   }
 
   /** Sends to an acknowledging socket, unless its unacknowledged bytes would pass `maxUnackedBytes` (then it is closed with 4002). */

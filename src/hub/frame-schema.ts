@@ -12,7 +12,7 @@ import type { StandardSchemaV1 } from "./standard-schema.ts";
 export interface SchemaFrameHandler<Frame = unknown> {
   readonly schema: StandardSchemaV1<unknown, Frame>;
   // A method, so that a handler of a narrower frame still fits `HubApp.frames`.
-  handle(frame: Frame, connection: Connection, hub: HubContext): void | Promise<void>;
+  handle(frame: Frame, connection: Connection, hub: HubContext): void | Promise<unknown>;
 }
 
 /**
@@ -36,7 +36,7 @@ export interface SchemaFrameHandler<Frame = unknown> {
  */
 export function withSchema<Schema extends StandardSchemaV1>(
   schema: Schema,
-  handle: (frame: StandardSchemaV1.InferOutput<Schema>, connection: Connection, hub: HubContext) => void | Promise<void>,
+  handle: (frame: StandardSchemaV1.InferOutput<Schema>, connection: Connection, hub: HubContext) => void | Promise<unknown>,
 ): SchemaFrameHandler<StandardSchemaV1.InferOutput<Schema>> {
   return { schema, handle };
 }
@@ -86,7 +86,7 @@ export function runFrameHandler(
   frame: ClientFrame,
   connection: Connection,
   hub: HubContext,
-): void | Promise<void> {
+): void | Promise<unknown> {
   // A plain handler's own result is the answer: no async layer of ours around every frame. (A throw reaches the caller's try as a throw.)
   if (typeof handler === "function") return handler(frame, connection, hub);
   return runSchemaHandler(handler, frame, connection, hub);

@@ -80,8 +80,18 @@ export class FrameError extends Error {
   override readonly name: string = "FrameError";
 }
 
-/** Handles one frame `type`. Throw {@link FrameError} to refuse the frame. For a checked, typed frame, see `withSchema`. */
-export type FrameHandler = (frame: ClientFrame, connection: Connection, hub: HubContext) => void | Promise<void>;
+/**
+ * Handles one frame `type`. Throw {@link FrameError} (or reject with it) to
+ * refuse the frame. What a handler's promise resolves to is ignored, so a
+ * handler may hand back the promise of the hub method it ends with. For a
+ * checked, typed frame, see `withSchema`.
+ *
+ * @example
+ * ```ts
+ * const echo: FrameHandler = (frame, connection, hub) => hub.signal(frame.data, { from: connection.id });
+ * ```
+ */
+export type FrameHandler = (frame: ClientFrame, connection: Connection, hub: HubContext) => void | Promise<unknown>;
 
 /**
  * A deployer's application: what happens on connect, on each frame type and

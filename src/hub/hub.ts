@@ -25,7 +25,7 @@ import { refreshCredentials } from "./in-band-auth.ts";
 import { logFailure } from "./log-failure.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import { isRevoked } from "./revocation.ts";
-import { countSent, type WritableSocket } from "./sender.ts";
+import { SentTally, type WritableSocket } from "./sender.ts";
 import { SocketRateLimit } from "./socket-rate-limit.ts";
 import { StaleSockets } from "./stale-sockets.ts";
 import type { TicketResult } from "./ticket-result.ts";
@@ -444,8 +444,10 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     // UnserializablePayloadError (an invalid_frame to a sender), and the frame is built around its JSON, never nesting it deeper.
     const text = signalFrameText(payloadJson(data), from);
     // Each socket's frame is written now unless earlier writes wait on it; only those are waited for.
-    const sent = countSent(this.#sockets.live().map((socket) => this.#sockets.sender(socket).sendNow(text)));
-    return typeof sent === "number" ? Promise.resolve({ delivered: sent }) : sent.then((delivered) => ({ delivered }));
+    const tally = new SentTally();
+    for (const socket of this.#sockets.live()) tally.add(this.#sockets.sender(socket).sendNow(text));
+    const delivered = tally.total();
+    return typeof delivered === "number" ? Promise.resolve({ delivered }) : delivered.then((n) => ({ delivered: n }));
   }
 
   /** The hub ends a socket: close frame first (nothing is written after it), then cleanup. */

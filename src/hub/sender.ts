@@ -114,7 +114,7 @@ export class Sender {
    * {@link send}, answering the outcome itself when the write happened (or
    * was refused) at once, and a promise only when it waits its turn. A
    * fan-out to many sockets writes this way, with no promise per socket
-   * (see {@link countSent}).
+   * (see {@link SentTally}).
    */
   sendNow(message: Producer): SendOutcome | Promise<SendOutcome> {
     // A promise is awaited only when its turn comes, or never if the socket is gone by then: mark it handled now.
@@ -237,19 +237,31 @@ export class Sender {
 
 /**
  * How many of a fan-out's writes ({@link Sender.sendNow}'s answers) were
- * handed to their sockets: a number when every one was settled at once,
- * otherwise a promise of it, once the waiting ones are.
+ * handed to their sockets, counted as they are made: {@link total} is a
+ * number when every one was settled at once, otherwise a promise of it,
+ * once the waiting ones are. One object per fan-out, and no list of
+ * outcomes unless some wait.
+ *
+ * @example
+ * ```ts
+ * const tally = new SentTally();
+ * for (const sender of senders) tally.add(sender.sendNow(text));
+ * const delivered = tally.total(); // a number, or a promise of one
+ * ```
  */
-export function countSent(outcomes: readonly (SendOutcome | Promise<SendOutcome>)[]): number | Promise<number> {
-  let sent = 0;
-  let waiting: Promise<SendOutcome>[] | undefined;
-  for (const outcome of outcomes) {
-    if (outcome === "sent") sent++;
-    else if (typeof outcome !== "string") (waiting ??= []).push(outcome);
+export class SentTally {
+  #sent = 0;
+  #waiting: Promise<SendOutcome>[] | undefined;
+
+  add(outcome: SendOutcome | Promise<SendOutcome>): void {
+    if (outcome === "sent") this.#sent++;
+    else if (typeof outcome !== "string") (this.#waiting ??= []).push(outcome);
   }
-  if (!waiting) return sent;
-  return Promise.all(waiting).then((settled) => {
-    for (const outcome of settled) if (outcome === "sent") sent++;
-    return sent;
-  });
+
+  total(): number | Promise<number> {
+    const waiting = this.#waiting;
+    if (!waiting) return this.#sent;
+    const settledAtOnce = this.#sent;
+    return Promise.all(waiting).then((late) => late.reduce((sent, outcome) => (outcome === "sent" ? sent + 1 : sent), settledAtOnce));
+  }
 }

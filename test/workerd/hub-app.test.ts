@@ -222,6 +222,39 @@ describe("application hooks", () => {
     a.client.close(1000);
   });
 
+  it("takes a handler that hands back the hub's promise: what it resolves to is ignored, a rejection is answered as a throw is; a handler that returns nothing finished", async () => {
+    captureErrors();
+    let quiet = 0;
+    const app: HubApp = {
+      frames: {
+        // What the demo's handlers are: no async function of their own around the hub's promise.
+        shout: (frame, connection, hub) => hub.signal(frame.data, { from: connection.id }),
+        keep: (frame, _connection, hub) => hub.deliver(frame.data),
+        // A payload with no JSON form: the hub's promise rejects (UnserializablePayloadError).
+        bad: (_frame, _connection, hub) => hub.signal(10n),
+        reject: () => Promise.reject(new FrameError("not now")),
+        quiet: () => void quiet++,
+      },
+    };
+    const host = new TestHost();
+    const hub = new Hub(host, app, config);
+    const a = await open(hub, host);
+    for (const type of ["shout", "bad", "reject", "quiet", "keep", "shout"]) a.client.send(JSON.stringify({ type, data: type }));
+    await vi.waitFor(() => expect(a.frames).toHaveLength(6));
+    expect(a.frames.slice(1)).toMatchObject([
+      { type: "signal", data: "shout", from: a.id },
+      { type: "error", code: ErrorCode.InvalidFrame, message: expect.stringMatching(/no JSON form|BigInt/) },
+      { type: "error", code: ErrorCode.InvalidFrame, message: "not now" },
+      { type: "message", seq: 1, data: "keep" },
+      { type: "signal", data: "shout", from: a.id },
+    ]);
+    expect(quiet).toBe(1);
+    // Refusals are the client's business, not a failure of the server's.
+    expect(errors).toEqual([]);
+    expect(await hub.signal("x")).toEqual({ delivered: 1 });
+    a.client.close(1000);
+  });
+
   it("lets an app close a socket: one close frame, onClose once, nothing written after", async () => {
     const closes: number[] = [];
     const app: HubApp = {

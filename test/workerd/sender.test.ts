@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { CloseCode } from "../../src/index.ts";
 import { CloseReason, type GoneReason, Sender, type SenderOptions, type WritableSocket } from "../../src/host.ts";
-import { countSent } from "../../src/hub/sender.ts";
+import { type SendOutcome, SentTally } from "../../src/hub/sender.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -132,10 +132,16 @@ describe("order", () => {
     expect(sender.sendNow("d")).toBe("closed");
   });
 
-  it("countSent counts a fan-out's writes: a number when all were settled at once, a promise once the waiting ones are", async () => {
-    expect(countSent(["sent", "closed", "sent", "overflow", "failed"])).toBe(2);
+  it("SentTally counts a fan-out's writes: a number when all were settled at once, a promise once the waiting ones are", async () => {
+    const tally = (outcomes: (SendOutcome | Promise<SendOutcome>)[]) => {
+      const counted = new SentTally();
+      for (const outcome of outcomes) counted.add(outcome);
+      return counted.total();
+    };
+    expect(tally(["sent", "closed", "sent", "overflow", "failed"])).toBe(2);
+    expect(tally([])).toBe(0);
     const slow = gate<"sent" | "closed">();
-    const counted = countSent(["sent", slow.promise, Promise.resolve("sent" as const)]);
+    const counted = tally(["sent", slow.promise, Promise.resolve("sent" as const), Promise.resolve("closed" as const)]);
     expect(counted).toBeInstanceOf(Promise);
     slow.release("sent");
     expect(await counted).toBe(3);
