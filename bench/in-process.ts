@@ -143,7 +143,7 @@ if (values.out) {
           ]),
       ...profiles.flatMap((profile) => [
         "",
-        `\`${profile.of}\` − \`${profile.to}\`, the rest by function (instructions per round trip, the mean of the rounds; the ${PROFILE_MORE} most more, the ${PROFILE_FEWER} most fewer; JavaScript named from V8's perf map, at its line in the bundled Worker):`,
+        `\`${profile.of}\` − \`${profile.to}\`, the rest by function (instructions per round trip, the mean of the rounds; the ${PROFILE_MORE} most more, the ${PROFILE_FEWER} most fewer; JavaScript named from V8's perf map and the bundle's source map, by its source file):`,
         "",
         `| function | \`${profile.to}\` | \`${profile.of}\` | difference |`,
         "| :--- | ---: | ---: | ---: |",
