@@ -12,15 +12,17 @@
  * whichever target a major collection happens to fall in) and its compilers.
  * So each round's count is split three ways by the function each
  * instruction ran in: `gc`, `compile`, and the `rest` (the targets' code and
- * the runtime's). The rest is what repeats: in runs of 2026-12-01 one
- * target's rest drifted 2% over six rounds as the process aged (every
- * round's hubs stay in it), and the per-round differences of two targets
- * run side by side stayed within about 1,000 instructions of some 200,000
- * a round trip, but for a round a major collection fell in (its finalizers
- * free memory outside the collector's own functions). The collectors' share
- * depends on the whole process's heap, not only on the target running: the
- * same floor + JSON took 5,000 instructions a round trip in collection in
- * one run and 17,000 in another.
+ * the runtime's). The rest repeats better than a CPU time does, but not
+ * exactly: in runs of 2026-12-01 one target's rest drifted 2% over six
+ * rounds as the process aged (every round's hubs stay in it), and the
+ * quartiles of two targets' per-round differences lay 2,000 to 8,000
+ * instructions apart, of 200,000–300,000 a round trip. A single function's
+ * count repeats far better (in an A/A run no function differed by more than
+ * 14 instructions a round trip): the profile by function is what tells a
+ * change of a few hundred. The collectors' share depends on the whole
+ * process's heap, not only on the target running: the same floor + JSON
+ * took 5,000 instructions a round trip in collection in one run and 20,000
+ * in another.
  *
  * The rest is also told by function ({@link functionCosts}): V8 writes a
  * map of the code it generates (`--perf-basic-prof`, given to workerd
