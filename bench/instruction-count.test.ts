@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runInProcessEcho, workerdChildren } from "./harness/in-process-echo.ts";
-import { callgrindWorkerd, functionCosts, functionKind, instructionParts, partsBetween, PerfMap } from "./harness/instruction-count.ts";
+import { PerfMap } from "./harness/function-names.ts";
+import { callgrindWorkerd, functionCosts, functionKind, instructionParts, partsBetween } from "./harness/instruction-count.ts";
 
 /** A dump as callgrind writes one with --dump-instr=no --compress-strings=no --compress-pos=no. */
 const DUMP = `# callgrind format

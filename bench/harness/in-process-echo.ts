@@ -41,13 +41,12 @@
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { statSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { SourceMap } from "node:module";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
-import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween, PerfMap, type SourceLocator } from "./instruction-count.ts";
+import { type CountedRound, fileSize, namedFunctions } from "./function-names.ts";
+import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween } from "./instruction-count.ts";
 import { pinServerProcess } from "./cpu-placement.ts";
 import { median, percentile } from "./latency-summary.ts";
 import { readRunTimeMs } from "./process-group-stats.ts";
@@ -239,7 +238,7 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
     const partsPerRound = new Map<InProcessTarget, { gc: number; compile: number; rest: number }[]>(options.targets.map((t) => [t, []]));
     // Each measured round's functions as callgrind named them, and how long V8's perf map was when they were dumped.
-    const countedRounds: { target: InProcessTarget; functions: ReadonlyMap<string, number>; perfMapBytes: number }[] = [];
+    const countedRounds: CountedRound<InProcessTarget>[] = [];
     for (let round = 0; round < options.rounds; round++) {
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
@@ -311,57 +310,4 @@ export function workerdChildren(pid: number, underValgrind = false): number[] {
     // pgrep exits 1 when nothing matches.
     return [];
   }
-}
-
-/** A file's size in bytes; 0 when it is not there (yet). */
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** This repository's root, which source files are named from. */
-const REPOSITORY_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-/**
- * Per target, each function's own instructions per round trip (summed over
- * its rounds, divided by every round trip of them): JIT code named from V8's
- * perf map as it stood when the round was dumped, and its JavaScript by the
- * source file the bundle's map gives, relative to this tree or to
- * `baseRoot` (so a function the two revisions share has one name).
- */
-async function namedFunctions(
-  rounds: readonly { target: InProcessTarget; functions: ReadonlyMap<string, number>; perfMapBytes: number }[],
-  perfMap: string,
-  sourceMapFile: string,
-  baseRoot: string | undefined,
-  roundTripsPerTarget: number,
-): Promise<Map<InProcessTarget, Map<string, number>>> {
-  const text = await readFile(perfMap).catch(() => Buffer.alloc(0));
-  const sourceMap = new SourceMap(JSON.parse(await readFile(sourceMapFile, "utf8")));
-  type Entry = { originalSource?: string; originalLine?: number; name?: string };
-  const locate: SourceLocator = (line, column, name) => {
-    const entry = sourceMap.findEntry(line - 1, column - 1) as Entry;
-    if (entry.originalSource === undefined || entry.originalLine === undefined) return null;
-    const file = entry.originalSource.startsWith("file:") ? fileURLToPath(entry.originalSource) : resolve(dirname(sourceMapFile), entry.originalSource);
-    const root = baseRoot !== undefined && file.startsWith(baseRoot + sep) ? baseRoot : REPOSITORY_ROOT;
-    // The name as the source wrote it: the map names an identifier the bundler renamed (`send2` for a second `send`), at the identifier.
-    const bare = name.replace(/^(get|set) /, "");
-    const renamed = bare && !bare.startsWith("#") ? (sourceMap.findEntry(line - 1, column - 1 - bare.length) as Entry).name : undefined;
-    // The file without the line: a function keeps its name where an edit above it moved it (a --base run's two revisions).
-    return { at: relative(root, file), name: renamed && name !== bare ? name.replace(bare, renamed) : (renamed ?? name) };
-  };
-  const maps = new Map<number, PerfMap>();
-  const named = new Map<InProcessTarget, Map<string, number>>();
-  for (const round of rounds) {
-    // The map as it stood at the dump: an address V8 reused later names the code that ran then.
-    let map = maps.get(round.perfMapBytes);
-    if (!map) maps.set(round.perfMapBytes, (map = new PerfMap(text.subarray(0, round.perfMapBytes).toString("utf8"), locate)));
-    let sum = named.get(round.target);
-    if (!sum) named.set(round.target, (sum = new Map()));
-    for (const [name, cost] of map.named(round.functions)) sum.set(name, (sum.get(name) ?? 0) + cost / roundTripsPerTarget);
-  }
-  return named;
 }

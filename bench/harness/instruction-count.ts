@@ -27,7 +27,7 @@
  * The rest is also told by function ({@link functionCosts}): V8 writes a
  * map of the code it generates (`--perf-basic-prof`, given to workerd
  * through `MINIFLARE_WORKERD_V8_FLAGS`), which names the JavaScript that
- * callgrind can only give an address for ({@link PerfMap}); the runtime's
+ * callgrind can only give an address for (function-names.ts); the runtime's
  * and V8's own functions it names from workerd's symbols. (With that flag
  * workerd says once that its bootstrap compile cache "failed its
  * compatibility check": V8's flags differ from the ones it was built with,
@@ -202,86 +202,4 @@ export class InstructionCounter {
   get lastFunctions(): ReadonlyMap<string, number> {
     return this.#last;
   }
-}
-
-/**
- * Where a function V8 names `name` at a bundle's line and column (1-based: its
- * parameters' opening parenthesis) came from: its source file and
- * its name there (a bundler renames one of two functions of the same name),
- * or null when the source map does not say.
- */
-export type SourceLocator = (line: number, column: number, name: string) => { readonly at: string; readonly name: string } | null;
-
-/**
- * V8's map of the code it generated (`--perf-basic-prof`: `/tmp/perf-<pid>.map`,
- * one line per piece of code: start, size, name), naming the addresses
- * callgrind gives JIT code. A JavaScript function is named once, whatever
- * tier ran it (`JS:+'send worker.js:12:3` and `JS:^send worker.js:12:3`
- * are both `send (JS, worker.js:12:3)`, or with `locate`, its source's
- * `send (src/hub/sender.ts)`), since a function changes tier as it warms up.
- *
- * V8 reuses the addresses of code it frees, and the map only grows: give it
- * the text as it stood when the counts were dumped (the map's length then),
- * and of two pieces of code at one address the later is taken.
- */
-export class PerfMap {
-  readonly #starts: number[];
-  readonly #entries: { start: number; end: number; name: string }[];
-
-  constructor(text: string, locate?: SourceLocator) {
-    // Stable: of entries at one start, the one written last stays last.
-    this.#entries = text
-      .split("\n")
-      .filter((line) => line.split(" ").length >= 3)
-      .map((line) => {
-        const [start, size, ...name] = line.split(" ");
-        const at = Number.parseInt(start!, 16);
-        return { start: at, end: at + Number.parseInt(size!, 16), name: jsName(name.join(" "), locate) };
-      })
-      .sort((a, b) => a.start - b.start);
-    this.#starts = this.#entries.map((e) => e.start);
-  }
-
-  /** `name` as callgrind gave it, or the code's name when it is an address this map covers. */
-  name(name: string): string {
-    if (!/^0x[0-9a-f]+$/.test(name)) return name;
-    const at = Number.parseInt(name.slice(2), 16);
-    let lo = 0;
-    let hi = this.#starts.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#starts[mid]! <= at) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    const entry = found >= 0 ? this.#entries[found]! : undefined;
-    return entry && at < entry.end ? entry.name : name;
-  }
-
-  /** `costs` with every address this map covers named (costs of one name added together). */
-  named(costs: ReadonlyMap<string, number>): Map<string, number> {
-    const named = new Map<string, number>();
-    for (const [name, cost] of costs) {
-      const key = this.name(name);
-      named.set(key, (named.get(key) ?? 0) + cost);
-    }
-    return named;
-  }
-}
-
-/**
- * A JavaScript function's name in a perf map without its tier (`JS:+'name file:line:col` → `name (JS, file:line:col)`),
- * or with its source file when `locate` knows it (`name (src/hub/sender.ts)`).
- */
-function jsName(name: string, locate?: SourceLocator): string {
-  const js = /^JS:[~^+*]'?(\S*) (.+)$/.exec(name);
-  if (!js) return name;
-  const fn = js[1] || "(anonymous)";
-  const at = /:(\d+):(\d+)$/.exec(js[2]!);
-  const source = at && locate ? locate(Number(at[1]), Number(at[2]), js[1] ?? "") : null;
-  return source ? `${source.name || "(anonymous)"} (${source.at})` : `${fn} (JS, ${js[2]})`;
 }
