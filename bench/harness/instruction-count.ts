@@ -37,6 +37,19 @@
  * 2,000 round trips takes about 8 seconds; timers and clocks see that
  * slower world (a heartbeat interval passes in fewer round trips).
  *
+ * Which of V8's tiers ran the code matters, and these rounds are short:
+ * with rounds of 2,000–3,000 round trips nearly every hot function of the
+ * floor's and userhub's ran in Maglev, V8's middle tier, and a few of the
+ * log's in its baseline tier, where an ordinary in-process run of 20,000
+ * round trips a round (traced with `--trace-opt`) had them in TurboFan,
+ * which inlines small functions into their callers (2026-12-01). So a
+ * profile here splits the work the way Maglev's code does; TurboFan's
+ * totals are somewhat lower. V8's own flags can bring TurboFan sooner:
+ * `MINIFLARE_WORKERD_V8_FLAGS="--invocation-count-for-turbofan=300"` is
+ * kept beside the perf map's flag (with it, userhub's `signal` cost 6,400
+ * instructions a round trip more than the floor + JSON's in the rest,
+ * against 8,200–10,800 without, and compiled more as it went).
+ *
  * @module
  */
 import { execFileSync } from "node:child_process";
