@@ -28,7 +28,7 @@ import { appendSection, commandLine } from "./harness/attribution-section.ts";
 import { placeProcesses } from "./harness/cpu-placement.ts";
 import { BASE_TARGETS, checkedHubs, IN_PROCESS_TARGETS, type InProcessResult, type InProcessTarget, needsBase, pairSpread, roundRatio, runInProcessEcho } from "./harness/in-process-echo.ts";
 import { functionKind } from "./harness/instruction-count.ts";
-import { median, percentile } from "./harness/latency-summary.ts";
+import { median } from "./harness/latency-summary.ts";
 import { checkoutRevision, type RevisionCheckout } from "./harness/revision-checkout.ts";
 
 /** How many functions a pair's profile lists that cost more, and fewer. */
@@ -159,13 +159,12 @@ function signed(n: number, digits: number): string {
   return `${n >= 0 ? "+" : ""}${n.toFixed(digits)}`;
 }
 
-/** With instructions counted: the median and quartiles of the per-round differences of the rest (neither GC nor compilation). */
+/** With instructions counted: the median and quartiles of the per-round differences of the rest (neither GC nor compilation), as pairSpread takes them. */
 function restSpread(results: readonly InProcessResult[], of: InProcessTarget, to: InProcessTarget): { difference: number; q1: number; q3: number } | undefined {
-  const a = results.find((r) => r.target === of)?.perRoundParts;
-  const b = results.find((r) => r.target === to)?.perRoundParts;
-  if (!a || !b) return undefined;
-  const differences = a.map((x, i) => x.rest - b[i]!.rest);
-  return { difference: median(differences), q1: percentile(differences, 25), q3: percentile(differences, 75) };
+  if (!results.find((r) => r.target === of)?.perRoundParts || !results.find((r) => r.target === to)?.perRoundParts) return undefined;
+  const rests = results.map((r) => ({ ...r, perRound: r.perRoundParts?.map((p) => p.rest) ?? [] }));
+  const spread = pairSpread(rests, of, to);
+  return { difference: spread.differenceUs, q1: spread.differenceQ1Us, q3: spread.differenceQ3Us };
 }
 
 

@@ -12,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { SourceMap } from "node:module";
 import { dirname, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { REPOSITORY_ROOT } from "./revision-checkout.ts";
 
 /** One measured round's functions as callgrind named them, and how long V8's perf map was when they were dumped. */
 export interface CountedRound<T> {
@@ -110,9 +111,6 @@ export function fileSize(path: string): number {
     return 0;
   }
 }
-
-/** This repository's root, which source files are named from. */
-const REPOSITORY_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Per target, each function's own instructions per round trip (summed over

@@ -46,7 +46,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "./bundle-worker.ts";
 import { type CountedRound, fileSize, namedFunctions } from "./function-names.ts";
-import { callgrindWorkerd, InstructionCounter, type InstructionParts, partsBetween } from "./instruction-count.ts";
+import { callgrindWorkerd, InstructionCounter, partsOf } from "./instruction-count.ts";
 import { pinServerProcess } from "./cpu-placement.ts";
 import { median, percentile } from "./latency-summary.ts";
 import { readRunTimeMs } from "./process-group-stats.ts";
@@ -209,15 +209,8 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     const warm = Math.max(WARMUP_ROUND_TRIPS, 5 * hubs);
     // The Worker asks for the process's CPU to be read at two marks around the measured round trips (a GET each).
     let marked: number[] = [];
-    let markedParts: InstructionParts[] = [];
     marks = createServer((request, response) => {
-      if (counter) {
-        const parts = counter.read();
-        markedParts.push(parts);
-        marked.push(parts.total);
-      } else {
-        marked.push(cpuMs());
-      }
+      marked.push(counter ? counter.read() : cpuMs());
       response.end(request.url);
     });
     await new Promise<void>((resolve) => marks!.listen(0, "127.0.0.1", resolve));
@@ -225,14 +218,11 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     /** One connection to each of the round's hubs: warmed, then `n` round trips measured (the CPU between the Worker's two marks). */
     const measure = async (target: InProcessTarget, user: string, n: number): Promise<number> => {
       marked = [];
-      markedParts = [];
       const response = await mf.dispatchFetch(`${url}echo?target=${target}&user=${user}&n=${n}&hubs=${hubs}&warm=${warm}&marks=${encodeURIComponent(marksUrl)}`);
       const text = await response.text();
       if (text !== `${n} deliveries from ${Math.min(n, hubs)} hubs` || marked.length !== 2) throw new Error(`${target}: ${n} round trips asked for, the Worker answered ${text.slice(0, 200)} (${marked.length} marks)`);
-      if (counter) roundParts = partsBetween(markedParts[1]!, markedParts[0]!);
       return marked[1]! - marked[0]!;
     };
-    let roundParts: InstructionParts | undefined;
     // One pass unmeasured: the first run in a fresh process pays for compiling what every target shares.
     for (const target of options.targets) await measure(target, "first", FIRST_PASS_ROUND_TRIPS);
     const perRound = new Map<InProcessTarget, number[]>(options.targets.map((t) => [t, []]));
@@ -243,12 +233,12 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
       const shift = round % options.targets.length;
       for (const target of [...options.targets.slice(shift), ...options.targets.slice(0, shift)]) {
         perRound.get(target)!.push(await measure(target, `run-${round}`, options.roundTrips));
-        if (roundParts) {
-          const { total, gc, compile } = roundParts;
+        if (counter) {
+          // The second mark's dump is the round's own: callgrind counts from zero after each.
+          const { total, gc, compile } = partsOf(counter.lastFunctions);
           const n = options.roundTrips;
           partsPerRound.get(target)!.push({ gc: gc / n, compile: compile / n, rest: (total - gc - compile) / n });
-          // The last dump is the round's own: callgrind counts from zero after each.
-          countedRounds.push({ target, functions: counter!.lastFunctions, perfMapBytes: fileSize(perfMap!) });
+          countedRounds.push({ target, functions: counter.lastFunctions, perfMapBytes: fileSize(perfMap!) });
         }
       }
       options.progress?.(`round ${round + 1}/${options.rounds} done`);

@@ -150,11 +150,6 @@ export function instructionParts(dump: string): InstructionParts {
   return partsOf(functionCosts(dump));
 }
 
-/** `a` − `b`, part by part. */
-export function partsBetween(a: InstructionParts, b: InstructionParts): InstructionParts {
-  return { total: a.total - b.total, gc: a.gc - b.gc, compile: a.compile - b.compile };
-}
-
 /**
  * A command that runs workerd under callgrind, for Miniflare to start in its
  * place (`MINIFLARE_WORKERD_PATH`): a script in `dir` that execs valgrind on
@@ -193,7 +188,7 @@ export class InstructionCounter {
   readonly #pid: number;
   readonly #dumps: string;
   #dumped = 0;
-  #sum: InstructionParts = { total: 0, gc: 0, compile: 0 };
+  #total = 0;
   #last: Map<string, number> = new Map();
 
   constructor(pid: number, dumps: string) {
@@ -201,17 +196,16 @@ export class InstructionCounter {
     this.#dumps = dumps;
   }
 
-  /** Dumps the counts and answers the running sum. */
-  read(): InstructionParts {
+  /** Dumps the counts and answers the instructions run since the process started. */
+  read(): number {
     execFileSync("callgrind_control", ["--dump", String(this.#pid)], { stdio: "pipe" });
     this.#dumped++;
     this.#last = functionCosts(readFileSync(`${this.#dumps}.${this.#dumped}`, "utf8"));
-    const parts = partsOf(this.#last);
-    this.#sum = { total: this.#sum.total + parts.total, gc: this.#sum.gc + parts.gc, compile: this.#sum.compile + parts.compile };
-    return this.#sum;
+    for (const cost of this.#last.values()) this.#total += cost;
+    return this.#total;
   }
 
-  /** Each function's instructions since the read before the last (what the last read added). */
+  /** Each function's instructions between the last two reads (split them with {@link partsOf}). */
   get lastFunctions(): ReadonlyMap<string, number> {
     return this.#last;
   }
