@@ -108,6 +108,7 @@ describe("bench harness, instructions under callgrind", () => {
     const before = process.env.MINIFLARE_WORKERD_PATH;
     const flags = process.env.MINIFLARE_WORKERD_V8_FLAGS;
     const mapsBefore = perfMaps();
+    const eventLogsBefore = v8EventLogs();
     const results = await runInProcessEcho({ targets: ["floor", "floor-json"], rounds: 1, roundTrips: 200, count: "instructions" });
     for (const result of results) {
       // A round trip in workerd runs on the order of 10^5 instructions: not a handful, not billions.
@@ -123,6 +124,8 @@ describe("bench harness, instructions under callgrind", () => {
     expect(process.env.MINIFLARE_WORKERD_V8_FLAGS).toBe(flags);
     // The perf map V8 wrote is removed with the run.
     expect(perfMaps().filter((file) => !mapsBefore.includes(file))).toEqual([]);
+    // And V8's event log, which the perf map turns on, is not left in the working directory either.
+    expect(v8EventLogs().filter((file) => !eventLogsBefore.includes(file))).toEqual([]);
     expect(workerdChildren(process.pid, true)).toEqual([]);
   });
 });
@@ -130,4 +133,9 @@ describe("bench harness, instructions under callgrind", () => {
 /** V8's perf maps in /tmp (`perf-<pid>.map`). */
 function perfMaps(): string[] {
   return readdirSync("/tmp").filter((file) => /^perf-\d+\.map$/.test(file));
+}
+
+/** V8's event logs in the working directory (`isolate-<address>-<pid>-v8.log`), as workerd writes them there. */
+function v8EventLogs(): string[] {
+  return readdirSync(process.cwd()).filter((file) => /^isolate-.*-v8\.log$/.test(file));
 }

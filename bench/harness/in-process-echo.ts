@@ -106,6 +106,8 @@ export interface InProcessResult {
 export const WARMUP_ROUND_TRIPS = 500;
 /** Round trips measured in the first pass over every target, which is thrown away (its process is fresh). */
 const FIRST_PASS_ROUND_TRIPS = 100;
+/** V8 compiles on the thread that asks: under valgrind a compile job on a thread of its own waits on its scheduling (instruction-count.ts). */
+const COMPILE_ON_THE_THREAD_THAT_ASKS = ["--no-concurrent-sparkplug", "--no-concurrent-recompilation"];
 
 /**
  * `hubs` as a run takes it: a whole number from 1 to 1000.
@@ -149,7 +151,10 @@ export async function runInProcessEcho(options: InProcessOptions): Promise<InPro
     if (instructions) {
       process.env.MINIFLARE_WORKERD_PATH = (callgrind = callgrindWorkerd(dir)).command;
       // V8's map of its generated code names the JavaScript callgrind sees only as addresses (instruction-count.ts).
-      process.env.MINIFLARE_WORKERD_V8_FLAGS = [v8Flags, "--perf-basic-prof"].filter(Boolean).join(" ");
+      // With it V8 also writes its event log, a file per isolate (`isolate-<address>-<pid>-` before the log's
+      // name, in its folder): put in the run's directory, removed with it, not the working directory (the
+      // repository's root). /dev/null would not do: the prefix makes it files in /dev.
+      process.env.MINIFLARE_WORKERD_V8_FLAGS = [v8Flags, "--perf-basic-prof", `--logfile=${join(dir, "v8.log")}`, ...COMPILE_ON_THE_THREAD_THAT_ASKS].filter(Boolean).join(" ");
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });

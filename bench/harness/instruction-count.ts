@@ -35,7 +35,13 @@
  *
  * Under callgrind the process runs some 50 times slower, so a round of
  * 2,000 round trips takes about 8 seconds; timers and clocks see that
- * slower world (a heartbeat interval passes in fewer round trips).
+ * slower world (a heartbeat interval passes in fewer round trips). valgrind
+ * also runs one thread at a time, so V8 is told to compile on the thread
+ * that asks (`--no-concurrent-sparkplug --no-concurrent-recompilation`):
+ * a compile job left to a thread of its own waited on valgrind's
+ * scheduling, and whether a short round ran compiled code or the
+ * interpreter was chance (2026-12-01: a 200-round-trip round's count varied
+ * by 5% from run to run, against 0.1% compiled on the asking thread).
  *
  * Which of V8's tiers ran the code matters, and these rounds are short:
  * with rounds of 2,000–3,000 round trips nearly every hot function of the
