@@ -112,8 +112,19 @@ export function curlUpgradeLine(url: string): string {
     "curl -i -N",
     '-H "Connection: Upgrade" -H "Upgrade: websocket"',
     '-H "Sec-WebSocket-Version: 13" -H "Sec-WebSocket-Key: $(openssl rand -base64 16)"',
-    `-H "Authorization: Bearer $TOKEN" ${url}`,
+    `-H "Authorization: Bearer $TOKEN" ${shellWord(url)}`,
   ].join(" ");
+}
+
+/** `url` without its query and fragment. */
+function withoutQuery(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}
+
+/** `text` as one shell word: as it is when it holds nothing a shell reads specially (a URL mostly does not), else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w.~:/%@+,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 function notAnUpgradeMessage(request: Request, problems: string[], options: ValidateUpgradeOptions): string {
@@ -121,7 +132,8 @@ function notAnUpgradeMessage(request: Request, problems: string[], options: Vali
     Upgrade: 'Upgrade: websocket',
     Connection: 'Connection: Upgrade',
   };
-  const url = options.curlUrl ?? request.url;
+  // The request's own URL without its query: a client may have put a token there, and a refusal never carries one.
+  const url = options.curlUrl ?? withoutQuery(request.url);
   return [
     `426 Upgrade Required: ${new URL(url).pathname} only speaks WebSocket, and this request is not a WebSocket upgrade.`,
     `Missing or wrong: ${problems.map((p) => `${p} (send "${wanted[p]}")`).join(", ")}.`,

@@ -104,6 +104,19 @@ describe("426 when Upgrade or Connection is missing or wrong", () => {
     expect(error.problems).toEqual(["Upgrade"]);
   });
 
+  it("never echoes the request's query (a client may have put its token there) in the curl line", () => {
+    const error = refusal(upgradeRequest({ Connection: null }, "GET", "https://hub.example/ws?token=eyJhbGciOiJIUzI1NiJ9.secret.sig&since=1#frag"));
+    expect(error.message).not.toContain("eyJ");
+    expect(error.message).not.toContain("since=1");
+    expect(error.message).toContain(`-H "Authorization: Bearer $TOKEN" https://hub.example/ws`);
+  });
+
+  it("quotes a URL a shell would read otherwise, so the curl line pastes as one word", () => {
+    expect(curlUpgradeLine("http://a;id/ws")).toMatch(/ 'http:\/\/a;id\/ws'$/);
+    expect(curlUpgradeLine("http://it's/ws")).toMatch(/ 'http:\/\/it'\\''s\/ws'$/);
+    expect(curlUpgradeLine(URL_WS)).toMatch(/ https:\/\/hub\.example\/ws$/);
+  });
+
   it("shows the curl line for curlUrl when given", () => {
     const error = refusal(upgradeRequest({ Connection: null }, "GET", "http://10.0.0.7:8080/ws"), { curlUrl: "https://public.example/ws" });
     expect(error.message).toContain(curlUpgradeLine("https://public.example/ws"));
