@@ -65,12 +65,18 @@ export function ticketRefusal(): Refusal {
   };
 }
 
-/** The 429 for a user already at `maxConnectionsPerUser`. */
-export function connectionCapRefusal(maxConnectionsPerUser: number): Refusal {
+/**
+ * The 429 for a user already at `maxConnectionsPerUser`. Its `Retry-After`
+ * is the heartbeat timeout: a socket that died without closing counts until
+ * then, and every upgrade sweeps the stale ones before it counts.
+ */
+export function connectionCapRefusal(config: Pick<HubConfig, "maxConnectionsPerUser" | "heartbeat">): Refusal {
+  const seconds = Math.ceil(config.heartbeat.timeoutMs / 1000);
   return {
     ok: false,
     status: HttpStatus.TooManyRequests,
-    message: `429 Too Many Requests: this user already has ${maxConnectionsPerUser} open connections; close one first.\n`,
+    message: `429 Too Many Requests: this user already has ${config.maxConnectionsPerUser} open connections; close one first, or retry in ${seconds} s, when any that died unclosed have timed out.\n`,
+    headers: { "Retry-After": String(seconds) },
   };
 }
 
@@ -126,7 +132,7 @@ export class AdmissionControl {
     const wait = limits.connections.take(this.#host.now());
     if (wait > 0) return retryLater(wait, `this user opened more than ${this.#config.connectionsPerMinute} connections in a minute`);
     if (isRevoked(identity!.issuedAt, await this.#host.revocation.read())) return revokedRefusal();
-    if (!this.hasRoom()) return connectionCapRefusal(this.#config.maxConnectionsPerUser);
+    if (!this.hasRoom()) return connectionCapRefusal(this.#config);
     return { ok: true, identity: identity! };
   }
 
