@@ -229,16 +229,15 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
   if (typeof verified !== "object" || verified === null || Array.isArray(verified)) throw new AuthError("token payload is not a JSON object");
   const payload = verified as Record<string, unknown>;
   const exp = payload.exp;
-  if (exp !== undefined && (typeof exp !== "number" || !Number.isFinite(exp))) throw new AuthError("exp is not a number");
   if (exp !== undefined) refuseUnlessNumericDate("exp", exp);
   if (exp === undefined && (options.requireExpiry ?? true)) throw new AuthError("token has no exp");
   if (typeof exp === "number" && exp + leeway <= now) throw new AuthError("token expired");
   const nbf = payload.nbf;
   if (nbf !== undefined) refuseUnlessNumericDate("nbf", nbf);
-  if (nbf !== undefined && (typeof nbf !== "number" || nbf - leeway > now)) throw new AuthError("token not yet valid");
+  if (typeof nbf === "number" && nbf - leeway > now) throw new AuthError("token not yet valid");
   const iat = payload.iat;
   if (iat !== undefined) refuseUnlessNumericDate("iat", iat);
-  if (iat !== undefined && (typeof iat !== "number" || !Number.isFinite(iat) || iat - leeway > now)) throw new AuthError("token issued in the future");
+  if (typeof iat === "number" && iat - leeway > now) throw new AuthError("token issued in the future");
   const issuers = listOf(options.issuer);
   if (issuers.length > 0 && !(typeof payload.iss === "string" && issuers.includes(payload.iss))) throw new AuthError("token issuer (iss) not accepted");
   const audiences = listOf(options.audience);
@@ -355,7 +354,7 @@ const MAX_NUMERIC_DATE_SECONDS = 8.64e12;
  * date can hold: `exp: 1e308` would otherwise never expire and show as
  * `expiresAt: null`. Fractional seconds are allowed (RFC 7519's NumericDate).
  */
-function refuseUnlessNumericDate(claim: "exp" | "nbf" | "iat", value: unknown): void {
-  if (typeof value !== "number") return; // the caller names a non-number as it always has
+function refuseUnlessNumericDate(claim: "exp" | "nbf" | "iat", value: unknown): asserts value is number {
+  if (typeof value !== "number") throw new AuthError(`${claim} is not a number`);
   if (!Number.isFinite(value) || value < 0 || value > MAX_NUMERIC_DATE_SECONDS) throw new AuthError(`${claim} is not a time in epoch seconds`);
 }

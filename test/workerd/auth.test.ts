@@ -153,6 +153,16 @@ describe("verifyToken refuses", () => {
   });
 
   it.each([
+    ["nbf", { exp: NOW + 60, nbf: "x" }],
+    ["nbf", { exp: NOW + 60, nbf: null }],
+    ["iat", { exp: NOW + 60, iat: "x" }],
+    ["iat", { exp: NOW + 60, iat: null }],
+  ])("a non-numeric %s is refused naming it (%j), not as a clock's problem", async (claim, times) => {
+    const token = await sign({ sub: "alice", ...(times as object) } as Parameters<typeof sign>[0], SECRET);
+    expect((await refusal(token)).reason).toBe(`${claim} is not a number`);
+  });
+
+  it.each([
     ["exp", { exp: 1e308 }],
     ["exp", { exp: -1 }],
     ["nbf", { exp: NOW + 60, nbf: 1e300 }],
