@@ -173,7 +173,7 @@ export function selectProtocol(offered: readonly string[]): string | null | unde
  *
  * @throws {AuthError} naming what was wrong, never the token.
  * @throws {KeySetUnavailableError} when the key set is needed and no key of it was ever fetched (a 503).
- * @throws {ConfigError} when neither a secret nor a key set is configured.
+ * @throws {ConfigError} when neither a secret nor a key set is configured, or no accepted algorithm is checked against the one that is.
  *
  * @example
  * ```ts
@@ -196,6 +196,15 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
     ...(secret === undefined ? [] : DEFAULT_SECRET_ALGORITHMS),
     ...(keySet === undefined ? [] : DEFAULT_KEY_SET_ALGORITHMS),
   ]);
+  // Algorithms none of which has its key here would refuse every token as if the tokens were at fault: that is the configuration's.
+  if (!accepted.some((alg) => (isHmacAlgorithm(alg) ? secret !== undefined : keySet !== undefined))) {
+    throw new ConfigError(
+      "JWT_ALGORITHMS",
+      secret === undefined
+        ? `lists only HMAC algorithms (${accepted.join(", ")}), which are checked against JWT_SECRET, and it is not set`
+        : `lists no HMAC algorithm (${accepted.join(", ")}), and those are checked against the key set of JWKS_URL, which is not set`,
+    );
+  }
   const leeway = options.leewaySeconds ?? 5;
   const now = Math.floor((options.now ?? Date.now)() / 1000);
   let header: Record<string, unknown>;

@@ -109,6 +109,19 @@ describe("GET /ws refusals", () => {
     expect(body).toContain("JWT_SECRET: is not set");
     expect(body).not.toMatch(/\n\s+at /);
   });
+
+  it.each([
+    ["only asymmetric algorithms with only a secret", { JWT_ALGORITHMS: "RS256, ES256" }, "JWT_ALGORITHMS: lists no HMAC algorithm (RS256, ES256)"],
+    ["only HMAC algorithms with only a key set", { JWT_SECRET: undefined, JWKS_URL: "https://keys.example/jwks.json", JWT_ALGORITHMS: "HS256" }, "JWT_ALGORITHMS: lists only HMAC algorithms (HS256)"],
+  ])("answers 500 naming JWT_ALGORITHMS when it accepts %s (no token could pass), not 401 to a good token", async (_name, vars, named) => {
+    const response = await fetchWith(vars, "https://hub.test/ws", {
+      headers: upgradeHeaders({ Authorization: `Bearer ${await tokenFor(user("alice"))}` }),
+    });
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).toContain(named);
+    expect(body).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe("GET /ws upgrades", () => {
