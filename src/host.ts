@@ -103,7 +103,17 @@ export {
   UNSERIALIZABLE_PAYLOAD_PREFIX,
   UnserializablePayloadError,
 } from "./protocol/delivery-frame.ts";
-export { NOTICE_INTERVAL_MS, type RateLimitName, type RateVerdict, SocketRateLimit, type SocketRateSettings, STREAK_GAP_MS } from "./hub/socket-rate-limit.ts";
+export {
+  NOTICE_INTERVAL_MS,
+  type RateLimitName,
+  type RateLimitScope,
+  type RateVerdict,
+  SocketRateLimit,
+  type SocketRateSettings,
+  STREAK_GAP_MS,
+  USER_RATE_FACTOR,
+  UserFrameBudget,
+} from "./hub/socket-rate-limit.ts";
 export { PerMinuteLimit, TokenBucket } from "./hub/token-bucket.ts";
 export { UnackedDeliveries } from "./hub/unacked-deliveries.ts";
 export { UserRateLimits } from "./hub/user-rate-limits.ts";

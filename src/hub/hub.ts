@@ -26,7 +26,7 @@ import { logFailure } from "./log-failure.ts";
 import type { PushOptions, PushResult } from "./push.ts";
 import { isRevoked } from "./revocation.ts";
 import { SentTally, type WritableSocket } from "./sender.ts";
-import { SocketRateLimit } from "./socket-rate-limit.ts";
+import { SocketRateLimit, USER_RATE_FACTOR } from "./socket-rate-limit.ts";
 import { StaleSockets } from "./stale-sockets.ts";
 import type { TicketResult } from "./ticket-result.ts";
 import type { UserRateLimits } from "./user-rate-limits.ts";
@@ -236,7 +236,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
   #admit(socket: S, data: string | ArrayBuffer, attachment: ConnectionAttachment, now: number): true | Promise<unknown> {
     if (isLargerThan(data, this.#config.maxMessageBytes)) return this.#end(socket, attachment, CloseCode.MessageTooBig);
     let rate = this.#rates.get(socket);
-    if (!rate) this.#rates.set(socket, (rate = new SocketRateLimit(this.#config.rate, now)));
+    if (!rate) this.#rates.set(socket, (rate = new SocketRateLimit(this.#config.rate, now, this.#admission.limitsAt(now).frames)));
     const verdict = rate.check(typeof data === "string" ? frameBytes(data) : data.byteLength, now);
     if (verdict.kind === "pass") return true;
     if (verdict.kind === "close") {
@@ -244,10 +244,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       return this.#end(socket, attachment, CloseCode.PolicyViolation, verdict.limit === "frames" ? FRAME_RATE_LIMIT_REASON : BYTE_RATE_LIMIT_REASON);
     }
     if (!verdict.notify) return Promise.resolve();
-    const what = verdict.limit === "frames" ? `${this.#config.rate.framesPerSecond} frames` : `${this.#config.rate.bytesPerSecond} bytes`;
+    const factor = verdict.scope === "user" ? USER_RATE_FACTOR : 1;
+    const what = verdict.limit === "frames" ? `${factor * this.#config.rate.framesPerSecond} frames` : `${factor * this.#config.rate.bytesPerSecond} bytes`;
+    const whose = verdict.scope === "user" ? " from all of this user's sockets together" : "";
     return this.#sockets.sender(socket).send(
       JSON.stringify({
-        ...errorFrame(ErrorCode.RateLimited, `more than ${what} per second: this frame and the next ones until retryAfterMs are dropped`),
+        ...errorFrame(ErrorCode.RateLimited, `more than ${what} per second${whose}: this frame and the next ones until retryAfterMs are dropped`),
         retryAfterMs: verdict.retryAfterMs,
       }),
     );

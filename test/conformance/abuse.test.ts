@@ -125,6 +125,28 @@ for (const host of hosts) {
       expect(flooder.frames.some((f) => JSON.parse(f.text).code === "rate_limited")).toBe(true);
     });
 
+    test("a user's sockets share one budget: two sockets each within its own burst, together past it, get rate_limited naming the user's budget; another user's burst at the same time is all handled", async () => {
+      const userId = uniqueUser("many");
+      const [a, b] = [await connectAs(userId), await connectAs(userId)];
+      const other = await connectAs(uniqueUser("alone"));
+      const each = FRAME_BURST - 5;
+      for (const client of [a!, b!, other]) for (let i = 0; i < each; i++) client.send(JSON.stringify({ type: "nope" }));
+      await sleep(1000);
+      const codes = (client: typeof other) => client.frames.map((f) => JSON.parse(f.text) as Record<string, any>).filter((f) => f.type === "error");
+      const handled = [...codes(a!), ...codes(b!)].filter((f) => f.code === "unknown_type").length;
+      const limited = [...codes(a!), ...codes(b!)].filter((f) => f.code === "rate_limited");
+      // The user's burst (one socket's), and what refilled (at twice one socket's rate) while the frames arrived.
+      expect(handled).toBeGreaterThanOrEqual(FRAME_BURST);
+      expect(handled).toBeLessThan(2 * each);
+      expect(limited.length).toBeGreaterThanOrEqual(1);
+      expect(limited[0]!.message).toMatch(new RegExp(`more than ${2 * FRAMES_PER_SECOND} frames per second from all of this user's sockets together`));
+      expect(codes(other).filter((f) => f.code === "unknown_type")).toHaveLength(each);
+      expect(codes(other).filter((f) => f.code === "rate_limited")).toEqual([]);
+      // Refused, not closed: fewer refusals than a burst.
+      expect(a!.closedInfo).toBeUndefined();
+      expect(b!.closedInfo).toBeUndefined();
+    });
+
     test("a burst within the limit, pings included, is all handled: no rate_limited", async () => {
       const client = await connectAs(uniqueUser("honest"));
       for (let i = 0; i < FRAME_BURST - 5; i++) client.send(JSON.stringify({ type: "send", data: i }));

@@ -10,6 +10,8 @@ import {
   type SocketRateSettings,
   STREAK_GAP_MS,
   TokenBucket,
+  USER_RATE_FACTOR,
+  UserFrameBudget,
   UnackedDeliveries,
   UnserializablePayloadError,
   isUnserializablePayload,
@@ -65,7 +67,7 @@ describe("SocketRateLimit", () => {
     const limit = new SocketRateLimit(SETTINGS, 0);
     for (let i = 0; i < 20; i++) limit.check(1, 0);
     const first = limit.check(1, 0);
-    expect(first).toEqual({ kind: "refuse", limit: "frames", retryAfterMs: 100, notify: true });
+    expect(first).toEqual({ kind: "refuse", limit: "frames", scope: "socket", retryAfterMs: 100, notify: true });
     const verdicts = Array.from({ length: 10 }, (_, i) => limit.check(1, 1 + i * 10));
     const notified = verdicts.filter((v) => v.kind === "refuse" && v.notify);
     expect(notified).toEqual([]);
@@ -78,7 +80,7 @@ describe("SocketRateLimit", () => {
   it("refuses past the byte burst, naming the byte limit", () => {
     const limit = new SocketRateLimit(SETTINGS, 0);
     expect(limit.check(2000, 0)).toEqual({ kind: "pass" });
-    expect(limit.check(500, 0)).toEqual({ kind: "refuse", limit: "bytes", retryAfterMs: 500, notify: true });
+    expect(limit.check(500, 0)).toEqual({ kind: "refuse", limit: "bytes", scope: "socket", retryAfterMs: 500, notify: true });
   });
 
   it("closes a socket a little over its rate once its frames have kept being refused for closeAfterMs", () => {
@@ -88,7 +90,7 @@ describe("SocketRateLimit", () => {
     let verdict = limit.check(1, 0);
     let t = 0;
     while (verdict.kind !== "close" && t < 10_000) verdict = limit.check(1, (t += 80));
-    expect(verdict).toEqual({ kind: "close", limit: "frames" });
+    expect(verdict).toEqual({ kind: "close", limit: "frames", scope: "socket" });
     expect(t).toBeGreaterThanOrEqual(SETTINGS.closeAfterMs);
     expect(t).toBeLessThan(SETTINGS.closeAfterMs + 500);
   });
@@ -98,7 +100,7 @@ describe("SocketRateLimit", () => {
     const verdicts = Array.from({ length: 41 }, () => limit.check(1, 0));
     expect(verdicts.slice(0, 20).every((v) => v.kind === "pass")).toBe(true);
     expect(verdicts.slice(20, 40).every((v) => v.kind === "refuse")).toBe(true);
-    expect(verdicts[40]).toEqual({ kind: "close", limit: "frames" });
+    expect(verdicts[40]).toEqual({ kind: "close", limit: "frames", scope: "socket" });
   });
 
   it("forgives a burst that stopped: a streak ends after a quiet gap", () => {
@@ -111,6 +113,50 @@ describe("SocketRateLimit", () => {
       // 10 pass (refilled), 15 are refused: fewer than the burst, and the quiet gap ends each streak.
       for (let i = 0; i < 25; i++) expect(limit.check(1, t).kind).not.toBe("close");
     }
+  });
+});
+
+describe("a user's sockets share one budget (UserFrameBudget)", () => {
+  it("refuses a frame past the user's burst though its own socket is within its own, naming the user's budget", () => {
+    const user = new UserFrameBudget(SETTINGS, 0);
+    const sockets = [1, 2, 3].map(() => new SocketRateLimit(SETTINGS, 0, user));
+    // 3 sockets × 7 frames: each within its own burst of 20, together past the user's 20.
+    const verdicts = sockets.flatMap((socket) => Array.from({ length: 7 }, () => socket.check(1, 0)));
+    expect(verdicts.filter((v) => v.kind === "pass")).toHaveLength(SETTINGS.frameBurst);
+    expect(verdicts.at(-1)).toEqual({ kind: "refuse", limit: "frames", scope: "user", retryAfterMs: 1000 / (USER_RATE_FACTOR * SETTINGS.framesPerSecond), notify: true });
+    // Another user's sockets have their own budget.
+    expect(new SocketRateLimit(SETTINGS, 0, new UserFrameBudget(SETTINGS, 0)).check(1, 0)).toEqual({ kind: "pass" });
+  });
+
+  it("refills at twice one socket's rates, so two sockets at their full rate both pass and a third is refused", () => {
+    const user = new UserFrameBudget(SETTINGS, 0);
+    const sockets = [1, 2, 3].map(() => new SocketRateLimit(SETTINGS, 0, user));
+    // Empty the user's burst first, then every socket sends at its own rate (one frame per 100 ms) for 10 s.
+    for (let i = 0; i < SETTINGS.frameBurst; i++) sockets[0]!.check(1, 0);
+    const passed = [0, 0, 0];
+    for (let t = 100; t <= 10_000; t += 100) sockets.forEach((socket, i) => void (socket.check(1, t).kind === "pass" && passed[i]!++));
+    const total = passed.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(USER_RATE_FACTOR * SETTINGS.framesPerSecond * 10 - 2);
+    expect(total).toBeLessThanOrEqual(USER_RATE_FACTOR * SETTINGS.framesPerSecond * 10 + 1);
+  });
+
+  it("counts bytes across the user's sockets too", () => {
+    const user = new UserFrameBudget(SETTINGS, 0);
+    const [a, b] = [1, 2].map(() => new SocketRateLimit(SETTINGS, 0, user));
+    expect(a!.check(1500, 0)).toEqual({ kind: "pass" });
+    expect(b!.check(1000, 0)).toMatchObject({ kind: "refuse", limit: "bytes", scope: "user" });
+  });
+
+  it("closes a socket that keeps pushing past the user's budget, as past its own", () => {
+    const user = new UserFrameBudget(SETTINGS, 0);
+    const quiet = new SocketRateLimit(SETTINGS, 0, user);
+    for (let i = 0; i < SETTINGS.frameBurst; i++) quiet.check(1, 0);
+    const flooder = new SocketRateLimit(SETTINGS, 0, user);
+    // Its own burst passes its own buckets, but the user's is empty: refused from the first frame, closed past a burst of refusals.
+    const verdicts = Array.from({ length: SETTINGS.frameBurst + 1 }, () => flooder.check(1, 0));
+    expect(verdicts.slice(0, SETTINGS.frameBurst).every((v) => v.kind === "refuse" && v.scope === "user")).toBe(true);
+    // By then its own burst is spent as well (a refused frame keeps its socket's token spent).
+    expect(verdicts.at(-1)).toMatchObject({ kind: "close", limit: "frames" });
   });
 });
 
