@@ -1,4 +1,4 @@
-import { CloseCode, CloseReason, replyCloseCode } from "../protocol/close-code.ts";
+import { CloseCode, CloseReason, fitCloseReason, replyCloseCode } from "../protocol/close-code.ts";
 import { frameBytes } from "../protocol/frames.ts";
 
 /** The part of a WebSocket the {@link Sender} writes to. workerd's, Deno's and the browser's all fit. */
@@ -172,13 +172,14 @@ export class Sender {
   }
 
   /**
-   * Answers the peer's close frame, once: echoes its code (1005/1006 become
+   * Answers the peer's close frame, once: echoes its code and reason where a close frame may carry them (else
    * 1000) unless this side already sent a close frame.
    */
   answerClose(code: number, reason = ""): void {
     if (!this.#closeSent) {
       this.#closeRequested = true;
-      this.#sendClose(replyCloseCode(code), reason);
+      // The peer's reason may be longer than a close frame carries (its own frame was then too long to be valid).
+      this.#sendClose(replyCloseCode(code), fitCloseReason(reason));
     }
     this.#gone("closed");
   }

@@ -95,12 +95,13 @@ export const MESSAGE_BACKLOG_REASON = "message backlog full: frames arrive faste
 export const UNACKED_BYTES_REASON = "slow consumer: too many unacknowledged deliveries; resume from your last seq";
 
 /**
- * The code to answer a peer's close frame with. 1005 (no status), 1006
- * (abnormal) and 1015 (TLS) describe a close but may never be sent in one
- * (RFC 6455 §7.4.1), and `close()` throws on them, so they become 1000.
+ * The code to answer a peer's close frame with: its own when a close frame
+ * may carry it, else 1000. 1005 (no status), 1006 (abnormal) and 1015 (TLS)
+ * describe a close but may never be sent in one; 1004 and 1016–2999 are
+ * reserved (RFC 6455 §7.4; `close()` throws on some of them, which would
+ * leave the peer with no answer at all).
  */
 export function replyCloseCode(received: number): number {
-  if (received === 1005 || received === 1006 || received === 1015) return CloseCode.Normal;
-  if (received < 1000 || received > 4999) return CloseCode.Normal;
-  return received;
+  const sendable = (received >= 1000 && received <= 1003) || (received >= 1007 && received <= 1014) || (received >= 3000 && received <= 4999);
+  return sendable ? received : CloseCode.Normal;
 }

@@ -274,6 +274,20 @@ describe("close", () => {
     await vi.waitFor(() => expect(clientCloses).toEqual([{ code: 4100, reason: "bye" }]));
   });
 
+  it.each([1004, 1016, 2999, 999, 5000])("answerClose(%i), a code a close frame may not carry, is answered with 1000: the peer gets an answer", async (code) => {
+    const { server, clientCloses } = socketPair();
+    const { sender } = senderOn(server);
+    sender.answerClose(code, "bye");
+    await vi.waitFor(() => expect(clientCloses).toEqual([{ code: 1000, reason: "bye" }]));
+  });
+
+  it("answerClose with a reason longer than a close frame carries answers with it cut to 123 bytes", async () => {
+    const { server, clientCloses } = socketPair();
+    const { sender } = senderOn(server);
+    sender.answerClose(1000, "r".repeat(124));
+    await vi.waitFor(() => expect(clientCloses).toEqual([{ code: 1000, reason: "r".repeat(123) }]));
+  });
+
   it("answerClose after close() does not send a second close frame", async () => {
     const { server, clientCloses } = socketPair();
     const { wrapped, calls } = spied(server);
