@@ -45,6 +45,7 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
         json: delivery.json,
         ...(delivery.idempotencyKey === undefined ? {} : { idempotencyKey: delivery.idempotencyKey }),
       });
+      if ("refused" in result) return { refused: result.refused, retryAfterMs: result.retryAfterMs };
       return { seq: result.seq, delivered: result.delivered, duplicate: result.duplicate };
     },
   };

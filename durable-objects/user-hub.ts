@@ -16,6 +16,7 @@ import {
 } from "../src/index.ts";
 import {
   type DirectDelivery,
+  type DirectRefusal,
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
   HttpStatus,
@@ -184,8 +185,10 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    * user's next seq and sends it to every open socket as a `message` with
    * `fromUser`. It runs no application code, so it never calls back into the
    * sender's hub. Called over RPC by `durableObjectHubs(…).deliverDirect`.
+   * A sender past `DIRECT_DELIVERIES_PER_MINUTE` gets a `DirectRefusal`, and
+   * nothing is logged.
    */
-  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
+  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal> {
     return await this.hub.receiveDirect(delivery);
   }
 

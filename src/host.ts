@@ -86,6 +86,8 @@ export { type TicketResult } from "./hub/ticket-result.ts";
 export {
   checkUserDelivery,
   type DirectDelivery,
+  DirectDeliveryRateLimitedError,
+  type DirectRefusal,
   directKey,
   type LoggedDelivery,
   MAX_USER_DELIVERY_KEY_CHARS,
@@ -115,6 +117,7 @@ export {
   UserFrameBudget,
 } from "./hub/socket-rate-limit.ts";
 export { PerMinuteLimit, TokenBucket } from "./hub/token-bucket.ts";
+export { DirectSenderLimits, MAX_DIRECT_SENDERS } from "./hub/direct-sender-limits.ts";
 export { UnackedDeliveries } from "./hub/unacked-deliveries.ts";
 export { UserRateLimits } from "./hub/user-rate-limits.ts";
 export { isIdempotencyKey, MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";

@@ -14,6 +14,7 @@ import {
   type DirectDelivery,
   type HubHandoff,
   type HubNamespace,
+  type DirectRefusal,
   type LoggedDelivery,
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
@@ -128,7 +129,7 @@ export class LocalHubNamespace implements HubNamespace, PeerHubs {
   }
 
   /** Hands a delivery from another user's hub (`hub.users.deliver`) to `userId`'s hub, which logs it and sends it to that user's sockets. */
-  deliverDirect(userId: string, delivery: DirectDelivery): Promise<LoggedDelivery> {
+  deliverDirect(userId: string, delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal> {
     return this.#hubOf(userId).receiveDirect(delivery);
   }
 

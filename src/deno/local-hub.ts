@@ -4,6 +4,7 @@ import {
   type DeliveryLog,
   Hub,
   type HubHandoff,
+  type DirectRefusal,
   type LoggedDelivery,
   type PeerHubs,
   type RevocationWatermark,
@@ -121,7 +122,7 @@ export class LocalHub {
   }
 
   /** Logs a delivery another user's hub sent (`hub.users.deliver`) and sends it to every open socket of this user, with `fromUser`. */
-  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
+  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal> {
     try {
       return await this.#during(() => this.#hub.receiveDirect(delivery));
     } finally {

@@ -4,7 +4,7 @@ import { ConnectionStateTooLargeError } from "./connection-state.ts";
 import { runFrameHandler } from "./frame-schema.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
 import { logFailure } from "./log-failure.ts";
-import { InvalidUserIdError } from "./user-delivery.ts";
+import { DirectDeliveryRateLimitedError, InvalidUserIdError } from "./user-delivery.ts";
 import type { Sender } from "./sender.ts";
 
 /**
@@ -12,7 +12,8 @@ import type { Sender } from "./sender.ts";
  * answers on the socket's `sender` when it cannot be handled: `unknown_type`
  * for a type with no handler, `invalid_frame` for a frame the handler (or
  * its schema) refused, a payload with no JSON form or a user id that names
- * no user (`hub.users.deliver`), `state_too_large` for
+ * no user (`hub.users.deliver`), `rate_limited` (with `retryAfterMs`) for a
+ * delivery to another user that user's hub refused for its sender's rate, `state_too_large` for
  * connection state past its bound, `handler_failed` (and one log line) for
  * anything else the handler threw. The socket stays open in every case.
  */
@@ -44,7 +45,9 @@ export function dispatchAppFrame(
 /** The error frame for a handler that threw or rejected; the socket stays open. */
 function answerFailure(error: unknown, frame: ClientFrame, sender: Sender): Promise<void> {
   let answer: string;
-  if (error instanceof FrameError || error instanceof UnserializablePayloadError || error instanceof InvalidUserIdError) {
+  if (error instanceof DirectDeliveryRateLimitedError) {
+    answer = JSON.stringify({ ...errorFrame(ErrorCode.RateLimited, error.message), retryAfterMs: error.retryAfterMs });
+  } else if (error instanceof FrameError || error instanceof UnserializablePayloadError || error instanceof InvalidUserIdError) {
     answer = JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message));
   } else if (error instanceof ConnectionStateTooLargeError) {
     answer = JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`));

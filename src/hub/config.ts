@@ -42,6 +42,8 @@ export interface HubConfig {
   readonly connectionsPerMinute: number;
   /** Connect tickets one user may get per minute; past it, 429 with `Retry-After`. */
   readonly ticketsPerMinute: number;
+  /** Deliveries one other user may put into this user's log per minute (`hub.users.deliver`); past it, the sender's frame gets `rate_limited`. */
+  readonly directDeliveriesPerMinute: number;
   /** Delivery bytes an acknowledging client (`?ack=1`) may leave unacknowledged before it is closed with `CloseCode.SlowConsumer`. */
   readonly maxUnackedBytes: number;
   /** Frames of one socket waiting for the hub on hosts that would otherwise handle them all at once (Deno); past it the socket is closed with 1008. */
@@ -64,6 +66,8 @@ export const DEFAULT_CONFIG: HubConfig = {
   rate: { framesPerSecond: 100, frameBurst: 1200, bytesPerSecond: 1024 * 1024, byteBurst: 2 * 1024 * 1024, closeAfterMs: 3000, penaltyMs: 30_000 },
   connectionsPerMinute: 60,
   ticketsPerMinute: 60,
+  // A sender alone would need 16 minutes to push the default log's 1000 deliveries out of its retention.
+  directDeliveriesPerMinute: 60,
   maxUnackedBytes: 512 * 1024,
   // Above the frame burst: what the rate limit lets through at once must fit, or an honest drained queue would be closed.
   maxMessageBacklog: 2048,
@@ -122,6 +126,7 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
     },
     connectionsPerMinute: positiveInteger(vars, "CONNECTIONS_PER_MINUTE", DEFAULT_CONFIG.connectionsPerMinute),
     ticketsPerMinute: positiveInteger(vars, "TICKETS_PER_MINUTE", DEFAULT_CONFIG.ticketsPerMinute),
+    directDeliveriesPerMinute: positiveInteger(vars, "DIRECT_DELIVERIES_PER_MINUTE", DEFAULT_CONFIG.directDeliveriesPerMinute),
     maxUnackedBytes: positiveInteger(vars, "MAX_UNACKED_BYTES", DEFAULT_CONFIG.maxUnackedBytes),
     maxMessageBacklog: positiveInteger(vars, "MAX_MESSAGE_BACKLOG", DEFAULT_CONFIG.maxMessageBacklog),
   };

@@ -3,6 +3,8 @@ import { serializeDelivery, type SerializedDelivery } from "../protocol/delivery
 import {
   checkUserDelivery,
   type DirectDelivery,
+  DirectDeliveryRateLimitedError,
+  type DirectRefusal,
   directKey,
   InvalidUserIdError,
   isDirectDelivery,
@@ -28,6 +30,7 @@ export type LogAndSend = (entry: SerializedDelivery, idempotencyKey: string | un
  * @throws {RangeError} for an idempotency key that is not 1 to 200 characters.
  * @throws {UnserializablePayloadError} when `data` has no JSON form.
  * @throws {PeerHubsMissingError} when the host reaches no other hubs.
+ * @throws {DirectDeliveryRateLimitedError} when the recipient's hub refused it: this sender's deliveries to that user passed their rate.
  */
 export async function deliverToUser(
   fromUser: string,
@@ -47,6 +50,7 @@ export async function deliverToUser(
   }
   if (!peers) throw new PeerHubsMissingError();
   const delivered = await peers.deliverDirect(toUser, { fromUser, json, ...(key === undefined ? {} : { idempotencyKey: key }) });
+  if ("refused" in delivered) throw new DirectDeliveryRateLimitedError(toUser, delivered.retryAfterMs);
   if (!options.copy) return delivered;
   const copy = await logAndSend({ data, json, ...from, toUser }, key === undefined ? undefined : directKey("to", toUser, key));
   return { ...delivered, copy };
@@ -56,14 +60,21 @@ export async function deliverToUser(
  * The recipient's side: logs what another user's hub sent with this user's
  * next seq, under the sender's key kept per sender, and sends it to this
  * user's sockets. It runs no application code, so nothing here can call back
- * into the sender's hub.
+ * into the sender's hub. `admitSender` says how long the sender must wait
+ * (0: it may deliver now), so that no one sender can fill this user's log.
  *
  * @throws {InvalidUserIdError} when the delivery's `fromUser` cannot name a user.
  * @throws {TypeError} when the delivery is not one (`json` is not JSON text).
  */
-export async function receiveDirect(logAndSend: LogAndSend, delivery: DirectDelivery): Promise<LoggedDelivery> {
+export async function receiveDirect(
+  logAndSend: LogAndSend,
+  delivery: DirectDelivery,
+  admitSender: (fromUser: string) => number = () => 0,
+): Promise<LoggedDelivery | DirectRefusal> {
   if (!isValidUserId(delivery?.fromUser)) throw new InvalidUserIdError(delivery?.fromUser);
   if (!isDirectDelivery(delivery)) throw new TypeError("not a direct delivery: it needs fromUser, json (JSON text) and an optional idempotencyKey string");
+  const wait = admitSender(delivery.fromUser);
+  if (wait > 0) return { refused: "rate_limited", retryAfterMs: wait };
   const data = JSON.parse(delivery.json) as unknown;
   const key = delivery.idempotencyKey === undefined ? undefined : directKey("from", delivery.fromUser, delivery.idempotencyKey);
   return await logAndSend({ data, json: delivery.json, fromUser: delivery.fromUser }, key);

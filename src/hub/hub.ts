@@ -30,7 +30,7 @@ import { SocketRateLimit, USER_RATE_FACTOR } from "./socket-rate-limit.ts";
 import { StaleSockets } from "./stale-sockets.ts";
 import type { TicketResult } from "./ticket-result.ts";
 import type { UserRateLimits } from "./user-rate-limits.ts";
-import type { DirectDelivery, LoggedDelivery } from "./user-delivery.ts";
+import type { DirectDelivery, DirectRefusal, LoggedDelivery } from "./user-delivery.ts";
 
 
 /** Options of a {@link Hub} beyond its configuration. */
@@ -381,9 +381,12 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    *
    * @throws {InvalidUserIdError} when `fromUser` cannot name a user.
    */
-  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery> {
+  async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal> {
     await this.#stale.sweep();
-    return await receiveDirect(this.#logAndSend, delivery);
+    return await receiveDirect(this.#logAndSend, delivery, (fromUser) => {
+      const now = this.#host.now();
+      return this.#admission.limitsAt(now).directSenders.take(fromUser, now);
+    });
   }
 
   /** One delivery between users, logged (with its origin) and sent: both sides of `hub.users.deliver` go through it. */

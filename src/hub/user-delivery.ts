@@ -69,7 +69,31 @@ export interface DirectDelivery {
  * the sender.
  */
 export interface PeerHubs {
-  deliverDirect(userId: string, delivery: DirectDelivery): Promise<LoggedDelivery>;
+  deliverDirect(userId: string, delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal>;
+}
+
+/**
+ * A recipient's hub refused a delivery: its sender put more into this
+ * user's log in the last minute than `DIRECT_DELIVERIES_PER_MINUTE` allows.
+ * An answer, not an error, so that it crosses an RPC whole.
+ */
+export interface DirectRefusal {
+  readonly refused: "rate_limited";
+  /** How long until the sender may deliver to this user again, in milliseconds. */
+  readonly retryAfterMs: number;
+}
+
+/** `hub.users.deliver` was refused by the recipient's hub ({@link DirectRefusal}); a handler that lets it escape answers `rate_limited`. */
+export class DirectDeliveryRateLimitedError extends Error {
+  override readonly name = "DirectDeliveryRateLimitedError";
+  readonly toUser: string;
+  readonly retryAfterMs: number;
+
+  constructor(toUser: string, retryAfterMs: number, options: { cause?: unknown } = {}) {
+    super(`more deliveries to ${JSON.stringify(toUser.slice(0, 64))} in a minute than it takes from one sender; retry in ${Math.ceil(retryAfterMs / 1000)} s`, options);
+    this.toUser = toUser;
+    this.retryAfterMs = retryAfterMs;
+  }
 }
 
 /** A user id that cannot name a user (1–128 characters from `A-Z a-z 0-9 . _ @ : + - |`). */

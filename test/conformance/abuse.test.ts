@@ -34,6 +34,7 @@ const FRAME_BURST = 40;
 const CONNECTIONS_PER_MINUTE = 6;
 const TICKETS_PER_MINUTE = 3;
 const MAX_UNACKED_BYTES = 64 * 1024;
+const DIRECT_DELIVERIES_PER_MINUTE = 5;
 const VARS = {
   HEARTBEAT_INTERVAL_MS: "1000",
   HEARTBEAT_TIMEOUT_MS: "3000",
@@ -45,6 +46,7 @@ const VARS = {
   CONNECTIONS_PER_MINUTE: String(CONNECTIONS_PER_MINUTE),
   TICKETS_PER_MINUTE: String(TICKETS_PER_MINUTE),
   MAX_UNACKED_BYTES: String(MAX_UNACKED_BYTES),
+  DIRECT_DELIVERIES_PER_MINUTE: String(DIRECT_DELIVERIES_PER_MINUTE),
 };
 
 /** Sends `frame` every `everyMs` until the socket closes; resolves with how many went out. */
@@ -145,6 +147,37 @@ for (const host of hosts) {
       // Refused, not closed: fewer refusals than a burst.
       expect(a!.closedInfo).toBeUndefined();
       expect(b!.closedInfo).toBeUndefined();
+    });
+
+    test(`one sender's direct messages past ${DIRECT_DELIVERIES_PER_MINUTE} a minute to one user are refused with rate_limited and not logged, so no sender can push the user's own deliveries out of the log; another sender still gets through`, async () => {
+      const bob = uniqueUser("bob");
+      const [mallory, carol] = [await connectAs(uniqueUser("mallory")), await connectAs(uniqueUser("carol"))];
+      await push(bob, { data: "important" });
+      const tries = DIRECT_DELIVERIES_PER_MINUTE + 3;
+      for (let i = 0; i < tries; i++) mallory.send(JSON.stringify({ type: "direct", to: bob, data: i, id: `m${i}` }));
+      const answers = [];
+      for (let i = 0; i < tries; i++) answers.push(await mallory.nextJson());
+      // Her copies of what went in, and one rate_limited per refused frame, naming bob and when to retry.
+      expect(answers.filter((a) => a.type === "message")).toHaveLength(DIRECT_DELIVERIES_PER_MINUTE);
+      const refused = answers.filter((a) => a.type === "error");
+      expect(refused).toHaveLength(tries - DIRECT_DELIVERIES_PER_MINUTE);
+      for (const answer of refused) {
+        expect(answer).toMatchObject({ code: "rate_limited", message: expect.stringContaining(JSON.stringify(bob)) });
+        expect(answer.retryAfterMs).toBeGreaterThan(0);
+      }
+      carol.send(JSON.stringify({ type: "direct", to: bob, data: "from carol", id: "c1" }));
+      expect(await carol.nextJson()).toMatchObject({ type: "message", data: "from carol", toUser: bob });
+      // bob's log: his push first, then mallory's five and carol's one; nothing of mallory's refused frames.
+      const late = await connectAs(bob, { query: "since=0" });
+      const replayed = [];
+      for (let i = 0; i < 1 + DIRECT_DELIVERIES_PER_MINUTE + 1; i++) replayed.push(await late.nextJson());
+      expect(replayed.map((m) => [m.seq, m.data, m.fromUser])).toEqual([
+        [1, "important", undefined],
+        ...Array.from({ length: DIRECT_DELIVERIES_PER_MINUTE }, (_, i) => [2 + i, i, mallory.welcome.userId]),
+        [2 + DIRECT_DELIVERIES_PER_MINUTE, "from carol", carol.welcome.userId],
+      ]);
+      await sleep(300);
+      expect(late.pending).toEqual([]);
     });
 
     test("a burst within the limit, pings included, is all handled: no rate_limited", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_CONFIG, readHubConfig } from "../../src/index.ts";
 import {
+  DirectSenderLimits,
   messageFrameText,
   NOTICE_INTERVAL_MS,
   PerMinuteLimit,
@@ -157,6 +158,26 @@ describe("a user's sockets share one budget (UserFrameBudget)", () => {
     expect(verdicts.slice(0, SETTINGS.frameBurst).every((v) => v.kind === "refuse" && v.scope === "user")).toBe(true);
     // By then its own burst is spent as well (a refused frame keeps its socket's token spent).
     expect(verdicts.at(-1)).toMatchObject({ kind: "close", limit: "frames" });
+  });
+});
+
+describe("DirectSenderLimits", () => {
+  it("counts each sender apart: one past its minute waits, another goes in", () => {
+    const senders = new DirectSenderLimits(3);
+    for (let i = 0; i < 3; i++) expect(senders.take("mallory", 0)).toBe(0);
+    expect(senders.take("mallory", 0)).toBe(20_000);
+    expect(senders.take("carol", 0)).toBe(0);
+    expect(senders.take("mallory", 20_000)).toBe(0);
+  });
+
+  it("keeps at most its bound of senders, forgetting the one unused longest (full again anyway a minute after)", () => {
+    const senders = new DirectSenderLimits(1, 2);
+    senders.take("a", 0);
+    senders.take("b", 0);
+    senders.take("a", 0); // a used again: b is now the oldest
+    senders.take("c", 0); // b forgotten; a and c kept
+    expect(senders.take("a", 0)).toBeGreaterThan(0);
+    expect(senders.take("b", 0)).toBe(0);
   });
 });
 

@@ -26,6 +26,7 @@ const NUMERIC_VARS: [string, keyof HubConfig][] = [
   ["TICKET_TTL_MS", "ticketTtlMs"],
   ["CONNECTIONS_PER_MINUTE", "connectionsPerMinute"],
   ["TICKETS_PER_MINUTE", "ticketsPerMinute"],
+  ["DIRECT_DELIVERIES_PER_MINUTE", "directDeliveriesPerMinute"],
   ["MAX_UNACKED_BYTES", "maxUnackedBytes"],
   ["MAX_MESSAGE_BACKLOG", "maxMessageBacklog"],
 ];
