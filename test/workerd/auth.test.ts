@@ -262,6 +262,11 @@ describe("findCredentials", () => {
     expect(credentials(headers)).toBeNull();
   });
 
+  it("of several carriers in the subprotocols, takes the first (the README: send one)", () => {
+    expect(credentials({ "Sec-WebSocket-Protocol": "userhub.v1, bearer.first, bearer.second" })).toEqual({ token: "first", carrier: "protocol" });
+    expect(credentials({ "Sec-WebSocket-Protocol": "userhub.v1, ticket.t1, bearer.jwt" })).toEqual({ ticket: "t1", carrier: "ticket" });
+  });
+
   it("skips an empty bearer. carrier and takes the next one", () => {
     expect(credentials({ "Sec-WebSocket-Protocol": "userhub.v1, bearer., bearer.jwt" })).toEqual({ token: "jwt", carrier: "protocol" });
   });
