@@ -67,11 +67,12 @@ export function ticketRefusal(): Refusal {
 
 /**
  * The 429 for a user already at `maxConnectionsPerUser`. Its `Retry-After`
- * is the heartbeat timeout: a socket that died without closing counts until
- * then, and every upgrade sweeps the stale ones before it counts.
+ * is the longest a socket that died without closing still counts: the
+ * heartbeat timeout after its last frame, which the hub records up to one
+ * ping interval late. Every upgrade sweeps the stale ones before it counts.
  */
 export function connectionCapRefusal(config: Pick<HubConfig, "maxConnectionsPerUser" | "heartbeat">): Refusal {
-  const seconds = Math.ceil(config.heartbeat.timeoutMs / 1000);
+  const seconds = Math.ceil((config.heartbeat.timeoutMs + config.heartbeat.intervalMs) / 1000);
   return {
     ok: false,
     status: HttpStatus.TooManyRequests,

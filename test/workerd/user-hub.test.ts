@@ -119,8 +119,9 @@ describe("connecting", () => {
     expect(refused.status).toBe(429);
     expect(refused.webSocket).toBeNull();
     expect(await refused.text()).toMatch(/already has 4 open connections/);
-    // When to try again: a socket that died unclosed counts until the heartbeat timeout (3000 ms here), then a sweep drops it.
-    expect(refused.headers.get("Retry-After")).toBe(String(Math.ceil(Number(env.HEARTBEAT_TIMEOUT_MS) / 1000)));
+    // When to try again: a socket that died unclosed counts until the heartbeat timeout after its last frame, recorded
+    // up to one ping interval late; then a sweep drops it.
+    expect(refused.headers.get("Retry-After")).toBe(String(Math.ceil((Number(env.HEARTBEAT_TIMEOUT_MS) + Number(env.HEARTBEAT_INTERVAL_MS)) / 1000)));
     // Another user is not affected by alice's cap.
     const bob = await connect(user("bob"));
     clients[0]!.socket.close(1000);
