@@ -28,6 +28,8 @@ export default defineConfig({
                 MAX_CONNECTIONS_PER_USER: "4",
                 MAX_MESSAGE_BYTES: "1024",
                 LOG_RETENTION: "20",
+                // At most the retention: a hub that slept counts a sender's minute from what its log kept.
+                DIRECT_DELIVERIES_PER_MINUTE: "20",
                 // More than MAX_UNACKED_BYTES (1 MiB), so that a socket closed with 4002 can still resume from the log.
                 LOG_RETENTION_BYTES: "4194304",
               },

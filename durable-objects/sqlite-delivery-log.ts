@@ -254,6 +254,11 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return newDelivery(seq, at, entry.data, entry);
   }
 
+  deliveredFrom(fromUser: string, since: number): number {
+    this.#load();
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_ring WHERE from_user = ? AND at >= ?", fromUser, since).one().n;
+  }
+
   async since(seq: number): Promise<ReplayResult> {
     this.#load();
     const now = this.#now();

@@ -52,6 +52,7 @@ export interface UserHubEnv {
   LOG_RETENTION_MS?: string;
   LOG_RETENTION_BYTES?: string;
   TICKET_TTL_MS?: string;
+  DIRECT_DELIVERIES_PER_MINUTE?: string;
 }
 
 /**

@@ -83,6 +83,12 @@ export interface DeliveryLog {
    * it is wrong. Optional: a log without it reads where it stands.
    */
   hint?(latestSeq: number): void;
+  /**
+   * How many deliveries from `fromUser` (another user's, `hub.users.deliver`)
+   * the log keeps with an `at` of `since` or later. A hub that forgets its
+   * per-sender counts when it hibernates (Cloudflare) seeds them with it.
+   */
+  deliveredFrom?(fromUser: string, since: number): number;
 }
 
 /**

@@ -60,8 +60,10 @@ export async function deliverToUser(
  * The recipient's side: logs what another user's hub sent with this user's
  * next seq, under the sender's key kept per sender, and sends it to this
  * user's sockets. It runs no application code, so nothing here can call back
- * into the sender's hub. `admitSender` says how long the sender must wait
- * (0: it may deliver now), so that no one sender can fill this user's log.
+ * into the sender's hub. `senders` counts each sender's deliveries, so that
+ * no one sender can fill this user's log: `admit` says how long the sender
+ * must wait (0: it may deliver now), `unused` gives back the count of a
+ * retry that logged nothing new.
  *
  * @throws {InvalidUserIdError} when the delivery's `fromUser` cannot name a user.
  * @throws {TypeError} when the delivery is not one (`json` is not JSON text).
@@ -69,13 +71,15 @@ export async function deliverToUser(
 export async function receiveDirect(
   logAndSend: LogAndSend,
   delivery: DirectDelivery,
-  admitSender: (fromUser: string) => number = () => 0,
+  senders: { admit(fromUser: string): number; unused(fromUser: string): void } = { admit: () => 0, unused: () => {} },
 ): Promise<LoggedDelivery | DirectRefusal> {
   if (!isValidUserId(delivery?.fromUser)) throw new InvalidUserIdError(delivery?.fromUser);
   if (!isDirectDelivery(delivery)) throw new TypeError("not a direct delivery: it needs fromUser, json (JSON text) and an optional idempotencyKey string");
-  const wait = admitSender(delivery.fromUser);
+  const wait = senders.admit(delivery.fromUser);
   if (wait > 0) return { refused: "rate_limited", retryAfterMs: wait };
   const data = JSON.parse(delivery.json) as unknown;
   const key = delivery.idempotencyKey === undefined ? undefined : directKey("from", delivery.fromUser, delivery.idempotencyKey);
-  return await logAndSend({ data, json: delivery.json, fromUser: delivery.fromUser }, key);
+  const logged = await logAndSend({ data, json: delivery.json, fromUser: delivery.fromUser }, key);
+  if (logged.duplicate) senders.unused(delivery.fromUser);
+  return logged;
 }

@@ -7,7 +7,10 @@ export const MAX_DIRECT_SENDERS = 10_000;
  * How many deliveries each other user may put into this user's log per
  * minute (`DIRECT_DELIVERIES_PER_MINUTE`), so that no one sender can push the
  * user's own deliveries out of the log's retention. In memory, like the
- * hub's other limits: a hub that hibernates wakes with every count full.
+ * hub's other limits; a hub that hibernates forgets them, so a sender's
+ * count is seeded, when this instance first meets the sender, with what the
+ * log kept of it in the last minute (`seed`): bursts spaced past the
+ * hibernation delay get no more through than steady sending.
  *
  * @example
  * ```ts
@@ -26,13 +29,27 @@ export class DirectSenderLimits {
     this.#max = max;
   }
 
-  /** Counts one delivery from `fromUser`: 0 when it may go in, else milliseconds until one more may. */
-  take(fromUser: string, now: number): number {
+  /**
+   * Counts one delivery from `fromUser`: 0 when it may go in, else
+   * milliseconds until one more may. `seed` answers how many of the
+   * sender's deliveries the log kept from the last minute; asked only when
+   * this instance has no count of the sender yet.
+   */
+  take(fromUser: string, now: number, seed?: () => number): number {
     let limit = this.#senders.get(fromUser);
     if (limit) this.#senders.delete(fromUser);
-    else limit = new PerMinuteLimit(this.#perMinute, now);
+    else {
+      limit = new PerMinuteLimit(this.#perMinute, now);
+      const earlier = Math.min(seed?.() ?? 0, this.#perMinute);
+      for (let i = 0; i < earlier; i++) limit.take(now);
+    }
     this.#senders.set(fromUser, limit);
     if (this.#senders.size > this.#max) this.#senders.delete(this.#senders.keys().next().value!);
     return limit.take(now);
+  }
+
+  /** Uncounts a delivery from `fromUser` that logged nothing new (a retry with a key already used). */
+  putBack(fromUser: string): void {
+    this.#senders.get(fromUser)?.putBack();
   }
 }

@@ -383,9 +383,13 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    */
   async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal> {
     await this.#stale.sweep();
-    return await receiveDirect(this.#logAndSend, delivery, (fromUser) => {
-      const now = this.#host.now();
-      return this.#admission.limitsAt(now).directSenders.take(fromUser, now);
+    const now = this.#host.now();
+    const senders = this.#admission.limitsAt(now).directSenders;
+    const log = this.#host.log;
+    return await receiveDirect(this.#logAndSend, delivery, {
+      // A sender this instance has not counted yet (it may have slept since) starts from what the log kept of it.
+      admit: (fromUser) => senders.take(fromUser, now, log.deliveredFrom && (() => log.deliveredFrom!(fromUser, now - 60_000))),
+      unused: (fromUser) => senders.putBack(fromUser),
     });
   }
 

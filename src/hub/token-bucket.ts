@@ -43,6 +43,11 @@ export class TokenBucket {
     return Math.max(1, Math.ceil((cost - this.#tokens) / this.#rate));
   }
 
+  /** Gives back `cost` tokens taken for something that turned out to cost nothing (never past the burst). */
+  putBack(cost: number): void {
+    this.#tokens = Math.min(this.#burst, this.#tokens + cost);
+  }
+
   #refill(now: number): void {
     if (now > this.#at) {
       this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#rate);
@@ -71,5 +76,10 @@ export class PerMinuteLimit {
   /** Counts one event: 0 when it is allowed, else milliseconds until one more will be. */
   take(now: number): number {
     return this.#bucket.take(1, now);
+  }
+
+  /** Uncounts one event counted by {@link take} that turned out to cost nothing. */
+  putBack(): void {
+    this.#bucket.putBack(1);
   }
 }

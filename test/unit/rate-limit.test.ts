@@ -170,6 +170,15 @@ describe("DirectSenderLimits", () => {
     expect(senders.take("mallory", 20_000)).toBe(0);
   });
 
+  it("starts a sender it has no count of from the seed (what the log kept of it), and takes back a count put back", () => {
+    const senders = new DirectSenderLimits(3);
+    expect(senders.take("mallory", 0, () => 2)).toBe(0);
+    expect(senders.take("mallory", 0, () => 99)).toBeGreaterThan(0); // counted already: the seed is not asked again
+    senders.putBack("mallory");
+    expect(senders.take("mallory", 0)).toBe(0);
+    expect(new DirectSenderLimits(3).take("eve", 0, () => 99)).toBeGreaterThan(0); // a seed past the minute's count
+  });
+
   it("keeps at most its bound of senders, forgetting the one unused longest (full again anyway a minute after)", () => {
     const senders = new DirectSenderLimits(1, 2);
     senders.take("a", 0);

@@ -44,6 +44,27 @@ describe("receiveDirect (the RPC one hub calls on another)", () => {
     ]);
   });
 
+  it("counts a sender's deliveries per minute across the recipient's evictions (seeded from its log), and a retried key does not count", async () => {
+    const bob = user("bob");
+    const stub = hubOf(bob);
+    const perMinute = Number(env.DIRECT_DELIVERIES_PER_MINUTE); // 20 here, as LOG_RETENTION: all of it stays in the log
+    for (let i = 0; i < perMinute - 1; i++) expect(await stub.receiveDirect({ fromUser: "mallory", json: String(i), idempotencyKey: `k${i}` })).toMatchObject({ duplicate: false });
+    // The same key again logs nothing new and is not counted.
+    for (let i = 0; i < 5; i++) expect(await stub.receiveDirect({ fromUser: "mallory", json: "0", idempotencyKey: "k0" })).toMatchObject({ duplicate: true });
+    // bob's hub sleeps (its counts in memory go), then mallory comes back at once: her minute is read back from the log.
+    await evictDurableObject(stub);
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: '"last"', idempotencyKey: "last" })).toMatchObject({ duplicate: false });
+    const refused = await stub.receiveDirect({ fromUser: "mallory", json: '"one too many"', idempotencyKey: "over" });
+    expect(refused).toMatchObject({ refused: "rate_limited" });
+    expect((refused as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
+    // Another sender is counted apart.
+    expect(await stub.receiveDirect({ fromUser: "carol", json: '"hi"' })).toMatchObject({ duplicate: false });
+    // mallory's minute (seqs 1..perMinute) and carol's one; the refused one never took a seq.
+    const rows = await logRows(bob);
+    expect(rows.at(-1)).toMatchObject({ seq: perMinute + 1, from_user: "carol" });
+    expect(rows.some((row) => row.data === '"one too many"')).toBe(false);
+  });
+
   it("refuses a delivery whose fromUser cannot name a user, or that is not one, and logs nothing", async () => {
     const bob = user("bob");
     const stub = hubOf(bob);
