@@ -161,10 +161,13 @@ export class ServerError extends UserhubClientError {
   override readonly name = "ServerError";
   /** The error frame's code. */
   readonly code: ErrorCode;
+  /** For `rate_limited`: how long the hub drops this socket's frames (or, for a direct message, refuses this sender), in milliseconds. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
     super(message);
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -464,7 +464,8 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
         return;
       case "error": {
         const error = typed as unknown as ErrorFrame;
-        this.#emit("error", new ServerError(error.code, String(error.message)));
+        const retryAfterMs = typeof error.retryAfterMs === "number" && Number.isFinite(error.retryAfterMs) ? error.retryAfterMs : undefined;
+        this.#emit("error", new ServerError(error.code, String(error.message), retryAfterMs));
         return;
       }
       default:

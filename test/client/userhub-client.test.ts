@@ -587,6 +587,10 @@ describe("UserhubClient: other frames", () => {
     expect(events.errors[0]).toMatchObject({ name: "ServerError", code: "invalid_frame" });
     expect(frames).toEqual([{ type: "presence", online: ["conn-2"] }]);
     expect(client.state).toBe("open");
+    // A rate_limited frame's retryAfterMs comes with it (frames past a limit are dropped, not re-sent: the app decides).
+    socket.receive({ type: "error", code: "rate_limited", message: "more than 200 frames per second", retryAfterMs: 250 });
+    expect(events.errors[1]).toMatchObject({ name: "ServerError", code: "rate_limited", retryAfterMs: 250 });
+    expect((events.errors[0] as ServerError).retryAfterMs).toBeUndefined();
     client.close();
   });
 });
