@@ -21,6 +21,7 @@ import { storageRoot } from "./harness/storage-root.ts";
 import { bundleTargets, startTarget } from "./harness/target-launcher.ts";
 import { LIMITS_OUT_OF_REACH, type Target, TARGETS } from "./harness/targets.ts";
 import { type NoisyNeighbourSample, runNoisyNeighbour } from "./harness/workloads/noisy-neighbour.ts";
+import { runSocketBurst, type SocketBurstSample } from "./harness/workloads/socket-burst.ts";
 import { DEFAULT_HEARTBEAT } from "./harness/userhub-defaults.ts";
 
 const { values } = parseArgs({
@@ -45,6 +46,23 @@ interface Row {
 }
 
 const rows: Row[] = [];
+/** Bursts within each socket's limits from many sockets of one user (bench/harness/workloads/socket-burst.ts). */
+const BURSTS = [
+  { sockets: 32, framesEach: 150 },
+  { sockets: 8, framesEach: 1000 },
+] as const;
+interface BurstRow {
+  readonly host: Row["host"];
+  readonly limits: Row["limits"];
+  readonly sample: SocketBurstSample;
+}
+const burstRows: BurstRow[] = [];
+const bursts = async (host: Row["host"], limits: Row["limits"], url: string, target: Target) => {
+  for (const burst of BURSTS) {
+    const sample = await runSocketBurst(url, target, { ...burst, victimPeriodMs: VICTIM_PERIOD_MS, afterMs: 8_000, userPrefix: `${host}-${limits}-burst-${burst.sockets}-${Date.now()}` });
+    burstRows.push({ host, limits, sample });
+  }
+};
 const startedAt = new Date();
 const variants: Row["limits"][] = values["no-unlimited"] ? ["default"] : ["default", "off"];
 const workload = (prefix: string) => ({ durationMs, floodWarmupMs: 1_000, victimPeriodMs: VICTIM_PERIOD_MS, userPrefix: `${prefix}-${Date.now()}` });
@@ -66,6 +84,7 @@ try {
     const server = await startTarget(target, "throughput", DEFAULT_HEARTBEAT, bundles, storageRoot("memory"));
     try {
       rows.push({ host: "workerd", limits, sample: await runNoisyNeighbour(server.url, target, workload(`workerd-${limits}`)) });
+      await bursts("workerd", limits, server.url, target);
     } finally {
       await server.stop();
     }
@@ -73,6 +92,7 @@ try {
     const demo = await startDenoDemo({ vars: { JWT_SECRET: BENCH_JWT_SECRET, ...(limits === "off" ? UNLIMITED : {}) } });
     try {
       rows.push({ host: "deno", limits, sample: await runNoisyNeighbour(demo.url, TARGETS.userhub, workload(`deno-${limits}`)) });
+      await bursts("deno", limits, demo.url, TARGETS.userhub);
     } finally {
       await demo.stop();
     }
@@ -97,8 +117,16 @@ const lines = [
     `| ${host} | ${limits} | ${round(s.quiet.p50Ms)} / ${round(s.quiet.p99Ms)} | ${round(s.noisy.p50Ms)} / ${round(s.noisy.p99Ms)} | ${round(s.p99Ratio)}× | ${s.p99Ratio <= GOAL_RATIO ? "met" : "not met"} | ${s.flood.framesPerSecond} | ${s.flood.rateLimitedNotices} | ${Object.entries(s.flood.closes).map(([k, v]) => `${v}× ${k}`).join("; ") || "none"} | ${s.flood.upgradesRefused} |`,
   ),
   "",
+  "## A burst within the limits from many sockets of one user",
+  "",
+  `The same quiet user's echo while another user's sockets stop reading and each writes its frames at once: \`signal\` frames, each within its own socket's burst, every one fanned out by the demo's hub to all of that user's sockets. With the default limits a user's sockets share one budget (twice one socket's rate, one socket's burst); "limits off" puts every limit, that one too, out of reach. What counts is the quiet user's longest wait (one still unanswered 8 s after the burst counts as long as it waited).`,
+  "",
+  "| host | limits | sockets × frames | quiet before: longest ms | during: longest ms | during: p99 ms |",
+  "|---|---|---|---|---|---|",
+  ...burstRows.map(({ host, limits, sample: b }) => `| ${host} | ${limits} | ${b.sockets} × ${b.framesEach} | ${round(b.beforeMaxMs)} | ${round(b.duringMaxMs)} | ${round(b.duringP99Ms)} |`),
+  "",
 ];
 const outDir = values.out ?? fileURLToPath(new URL("./results/", import.meta.url));
-await writeFile(join(outDir, "noisy-neighbour.json"), `${JSON.stringify({ startedAt: startedAt.toISOString(), durationMs, goalRatio: GOAL_RATIO, rows }, null, 2)}\n`);
+await writeFile(join(outDir, "noisy-neighbour.json"), `${JSON.stringify({ startedAt: startedAt.toISOString(), durationMs, goalRatio: GOAL_RATIO, rows, bursts: burstRows }, null, 2)}\n`);
 await writeFile(join(outDir, "noisy-neighbour.md"), lines.join("\n"));
 console.log(lines.join("\n"));
