@@ -1,9 +1,11 @@
 /**
- * `npm run bench:noisy`: the noisy-neighbour workload alone, on workerd (the
- * bench's Miniflare harness, the demo Worker) and on Deno (the demo server),
- * each with userhub's default limits and, for comparison, with the per-socket
- * limits turned out of reach. Writes bench/results/noisy-neighbour.json and
- * noisy-neighbour.md (the goal: the quiet user's p99 within 2× of its quiet p99).
+ * `npm run bench:noisy`: the noisy-neighbour workload alone, then bursts
+ * from many sockets of one user (socket-burst.ts), on workerd (the bench's
+ * Miniflare harness, the demo Worker) and on Deno (the demo server), each
+ * with userhub's default limits and, for comparison, with its limits turned
+ * out of reach. Writes bench/results/noisy-neighbour.json and
+ * noisy-neighbour.md (the flood's goal: the quiet user's p99 within 2× of
+ * its quiet p99; the bursts': the quiet user's longest wait, reported).
  *
  *   npm run bench:noisy                  both hosts, limits on and off
  *   npm run bench:noisy -- --duration 5000 --no-unlimited
