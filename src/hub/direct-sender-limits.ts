@@ -2,6 +2,8 @@ import { PerMinuteLimit } from "./token-bucket.ts";
 
 /** Senders whose counts a hub keeps at most; past it the one unused longest is forgotten (it is full again a minute after its last use). */
 export const MAX_DIRECT_SENDERS = 10_000;
+/** The window a count covers. */
+const MINUTE_MS = 60_000;
 
 /**
  * How many deliveries each other user may put into this user's log per
@@ -32,15 +34,15 @@ export class DirectSenderLimits {
   /**
    * Counts one delivery from `fromUser`: 0 when it may go in, else
    * milliseconds until one more may. `seed` answers how many of the
-   * sender's deliveries the log kept from the last minute; asked only when
-   * this instance has no count of the sender yet.
+   * sender's deliveries the log kept from `since` on (the last minute);
+   * asked only when this instance has no count of the sender yet.
    */
-  take(fromUser: string, now: number, seed?: () => number): number {
+  take(fromUser: string, now: number, seed?: (since: number) => number): number {
     let limit = this.#senders.get(fromUser);
     if (limit) this.#senders.delete(fromUser);
     else {
       limit = new PerMinuteLimit(this.#perMinute, now);
-      const earlier = Math.min(seed?.() ?? 0, this.#perMinute);
+      const earlier = Math.min(seed?.(now - MINUTE_MS) ?? 0, this.#perMinute);
       for (let i = 0; i < earlier; i++) limit.take(now);
     }
     this.#senders.set(fromUser, limit);

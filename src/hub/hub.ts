@@ -388,7 +388,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
     const log = this.#host.log;
     return await receiveDirect(this.#logAndSend, delivery, {
       // A sender this instance has not counted yet (it may have slept since) starts from what the log kept of it.
-      admit: (fromUser) => senders.take(fromUser, now, log.deliveredFrom && (() => log.deliveredFrom!(fromUser, now - 60_000))),
+      admit: (fromUser) => senders.take(fromUser, now, log.deliveredFrom && ((since) => log.deliveredFrom!(fromUser, since))),
       unused: (fromUser) => senders.putBack(fromUser),
     });
   }
