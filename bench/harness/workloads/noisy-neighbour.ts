@@ -7,7 +7,7 @@
  * `rate_limited` notices, closes with 1008, upgrades refused with 429.
  */
 import WebSocket from "ws";
-import { openSocket, toWebSocketUrl } from "../bench-socket.ts";
+import { type BenchSocket, openSocket, toWebSocketUrl } from "../bench-socket.ts";
 import { percentile } from "../latency-summary.ts";
 import { clientFrame, type Target } from "../targets.ts";
 import { sleep } from "./measurement-window.ts";
@@ -68,35 +68,53 @@ export async function runNoisyNeighbour(url: string, target: Target, options: No
 /** How long past its window the victim waits for a last answer; one still missing counts as this late. */
 const STARVED_AFTER_MS = 10_000;
 
-/** The victim's loop: send, wait for the delivery, send again once `periodMs` has passed since the last send, for `durationMs`. */
-function echoFor(socket: Awaited<ReturnType<typeof openSocket>>, target: Target, durationMs: number, periodMs: number): Promise<EchoLatency> {
-  const latencies: number[] = [];
+/**
+ * The quiet user's loop: send, wait for the delivery, send again once
+ * `periodMs` has passed since the last send, until `roundTrip` (told each
+ * round trip's milliseconds) answers false. `waitingMs` is how long the
+ * round trip still out has waited.
+ */
+export function echoLoop(socket: BenchSocket, target: Target, periodMs: number, roundTrip: (ms: number) => boolean): { waitingMs(): number } {
   let counter = 0;
+  let sentAt = 0;
+  const send = () => {
+    sentAt = performance.now();
+    socket.send(clientFrame(++counter));
+  };
+  socket.onText = (text) => {
+    if (!target.isDelivery(text)) return;
+    const now = performance.now();
+    if (!roundTrip(now - sentAt)) {
+      socket.onText = () => {};
+      return;
+    }
+    setTimeout(send, Math.max(0, sentAt + periodMs - now));
+  };
+  send();
+  return { waitingMs: () => performance.now() - sentAt };
+}
+
+/** The victim's echo for `durationMs` (see {@link echoLoop}). */
+function echoFor(socket: BenchSocket, target: Target, durationMs: number, periodMs: number): Promise<EchoLatency> {
+  const latencies: number[] = [];
   return new Promise((resolve) => {
     const endAt = performance.now() + durationMs;
-    let sentAt = 0;
     const finish = () => {
       clearTimeout(starved);
       socket.onText = () => {};
       resolve({ roundTrips: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) });
     };
+    const loop = echoLoop(socket, target, periodMs, (ms) => {
+      latencies.push(ms);
+      if (performance.now() < endAt) return true;
+      finish();
+      return false;
+    });
     // A server the flood starved answers nothing: the round trip still out is counted as long as it has waited.
     const starved = setTimeout(() => {
-      latencies.push(performance.now() - sentAt);
+      latencies.push(loop.waitingMs());
       finish();
     }, durationMs + STARVED_AFTER_MS);
-    const send = () => {
-      sentAt = performance.now();
-      socket.send(clientFrame(++counter));
-    };
-    socket.onText = (text) => {
-      if (!target.isDelivery(text)) return;
-      const now = performance.now();
-      latencies.push(now - sentAt);
-      if (now >= endAt) return finish();
-      setTimeout(send, Math.max(0, sentAt + periodMs - now));
-    };
-    send();
   });
 }
 

@@ -9,8 +9,9 @@
 import WebSocket from "ws";
 import { openSocket, toWebSocketUrl } from "../bench-socket.ts";
 import { percentile } from "../latency-summary.ts";
-import { clientFrame, type Target } from "../targets.ts";
+import type { Target } from "../targets.ts";
 import { sleep } from "./measurement-window.ts";
+import { echoLoop } from "./noisy-neighbour.ts";
 
 export interface SocketBurstOptions {
   readonly sockets: number;
@@ -40,20 +41,11 @@ export async function runSocketBurst(url: string, target: Target, options: Socke
   const burst: WebSocket[] = [];
   try {
     const latencies: number[] = [];
-    let sentAt = 0;
-    let counter = 0;
     let stopped = false;
-    const send = () => {
-      sentAt = performance.now();
-      victim.send(clientFrame(++counter));
-    };
-    victim.onText = (text) => {
-      if (!target.isDelivery(text)) return;
-      const now = performance.now();
-      latencies.push(now - sentAt);
-      if (!stopped) setTimeout(send, Math.max(0, sentAt + options.victimPeriodMs - now));
-    };
-    send();
+    const loop = echoLoop(victim, target, options.victimPeriodMs, (ms) => {
+      latencies.push(ms);
+      return !stopped;
+    });
     await sleep(BEFORE_MS);
     const before = latencies.splice(0);
     const user = `${options.userPrefix}-burst`;
@@ -65,7 +57,7 @@ export async function runSocketBurst(url: string, target: Target, options: Socke
     await sleep(options.afterMs);
     stopped = true;
     // A round trip still out has waited this long.
-    const waiting = performance.now() - sentAt;
+    const waiting = loop.waitingMs();
     const during = [...latencies, ...(latencies.length > 0 && waiting > options.victimPeriodMs * 2 ? [waiting] : [])];
     return {
       sockets: options.sockets,
