@@ -37,6 +37,7 @@ export {
 export { isRevoked, MemoryRevocationWatermarks, type RevocationWatermark } from "./hub/revocation.ts";
 export {
   type AckFrame,
+  answerTo,
   type AuthFrame,
   BEARER_PROTOCOL_PREFIX,
   type ClientFrame,
@@ -47,6 +48,7 @@ export {
   HEARTBEAT_PONG,
   type HeartbeatSettings,
   isLargerThan,
+  MAX_FRAME_ID_CHARS,
   type MessageFrame,
   parseClientFrame,
   type ParsedFrame,

@@ -163,11 +163,14 @@ export class ServerError extends UserhubClientError {
   readonly code: ErrorCode;
   /** For `rate_limited`: how long the hub drops this socket's frames (or, for a direct message, refuses this sender), in milliseconds. */
   readonly retryAfterMs: number | undefined;
+  /** The `id` of the frame this answers, when that frame carried one (for example the demo's `direct` message id). */
+  readonly id: string | undefined;
 
-  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number, id?: string) {
     super(message);
     this.code = code;
     this.retryAfterMs = retryAfterMs;
+    this.id = id;
   }
 }
 

@@ -465,7 +465,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
       case "error": {
         const error = typed as unknown as ErrorFrame;
         const retryAfterMs = typeof error.retryAfterMs === "number" && Number.isFinite(error.retryAfterMs) ? error.retryAfterMs : undefined;
-        this.#emit("error", new ServerError(error.code, String(error.message), retryAfterMs));
+        this.#emit("error", new ServerError(error.code, String(error.message), retryAfterMs, typeof error.id === "string" ? error.id : undefined));
         return;
       }
       default:

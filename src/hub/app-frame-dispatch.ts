@@ -1,5 +1,5 @@
 import { UnserializablePayloadError } from "../protocol/delivery-frame.ts";
-import { type ClientFrame, errorFrame, ErrorCode } from "../protocol/frames.ts";
+import { answerTo, type ClientFrame, errorFrame, ErrorCode, type ErrorFrame } from "../protocol/frames.ts";
 import { ConnectionStateTooLargeError } from "./connection-state.ts";
 import { runFrameHandler } from "./frame-schema.ts";
 import { type Connection, FrameError, type HubApp, type HubContext } from "./hub-app.ts";
@@ -15,7 +15,8 @@ import type { Sender } from "./sender.ts";
  * no user (`hub.users.deliver`), `rate_limited` (with `retryAfterMs`) for a
  * delivery to another user that user's hub refused for its sender's rate, `state_too_large` for
  * connection state past its bound, `handler_failed` (and one log line) for
- * anything else the handler threw. The socket stays open in every case.
+ * anything else the handler threw. Each answer carries the frame's `id`
+ * when it had one (`answerTo`). The socket stays open in every case.
  */
 export function dispatchAppFrame(
   app: HubApp,
@@ -27,7 +28,7 @@ export function dispatchAppFrame(
   const frames = app.frames;
   const handler = frames && Object.hasOwn(frames, frame.type) ? frames[frame.type] : undefined;
   if (!handler) {
-    return sender.send(JSON.stringify(errorFrame(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(frame.type.slice(0, 64))}`))).then(nothing);
+    return sender.send(JSON.stringify(answerTo(frame, errorFrame(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(frame.type.slice(0, 64))}`)))).then(nothing);
   }
   // Not an async function: the handler's own promise, with only the answer to a failure chained on it, is
   // what every application frame costs.
@@ -44,18 +45,18 @@ export function dispatchAppFrame(
 
 /** The error frame for a handler that threw or rejected; the socket stays open. */
 function answerFailure(error: unknown, frame: ClientFrame, sender: Sender): Promise<void> {
-  let answer: string;
+  let answer: ErrorFrame;
   if (error instanceof DirectDeliveryRateLimitedError) {
-    answer = JSON.stringify({ ...errorFrame(ErrorCode.RateLimited, error.message), retryAfterMs: error.retryAfterMs });
+    answer = { ...errorFrame(ErrorCode.RateLimited, error.message), retryAfterMs: error.retryAfterMs };
   } else if (error instanceof FrameError || error instanceof UnserializablePayloadError || error instanceof InvalidUserIdError) {
-    answer = JSON.stringify(errorFrame(ErrorCode.InvalidFrame, error.message));
+    answer = errorFrame(ErrorCode.InvalidFrame, error.message);
   } else if (error instanceof ConnectionStateTooLargeError) {
-    answer = JSON.stringify(errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`));
+    answer = errorFrame(ErrorCode.StateTooLarge, `the "${frame.type}" handler's ${error.message}`);
   } else {
     logFailure(`frame handler "${frame.type}"`, error);
-    answer = JSON.stringify(errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; what it did before it failed stands`));
+    answer = errorFrame(ErrorCode.HandlerFailed, `the "${frame.type}" handler failed; what it did before it failed stands`);
   }
-  return sender.send(answer).then(nothing);
+  return sender.send(JSON.stringify(answerTo(frame, answer))).then(nothing);
 }
 
 function nothing(): void {}

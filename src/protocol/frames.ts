@@ -127,7 +127,12 @@ export interface ErrorFrame {
   readonly message: string;
   /** With `rate_limited`: milliseconds until a frame would be handled again. */
   readonly retryAfterMs?: number;
+  /** The refused frame's own `id`, when it carried one (a string of 1 to {@link MAX_FRAME_ID_CHARS} characters): which of the client's frames this answers. */
+  readonly id?: string;
 }
+
+/** The longest `id` of a client's frame that an error frame answering it carries back. */
+export const MAX_FRAME_ID_CHARS = 128;
 
 /** Any frame the server sends as JSON. */
 export type ServerFrame = WelcomeFrame | MessageFrame | SignalFrame | ResetFrame | AuthFrame | ErrorFrame;
@@ -173,6 +178,21 @@ export function parseClientFrame(text: string): ParsedFrame {
 /** Builds an `error` frame. */
 export function errorFrame(code: ErrorCode, message: string): ErrorFrame {
   return { type: "error", code, message };
+}
+
+/**
+ * `error` answering the client's `frame`, with the frame's `id` when it
+ * carried a usable one, so that a client with several frames in flight can
+ * tell which one was refused.
+ *
+ * @example
+ * ```ts
+ * answerTo({ type: "direct", to: "bob", data: 1, id: "m1" }, errorFrame(ErrorCode.InvalidFrame, "…")); // { type: "error", code: "invalid_frame", message: "…", id: "m1" }
+ * ```
+ */
+export function answerTo(frame: ClientFrame, error: ErrorFrame): ErrorFrame {
+  const id = frame.id;
+  return typeof id === "string" && id.length > 0 && id.length <= MAX_FRAME_ID_CHARS ? { ...error, id } : error;
 }
 
 /** The size of a frame as it travels: UTF-8 bytes for text. */

@@ -591,6 +591,10 @@ describe("UserhubClient: other frames", () => {
     socket.receive({ type: "error", code: "rate_limited", message: "more than 200 frames per second", retryAfterMs: 250 });
     expect(events.errors[1]).toMatchObject({ name: "ServerError", code: "rate_limited", retryAfterMs: 250 });
     expect((events.errors[0] as ServerError).retryAfterMs).toBeUndefined();
+    // An answer to a frame that carried an id names it; one that did not has none.
+    socket.receive({ type: "error", code: "rate_limited", message: 'bob takes no more from you this minute', retryAfterMs: 900, id: "m7" });
+    expect(events.errors[2]).toMatchObject({ name: "ServerError", code: "rate_limited", id: "m7" });
+    expect((events.errors[1] as ServerError).id).toBeUndefined();
     client.close();
   });
 });

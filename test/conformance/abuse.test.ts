@@ -157,10 +157,10 @@ for (const host of hosts) {
       for (let i = 0; i < tries; i++) mallory.send(JSON.stringify({ type: "direct", to: bob, data: i, id: `m${i}` }));
       const answers = [];
       for (let i = 0; i < tries; i++) answers.push(await mallory.nextJson());
-      // Her copies of what went in, and one rate_limited per refused frame, naming bob and when to retry.
+      // Her copies of what went in, and one rate_limited per refused frame, naming bob and when to retry, and which frame it answers.
       expect(answers.filter((a) => a.type === "message")).toHaveLength(DIRECT_DELIVERIES_PER_MINUTE);
       const refused = answers.filter((a) => a.type === "error");
-      expect(refused).toHaveLength(tries - DIRECT_DELIVERIES_PER_MINUTE);
+      expect(refused.map((a) => a.id)).toEqual(Array.from({ length: tries - DIRECT_DELIVERIES_PER_MINUTE }, (_, i) => `m${DIRECT_DELIVERIES_PER_MINUTE + i}`));
       for (const answer of refused) {
         expect(answer).toMatchObject({ code: "rate_limited", message: expect.stringContaining(JSON.stringify(bob)) });
         expect(answer.retryAfterMs).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import {
   CloseReason,
   Hub,
   KeySetUnavailableError,
+  MAX_FRAME_ID_CHARS,
 } from "../../src/host.ts";
 import { fanOutApp } from "../../worker/demo-app.ts";
 
@@ -197,6 +198,40 @@ describe("application hooks", () => {
     ]);
     // The identity is the hub's, whatever the frame claims.
     expect(seen).toEqual([["echo", "carol"], ["echo", "carol"]]);
+    a.client.close(1000);
+  });
+
+  it("answers a refused frame with its id, when it carried a string of 1 to 128 characters, so a client can tell which frame it was", async () => {
+    captureErrors();
+    const app: HubApp = {
+      frames: {
+        picky: () => {
+          throw new FrameError("no");
+        },
+        explode: () => Promise.reject(new TypeError("boom")),
+      },
+    };
+    const host = new TestHost();
+    const hub = new Hub(host, app, config);
+    const a = await open(hub, host);
+    const longest = "x".repeat(MAX_FRAME_ID_CHARS);
+    for (const frame of [
+      { type: "picky", id: "p1" },
+      { type: "explode", id: "e1" },
+      { type: "nobody", id: longest },
+      { type: "picky", id: `${longest}x` },
+      { type: "picky", id: 7 },
+      { type: "picky", id: "" },
+    ]) a.client.send(JSON.stringify(frame));
+    await vi.waitFor(() => expect(a.frames).toHaveLength(7));
+    expect((a.frames.slice(1) as { code: string; id?: string }[]).map((f) => [f.code, f.id])).toEqual([
+      [ErrorCode.InvalidFrame, "p1"],
+      [ErrorCode.HandlerFailed, "e1"],
+      [ErrorCode.UnknownType, longest],
+      [ErrorCode.InvalidFrame, undefined],
+      [ErrorCode.InvalidFrame, undefined],
+      [ErrorCode.InvalidFrame, undefined],
+    ]);
     a.client.close(1000);
   });
 
