@@ -61,6 +61,8 @@ export class DeliveryFanOut<S extends WritableSocket> {
   #hinted = false;
   /** Deliveries this instance sent since it last wrote the log's latest seq into an attachment. */
   #sinceRemembered = 0;
+  /** Sockets being greeted, each with the seq its welcome carries (see {@link greeting}). */
+  readonly #greeting = new Map<S, Promise<number>>();
 
   /** `endSlowConsumer` closes a socket past `maxUnackedBytes` (4002). */
   constructor(
@@ -141,8 +143,14 @@ export class DeliveryFanOut<S extends WritableSocket> {
     const tally = new SentTally();
     // Each frame's size, counted once for every acknowledging socket (and not at all when none acknowledges).
     let sizes: readonly number[] | undefined;
+    const greeting = this.#greeting.size > 0;
     for (const socket of live) {
       const attachment = this.#sockets.attachment(socket)!;
+      const welcomeSeq = greeting ? this.#greeting.get(socket) : undefined;
+      if (welcomeSeq) {
+        tally.add(this.#sendAfterWelcome(socket, attachment, welcomeSeq, deliveries, frames));
+        continue;
+      }
       if (!attachment.acks) {
         tally.add(this.#sockets.sender(socket).sendNow(frames));
         continue;
@@ -153,11 +161,30 @@ export class DeliveryFanOut<S extends WritableSocket> {
     return tally.total();
   }
 
-  /** Sends to an acknowledging socket, unless its unacknowledged bytes would pass `maxUnackedBytes` (then it is closed with 4002). */
+  /** Sends a socket that is being greeted the deliveries after the seq its welcome carries, in their turn on its sender. */
+  #sendAfterWelcome(socket: S, attachment: ConnectionAttachment, welcomeSeq: Promise<number>, deliveries: readonly Delivery[], frames: string | readonly string[]): Promise<SendOutcome> {
+    const all = typeof frames === "string" ? [frames] : frames;
+    const after = (seq: number) => deliveries.flatMap((delivery, i) => (delivery.seq > seq ? [{ delivery, frame: all[i]! }] : []));
+    if (!attachment.acks) return this.#sockets.sender(socket).send(async () => after(await welcomeSeq).map((d) => d.frame));
+    return welcomeSeq.then((seq) => {
+      const newer = after(seq);
+      if (newer.length === 0) return "sent";
+      const newerFrames = newer.map((d) => d.frame);
+      return this.#sendCounted(socket, attachment, newer.map((d) => d.delivery), newerFrames, newerFrames.map(frameBytes));
+    });
+  }
+
+  /**
+   * Sends to an acknowledging socket, unless its unacknowledged bytes would
+   * pass `maxUnackedBytes` (then it is closed with 4002). A socket with
+   * nothing unacknowledged takes any one delivery, however large.
+   */
   async #sendCounted(socket: S, attachment: ConnectionAttachment, deliveries: readonly Delivery[], frames: string | readonly string[], sizes: readonly number[]): Promise<SendOutcome> {
     const unacked = await this.#unackedOf(socket, attachment);
     deliveries.forEach((delivery, i) => unacked.sent(delivery.seq, sizes[i]!));
-    if (unacked.bytes > this.#maxUnackedBytes) {
+    // A client that acknowledged everything before these is sent them whatever their size (a push may be larger than
+    // the bound). Asked of the count, not read before adding: a count rebuilt from the log already holds them.
+    if (unacked.bytes > this.#maxUnackedBytes && unacked.bytesBefore(deliveries[0]!.seq) > 0) {
       await this.#endSlowConsumer(socket, attachment);
       return "overflow";
     }
@@ -192,6 +219,24 @@ export class DeliveryFanOut<S extends WritableSocket> {
     } catch {
       // A socket closing under us may refuse a new attachment: the hint is only a hint.
     }
+  }
+
+  /**
+   * `socket` is being greeted: its welcome, queued on its sender, will carry
+   * `welcomeSeq` (the log's latest when read), and `greeted` settles once the
+   * welcome (and any replay) is written. Until then a live delivery at or
+   * before that seq is not sent to it: the replay has it, or, for a socket
+   * that does not resume, it is history. A log read asynchronously (Deno KV)
+   * can take a delivery after the socket went live and before its latest seq
+   * was read; without this the socket got that seq twice, replayed and live.
+   * It stays marked until appends in flight when the greeting ended have
+   * been sent, the last that can hold such a seq.
+   */
+  greeting(socket: S, welcomeSeq: Promise<number>, greeted: Promise<unknown>): void {
+    welcomeSeq.catch(() => {});
+    this.#greeting.set(socket, welcomeSeq);
+    const greetedOut = (): void => void this.#appendTail.then(() => this.#greeting.delete(socket));
+    greeted.then(greetedOut, greetedOut);
   }
 
   /**

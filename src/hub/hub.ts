@@ -164,12 +164,13 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * first await, so no live delivery can overtake them.
    */
   async open(socket: S, resume: ResumeRequest | null = null): Promise<void> {
-    await this.#stale.sweep();
     const attachment = this.#sockets.attachment(socket);
     if (!attachment) return;
     const sender = this.#sockets.sender(socket);
     const log = this.#host.log;
-    const snapshot = Promise.all([log.latestSeq(), log.epoch()]);
+    // The sweep (so the welcome counts no zombie) and the reads happen in the welcome's turn: queued before any
+    // await, so that no live delivery reaches the socket ahead of its welcome.
+    const snapshot = this.#stale.sweep().then(() => Promise.all([log.latestSeq(), log.epoch()]));
     const welcomeSent = sender.send(async () => {
       const [seq, epoch] = await snapshot;
       if (attachment.acks && attachment.ackedSeq === undefined) {
@@ -191,8 +192,10 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       return JSON.stringify(welcome);
     });
     const replaySent = resume ? sender.send(async () => this.#fanOut.replay(resume, ...(await snapshot))) : undefined;
+    this.#fanOut.greeting(socket, snapshot.then(([seq]) => seq), Promise.all([welcomeSent, replaySent]));
     await welcomeSent;
     await replaySent;
+    await snapshot;
     await this.#stale.reschedule();
     await this.#call("onConnect", () => this.#app.onConnect?.(this.#connection(socket, attachment), this.#context(attachment.userId)));
   }

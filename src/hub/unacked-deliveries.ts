@@ -42,6 +42,13 @@ export class UnackedDeliveries {
     this.#bytes += bytes;
   }
 
+  /** Bytes unacknowledged of the deliveries before `seq` (those at or after it are the latest counted). */
+  bytesBefore(seq: number): number {
+    let bytes = this.#bytes;
+    for (let i = this.#seqs.length - 1; i >= this.#head && this.#seqs[i]! >= seq; i--) bytes -= this.#sizes[i]!;
+    return bytes;
+  }
+
   /** The client processed everything up to `seq`. */
   acknowledged(seq: number): void {
     while (this.#head < this.#seqs.length && this.#seqs[this.#head]! <= seq) {

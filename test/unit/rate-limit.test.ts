@@ -205,6 +205,18 @@ describe("UnackedDeliveries", () => {
     expect(unacked.bytes).toBe(0);
   });
 
+  it("says how many bytes wait of the deliveries before a seq, acknowledged ones left out", () => {
+    const unacked = new UnackedDeliveries();
+    for (const [seq, bytes] of [[1, 100], [2, 50], [3, 25], [4, 10]] as const) unacked.sent(seq, bytes);
+    expect(unacked.bytesBefore(3)).toBe(150);
+    expect(unacked.bytesBefore(1)).toBe(0);
+    expect(unacked.bytesBefore(9)).toBe(185);
+    unacked.acknowledged(1);
+    expect(unacked.bytesBefore(4)).toBe(75);
+    unacked.acknowledged(4);
+    expect(unacked.bytesBefore(5)).toBe(0);
+  });
+
   it("stays correct over many deliveries and acknowledgments", () => {
     const unacked = new UnackedDeliveries();
     for (let seq = 1; seq <= 10_000; seq++) {

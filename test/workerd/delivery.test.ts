@@ -5,8 +5,11 @@
 // 20 deliveries (LOG_RETENTION in vitest.config.ts).
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { Hub, MemoryDeliveryLog } from "../../src/host.ts";
+import { DEFAULT_CONFIG, PUSH_ONLY_APP } from "../../src/index.ts";
 import worker, { type DemoEnv } from "../../worker/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
+import { MemoryHost } from "./memory-hub.ts";
 
 const PUSH_KEY = env.PUSH_API_KEY!;
 const RETENTION = 20;
@@ -87,6 +90,49 @@ describe("resume", () => {
     await hubOf(alice).push(["live"]);
     expect(await back.next()).toMatchObject({ type: "message", seq: RETENTION + 11, data: "live" });
     back.socket.close(1000);
+  });
+
+  it("sends a socket each seq once when a delivery lands while its welcome reads the log (a log read asynchronously, as Deno KV is)", async () => {
+    // latestSeq waits until released, as a read of Deno KV waits for the store while other events run.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    class SlowReadLog extends MemoryDeliveryLog {
+      override async latestSeq(): Promise<number> {
+        await gate;
+        return await super.latestSeq();
+      }
+    }
+    const host = new MemoryHost();
+    const log = new SlowReadLog();
+    host.log = log;
+    const hub = new Hub(host, PUSH_ONLY_APP, DEFAULT_CONFIG);
+    await log.append([{ data: "one" }], Date.now());
+    const epoch = await log.epoch();
+    const sockets = [{ since: 1, epoch }, null].map((resume) => {
+      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+      const frames: { type: string; seq?: number }[] = [];
+      client.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+      client.accept();
+      server.accept();
+      const accepted = hub.accept({ userId: "alice", protocol: null, resume, identity: { userId: "alice", expiresAt: null } }, () => {
+        host.sockets.add(server);
+        return server;
+      });
+      return { client, frames, accepted };
+    });
+    // Both sockets are live, their welcomes waiting on the read: a push takes seq 2 and sends it live.
+    await vi.waitFor(() => expect(host.openSockets()).toHaveLength(2));
+    const pushed = hub.push(["two"]);
+    await vi.waitFor(() => expect(log.entries()).toHaveLength(2));
+    release();
+    expect((await pushed).seqs).toEqual([2]);
+    await Promise.all(sockets.map((s) => s.accepted));
+    await hub.push(["three"]);
+    const [resuming, fresh] = sockets;
+    // The resuming socket: seq 2 in its replay, not live as well. The fresh one: its welcome's seq (2) is where it starts.
+    await vi.waitFor(() => expect(resuming!.frames.map((f) => [f.type, f.seq])).toEqual([["welcome", 2], ["message", 2], ["message", 3]]));
+    await vi.waitFor(() => expect(fresh!.frames.map((f) => [f.type, f.seq])).toEqual([["welcome", 2], ["message", 3]]));
+    for (const s of sockets) s.client.close(1000);
   });
 
   it("answers a resume from another epoch, or from a seq the hub never issued, with a reset", async () => {

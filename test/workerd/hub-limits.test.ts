@@ -132,6 +132,28 @@ describe("Hub limits", () => {
     expect(plain.frames.filter((f) => f.type === "message")).toHaveLength(26);
   });
 
+  it("sends an acknowledging socket that is caught up one delivery larger than the bound, and closes it with 4002 only if more comes before it acknowledges", async () => {
+    const host = new TestHost();
+    const hub = new Hub(host, bigIntApp, config);
+    const acking = await open(hub, host, { acks: true });
+    await settle();
+    const big = "x".repeat(3000);
+    // Caught up: each delivery past the 1000-byte bound goes out, and an ack after each keeps it open.
+    for (let i = 0; i < 3; i++) {
+      const { seqs, delivered } = await hub.push([{ big }]);
+      expect(delivered).toBe(1);
+      await hub.message(acking.server, JSON.stringify({ type: "ack", seq: seqs[0] }));
+    }
+    await settle();
+    expect(acking.frames.filter((f) => f.type === "message")).toHaveLength(3);
+    expect(acking.client.readyState).toBe(WebSocket.OPEN);
+    // One more with the last unacknowledged: past the bound with something already waiting, 4002.
+    await hub.push([{ big }]);
+    expect(acking.client.readyState).toBe(WebSocket.OPEN);
+    expect((await hub.push(["small"])).delivered).toBe(0);
+    expect(await acking.closed).toEqual({ code: CloseCode.SlowConsumer, reason: UNACKED_BYTES_REASON });
+  });
+
   it("a rebuilt hub (as after hibernation) counts what an acknowledging socket left unacknowledged from the log, past its attachment's ackedSeq", async () => {
     const host = new TestHost();
     const acking = await open(new Hub(host, bigIntApp, config), host, { acks: true });
