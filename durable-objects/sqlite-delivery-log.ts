@@ -144,7 +144,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
   #writes: { readonly ring: number; readonly statements: ReturnType<typeof ringWrites> } | null = null;
   /** At least the bytes kept on disk: exact when loaded or measured, then only grows until measured again. */
   #bytesAtMost = 0;
-  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  /** The latest time the log was told (an append's `at`, a prune's or a read's `now`): its clock for the age bound. */
   #lastNow: number | null = null;
   /**
    * The latest seq as a hint said and the log's own writes since confirmed, while
@@ -174,8 +174,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return this.#latest;
   }
 
-  async oldestSeq(): Promise<number> {
+  async oldestSeq(now?: number): Promise<number> {
     this.#load();
+    if (now !== undefined) this.#tell(now);
     return this.#oldest(this.#now());
   }
 
@@ -259,10 +260,10 @@ export class SqliteDeliveryLog implements DeliveryLog {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM userhub_ring WHERE from_user = ? AND at >= ?", fromUser, since).one().n;
   }
 
-  async since(seq: number): Promise<ReplayResult> {
+  async since(seq: number, now?: number): Promise<ReplayResult> {
     this.#load();
-    const now = this.#now();
-    const oldest = this.#oldest(now);
+    if (now !== undefined) this.#tell(now);
+    const oldest = this.#oldest(this.#now());
     if (seq > this.#latest || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#latest };
     if (seq >= this.#latest) return { kind: "replay", deliveries: [] };
     // The ring is not ordered by seq on disk: a resume reads it whole (at most `count` rows) and sorts.
@@ -285,8 +286,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
     if (this.#bytesAtMost <= bytes + slack(bytes)) return;
     this.#bytesAtMost = this.#measureBytes();
     if (this.#bytesAtMost <= bytes + slack(bytes)) return;
-    // The first row from which what is kept fits the bound (base only grows with seq).
-    const row = this.#sql.exec<{ seq: number }>("SELECT MIN(seq) AS seq FROM userhub_ring WHERE base >= ?", this.#latestEnd - bytes).toArray()[0];
+    // The first row from which what is kept fits the bound (base only grows with seq), or the latest, which the
+    // byte bound keeps whatever its size (retentionFloor).
+    const row = this.#sql.exec<{ seq: number }>("SELECT MIN(seq) AS seq FROM userhub_ring WHERE base >= ? OR seq >= ?", this.#latestEnd - bytes, this.#latest).toArray()[0];
     const cutoff = row?.seq ?? this.#latest + 1;
     if (cutoff <= this.#first) return;
     this.#sql.exec("DELETE FROM userhub_ring WHERE seq < ?", cutoff);
@@ -310,7 +312,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     const floor = retentionFloor(this.#retention, now, this.#latest, this.#latestEnd);
     const kept = Math.max(this.#first, floor.seq);
     if (kept > this.#latest) return this.#latest + 1;
-    const row = this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM userhub_ring WHERE seq >= ? AND at >= ? AND base >= ?", kept, floor.at, floor.base).toArray()[0];
+    const row = this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM userhub_ring WHERE seq >= ? AND at >= ? AND (base >= ? OR seq >= ?)", kept, floor.at, floor.base, floor.latestSeq).toArray()[0];
     return row?.seq ?? this.#latest + 1;
   }
 

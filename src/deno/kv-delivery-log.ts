@@ -77,7 +77,7 @@ export class KvDeliveryLog implements DeliveryLog {
   readonly #retention: RetentionPolicy;
   #meta: Deno.KvEntryMaybe<Meta> | undefined;
   #tail: Promise<unknown> = Promise.resolve();
-  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  /** The latest time the log was told (an append's `at`, a prune's or a read's `now`): its clock for the age bound. */
   #lastNow: number | null = null;
   readonly #clock: () => number;
 
@@ -97,8 +97,11 @@ export class KvDeliveryLog implements DeliveryLog {
     return this.#serial(async () => (await this.#state()).seq);
   }
 
-  oldestSeq(): Promise<number> {
-    return this.#serial(async () => await this.#oldest(await this.#floor()));
+  oldestSeq(now?: number): Promise<number> {
+    return this.#serial(async () => {
+      if (now !== undefined) this.#tell(now);
+      return await this.#oldest(await this.#floor());
+    });
   }
 
   append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
@@ -146,8 +149,9 @@ export class KvDeliveryLog implements DeliveryLog {
     });
   }
 
-  since(seq: number): Promise<ReplayResult> {
+  since(seq: number, now?: number): Promise<ReplayResult> {
     return this.#serial(async () => {
+      if (now !== undefined) this.#tell(now);
       const latest = (await this.#state()).seq;
       const oldest = await this.#oldest(await this.#floor());
       if (seq > latest || seq < oldest - 1) return { kind: "gap", oldest, latest };

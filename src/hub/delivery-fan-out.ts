@@ -257,15 +257,22 @@ export class DeliveryFanOut<S extends WritableSocket> {
     (await this.#unacked.get(socket))?.acknowledged(seq);
   }
 
-  /** The frames that bring a resuming client up to `latest`: the deliveries it missed, or a reset when they are gone. */
+  /**
+   * The frames that bring a resuming client up to `latest`: the deliveries it
+   * missed, or a reset when they are gone. The log is read at the host's
+   * time: nothing in this instance may have told it a later one (a hub whose
+   * sockets send only signals logs nothing), and what is older than the
+   * retention age must not be replayed.
+   */
   async replay(resume: ResumeRequest, latest: number, epoch: string): Promise<string[]> {
     const log = this.#host.log;
+    const now = this.#host.now();
     const reset = async (): Promise<string[]> => {
-      const frame: ResetFrame = { type: "reset", epoch, oldest: await log.oldestSeq(), latest };
+      const frame: ResetFrame = { type: "reset", epoch, oldest: await log.oldestSeq(now), latest };
       return [JSON.stringify(frame)];
     };
     if (resume.epoch !== null && resume.epoch !== epoch) return await reset();
-    const replay = await log.since(resume.since);
+    const replay = await log.since(resume.since, now);
     if (replay.kind === "gap") return await reset();
     // Deliveries after the welcome's seq go out live; replaying them too would send them twice.
     return replay.deliveries.filter((d) => d.seq <= latest).map(messageText);
@@ -290,6 +297,7 @@ export class DeliveryFanOut<S extends WritableSocket> {
     const unacked = new UnackedDeliveries();
     if (ackedSeq === undefined) return unacked;
     const log = this.#host.log;
+    // No `now`: only a send rebuilds, right after its append told the log the time.
     let replay = await log.since(ackedSeq);
     if (replay.kind === "gap") {
       // The log already dropped deliveries this socket never acknowledged: it cannot get them back, so it is

@@ -55,7 +55,10 @@ export type ReplayResult =
  * no promise between them; a store that must wait returns a promise. The hub is the one
  * caller that needs appends to settle in call order, and it chains them
  * itself (see `Hub`), so a log need not. What a log keeps follows one rule,
- * {@link retentionFloor}, applied when it is read.
+ * {@link retentionFloor}, applied when it is read. Its age bound is judged at
+ * the latest time the log was told: an append's `at`, a prune's `now`, or a
+ * read's `now` (the log's clock only moves forward, so what a prune dropped
+ * stays dropped); before any, the log's own clock.
  *
  * The Durable Object keeps it in SQLite; {@link MemoryDeliveryLog} keeps it in memory.
  */
@@ -64,15 +67,24 @@ export interface DeliveryLog {
   epoch(): Promise<string>;
   /** The latest sequence number (0 before the first delivery). */
   latestSeq(): Promise<number>;
-  /** The oldest sequence number still kept (latest + 1 when none is). */
-  oldestSeq(): Promise<number>;
+  /**
+   * The oldest sequence number still kept (latest + 1 when none is). `now`,
+   * the time of the read, tells the log the time for the age bound: without
+   * it the log judges age at the latest time it was told, which in a hub
+   * whose sockets send only signals (nothing logged) may be long past.
+   */
+  oldestSeq(now?: number): Promise<number>;
   /**
    * Appends a batch, numbering it in order. With an `idempotencyKey` seen
    * within the retention age, appends nothing and returns the earlier numbers.
    */
   append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): AppendResult | Promise<AppendResult>;
-  /** The deliveries after `seq`, oldest first; or a gap when some of them are no longer kept. */
-  since(seq: number): Promise<ReplayResult>;
+  /**
+   * The deliveries after `seq`, oldest first; or a gap when some of them are
+   * no longer kept. `now`: as for `oldestSeq`; a resume passes it, so that
+   * nothing older than `ageMs` is replayed.
+   */
+  since(seq: number, now?: number): Promise<ReplayResult>;
   /** Drops what retention no longer covers. Called after a delivery is sent, so it never delays one. */
   prune(now: number): void | Promise<void>;
   /**
@@ -99,7 +111,7 @@ export interface DeliveryLog {
  * ```ts
  * const log = new MemoryDeliveryLog();
  * (await log.append([{ data: "hi" }], Date.now())).seqs; // [1]
- * await log.since(0); // { kind: "replay", deliveries: [{ seq: 1, ... }] }
+ * await log.since(0, Date.now()); // { kind: "replay", deliveries: [{ seq: 1, ... }] }
  * ```
  */
 export class MemoryDeliveryLog implements DeliveryLog {
@@ -113,7 +125,7 @@ export class MemoryDeliveryLog implements DeliveryLog {
   #seq = 0;
   /** Payload bytes ever appended: the next delivery's `base`. */
   #end = 0;
-  /** The latest time the log was told (an append's `at`, a prune's `now`): its clock for the age bound. */
+  /** The latest time the log was told (an append's `at`, a prune's or a read's `now`): its clock for the age bound. */
   #lastNow: number | null = null;
 
   /** @param clock What "now" is for the age bound before the log has been told a time. @default Date.now */
@@ -130,7 +142,8 @@ export class MemoryDeliveryLog implements DeliveryLog {
     return this.#seq;
   }
 
-  async oldestSeq(): Promise<number> {
+  async oldestSeq(now?: number): Promise<number> {
+    if (now !== undefined) this.#tell(now);
     return this.#oldest();
   }
 
@@ -151,7 +164,8 @@ export class MemoryDeliveryLog implements DeliveryLog {
     return { seqs, deliveries, duplicate: false };
   }
 
-  async since(seq: number): Promise<ReplayResult> {
+  async since(seq: number, now?: number): Promise<ReplayResult> {
+    if (now !== undefined) this.#tell(now);
     const oldest = this.#oldest();
     if (seq > this.#seq || seq < oldest - 1) return { kind: "gap", oldest, latest: this.#seq };
     return { kind: "replay", deliveries: this.#keptAfter(Math.max(seq, oldest - 1)) };

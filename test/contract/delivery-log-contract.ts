@@ -107,6 +107,42 @@ export const deliveryLogContract: readonly DeliveryLogCase[] = [
     },
   },
   {
+    name: "a read told a time past `ageMs` replays nothing older and reports the oldest kept, with nothing written or pruned since",
+    retention: { ageMs: 1000 },
+    async run(log, expectEqual) {
+      await log.append([{ data: "old" }], 10_000);
+      await log.append([{ data: "newer" }], 10_800);
+      // A hub whose sockets only send signals tells the log no time between the appends and the resume.
+      expectEqual(await log.since(0, 11_500), { kind: "gap", oldest: 2, latest: 2 });
+      expectEqual(await seqsAfter(log, 1), [2]);
+      expectEqual(await log.oldestSeq(12_000), 3);
+      expectEqual(await log.since(2, 12_000), { kind: "replay", deliveries: [] });
+      expectEqual(await log.since(1, 12_000), { kind: "gap", oldest: 3, latest: 2 });
+      // The log's clock only moves forward: an earlier read does not bring back what a later one found too old.
+      expectEqual(await log.oldestSeq(10_000), 3);
+      expectEqual((await log.append([{ data: "next" }], 12_000)).seqs, [3]);
+      expectEqual(await seqsAfter(log, 2), [3]);
+    },
+  },
+  {
+    name: "keeps a delivery larger than `bytes` while it is the newest, and drops it for the next",
+    retention: { bytes: payloadBytes("abcd") * 2 + 1 },
+    async run(log, expectEqual) {
+      const large = "x".repeat(100);
+      expectEqual((await log.append([{ data: "abcd" }, { data: large }], 0)).seqs, [1, 2]);
+      await log.prune(0);
+      expectEqual(await log.oldestSeq(), 2);
+      expectEqual(await seqsAfter(log, 1), [2]);
+      expectEqual(await log.since(0), { kind: "gap", oldest: 2, latest: 2 });
+      await log.append([{ data: "ab" }], 0);
+      await log.prune(0);
+      expectEqual(await log.oldestSeq(), 3);
+      expectEqual(await log.since(1), { kind: "gap", oldest: 3, latest: 3 });
+      // The age bound still applies to the newest.
+      expectEqual(await log.since(2, LOOSE_RETENTION.ageMs + 1), { kind: "gap", oldest: 4, latest: 3 });
+    },
+  },
+  {
     name: "delivers a batch with a repeated idempotency key once, and forgets the key after `ageMs`",
     retention: { ageMs: 1000 },
     async run(log, expectEqual) {

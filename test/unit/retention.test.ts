@@ -1,6 +1,6 @@
 // The one retention rule every delivery log applies (memory, SQLite, Deno KV):
 // a delivery is kept only if it is among the latest `count`, within `ageMs`,
-// and among the newest whose payloads fit in `bytes`.
+// and among the newest whose payloads fit in `bytes` (the newest whatever its size).
 import { describe, expect, it } from "vitest";
 import { isKeyRemembered, isRetained, retentionFloor } from "../../src/host.ts";
 
@@ -24,6 +24,14 @@ describe("retentionFloor and isRetained", () => {
     const floor = retentionFloor(policy, 0, 10, 130);
     expect(isRetained(floor, { seq: 9, at: 0, base: 30 })).toBe(true);
     expect(isRetained(floor, { seq: 9, at: 0, base: 29 })).toBe(false);
+  });
+
+  it("keeps the newest delivery whatever its size, unless the age drops it", () => {
+    // A 500-byte delivery after 30 bytes: past the 100-byte bound on its own.
+    const floor = retentionFloor(policy, 5000, 10, 530);
+    expect(isRetained(floor, { seq: 10, at: 4000, base: 30 })).toBe(true);
+    expect(isRetained(floor, { seq: 9, at: 4000, base: 29 })).toBe(false);
+    expect(isRetained(floor, { seq: 10, at: 3999, base: 30 })).toBe(false);
   });
 
   it("remembers an idempotency key for less than `ageMs`", () => {

@@ -52,13 +52,17 @@ function countingSql(sql: SqlStorage): SqlStorage & { statements: number; readon
 }
 
 describe("sqlite log across restarts", () => {
-  it("keeps its seq and epoch when the object is rebuilt, even after pruning everything", async () => {
+  it("keeps its seq and epoch when the object is rebuilt, even with every row gone", async () => {
     const stub = hubOf(`log-${++objects}`);
     const first = await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, bytes: 1 });
       await log.append([{ data: 10 }, { data: 20 }, { data: 30 }], 0);
       await log.prune(0);
-      return { epoch: await log.epoch(), latest: await log.latestSeq(), rows: state.storage.sql.exec("SELECT seq FROM userhub_ring").toArray().length };
+      const rows = () => state.storage.sql.exec<{ seq: number }>("SELECT seq FROM userhub_ring").toArray().map((row) => row.seq);
+      // The byte bound keeps the newest row whatever its size; an earlier version's could delete it too, as here.
+      expect(rows()).toEqual([3]);
+      state.storage.sql.exec("DELETE FROM userhub_ring; UPDATE userhub_mark SET first = seq + 1, kept_from = end_bytes");
+      return { epoch: await log.epoch(), latest: await log.latestSeq(), rows: rows().length };
     });
     const second = await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, LOOSE, () => 0);
@@ -162,19 +166,19 @@ describe("sqlite log across restarts", () => {
     }
   });
 
-  it("finds where it stands after a prune emptied it at the mark and deliveries followed", async () => {
+  it("finds where it stands after a prune cut it back to its newest row at the mark and deliveries followed", async () => {
     const stub = hubOf(`log-${++objects}`);
     await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 1000, bytes: 1 });
       for (let i = 1; i <= 300; i++) await log.append([{ data: i }], 0);
-      await log.prune(0); // the byte bound of 1 empties the log, and the mark says where it stood
+      await log.prune(0); // the byte bound of 1 keeps only the newest row, and the mark says where it stood
       const kept = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 1000 });
       for (let i = 301; i <= 305; i++) await kept.append([{ data: i }], 0);
     });
     await runInDurableObject(stub, async (_instance: UserHub, state) => {
       const log = new SqliteDeliveryLog(state.storage.sql, { ...LOOSE, count: 1000 }, () => 0);
-      expect([await log.latestSeq(), await log.oldestSeq()]).toEqual([305, 301]);
-      expect(log.entries().map((d) => d.data)).toEqual([301, 302, 303, 304, 305]);
+      expect([await log.latestSeq(), await log.oldestSeq()]).toEqual([305, 300]);
+      expect(log.entries().map((d) => d.data)).toEqual([300, 301, 302, 303, 304, 305]);
       expect((await log.append([{ data: 306 }], 0)).seqs).toEqual([306]);
     });
   });

@@ -1,8 +1,8 @@
 // The hub's limits over a small in-memory host with a clock the test moves and
 // real workerd WebSocketPairs: per-socket frame rates (rate_limited, then 1008),
 // per-user connection and ticket rates (429 / retryAfterMs), acknowledging
-// sockets bounded by maxUnackedBytes (4002), and payloads with no JSON form
-// refused before they take a seq.
+// sockets bounded by maxUnackedBytes (4002), payloads with no JSON form
+// refused before they take a seq, and the log's retention as a resume sees it.
 import { MemoryHost } from "./memory-hub.ts";
 import { describe, expect, it } from "vitest";
 import { CloseCode, type HubApp, readHubConfig } from "../../src/index.ts";
@@ -10,6 +10,8 @@ import {
   FRAME_RATE_LIMIT_REASON,
   Hub,
   MemoryDeliveryLog,
+  type ResumeRequest,
+  retentionOf,
   UNACKED_BYTES_REASON,
   UNSERIALIZABLE_PAYLOAD_PREFIX,
 } from "../../src/host.ts";
@@ -31,17 +33,18 @@ const config = readHubConfig({
 const bigIntApp: HubApp = {
   frames: {
     send: async (frame, connection, hub) => void (await hub.deliver(frame.data === "bigint" ? 1n : frame.data, { from: connection.id })),
+    signal: (frame, connection, hub) => hub.signal(frame.data, { from: connection.id }),
   },
 };
 
-async function open(hub: Hub<WebSocket>, host: TestHost, options: { acks?: boolean } = {}) {
+async function open(hub: Hub<WebSocket>, host: TestHost, options: { acks?: boolean; resume?: ResumeRequest } = {}) {
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
   const frames: Record<string, any>[] = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) => client.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
   client.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
   client.accept();
   server.accept();
-  const handoff = { userId: "alice", protocol: null, resume: null, identity: { userId: "alice", expiresAt: null }, acks: options.acks === true };
+  const handoff = { userId: "alice", protocol: null, resume: options.resume ?? null, identity: { userId: "alice", expiresAt: null }, acks: options.acks === true };
   const accepted = await hub.accept(handoff, () => {
     host.sockets.add(server);
     return server;
@@ -194,5 +197,32 @@ describe("Hub limits", () => {
     await hub.message(server, JSON.stringify({ type: "send", data: "fine" }));
     await settle();
     expect(frames.at(-1)).toMatchObject({ type: "message", seq: 1, data: "fine" });
+  });
+
+  it("answers a resume with a reset once a delivery is past LOG_RETENTION_MS, though the live socket sent only signals since (nothing that tells the log the time)", async () => {
+    const host = new TestHost();
+    const aged = readHubConfig({ LOG_RETENTION_MS: "5000" });
+    host.log = new MemoryDeliveryLog(retentionOf(aged));
+    const hub = new Hub(host, bigIntApp, aged);
+    const keeper = await open(hub, host);
+    await hub.message(keeper.server, JSON.stringify({ type: "send", data: "old" }));
+    for (let i = 0; i < 10; i++) {
+      host.clock += 1000;
+      await hub.message(keeper.server, JSON.stringify({ type: "signal", data: "tick" }));
+    }
+    const epoch = await host.log.epoch();
+    const back = await open(hub, host, { resume: { since: 0, epoch } });
+    await settle();
+    expect(back.frames.slice(1)).toEqual([{ type: "reset", epoch, oldest: 2, latest: 1 }]);
+  });
+
+  it("replays a delivery larger than LOG_RETENTION_BYTES while it is the newest", async () => {
+    const host = new TestHost();
+    host.log = new MemoryDeliveryLog({ bytes: 100 });
+    const hub = new Hub(host, bigIntApp, config);
+    const { seqs } = await hub.push(["x".repeat(500)]);
+    const back = await open(hub, host, { resume: { since: 0, epoch: await host.log.epoch() } });
+    await settle();
+    expect(back.frames.slice(1)).toMatchObject([{ type: "message", seq: seqs[0], data: "x".repeat(500) }]);
   });
 });
