@@ -42,6 +42,7 @@ export interface UserHubEnv {
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   JWT_USER_CLAIM?: string;
+  JWKS_UNKNOWN_KID_REFETCH_MS?: string;
   HEARTBEAT_INTERVAL_MS?: string;
   HEARTBEAT_TIMEOUT_MS?: string;
   HEARTBEAT_SWEEP_MS?: string;
@@ -53,6 +54,17 @@ export interface UserHubEnv {
   LOG_RETENTION_BYTES?: string;
   TICKET_TTL_MS?: string;
   DIRECT_DELIVERIES_PER_MINUTE?: string;
+  RATE_LIMIT_FRAMES_PER_SECOND?: string;
+  RATE_LIMIT_FRAME_BURST?: string;
+  RATE_LIMIT_BYTES_PER_SECOND?: string;
+  RATE_LIMIT_BYTE_BURST?: string;
+  RATE_LIMIT_CLOSE_AFTER_MS?: string;
+  RATE_LIMIT_PENALTY_MS?: string;
+  CONNECTIONS_PER_MINUTE?: string;
+  TICKETS_PER_MINUTE?: string;
+  MAX_UNACKED_BYTES?: string;
+  /** Read, but used only by the Deno host (a frame queue per socket). */
+  MAX_MESSAGE_BACKLOG?: string;
 }
 
 /**

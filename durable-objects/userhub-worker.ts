@@ -47,7 +47,7 @@ export type UserhubWorkerEnv = { Bindings: Record<string, unknown> };
  * @example
  * ```ts
  * import { UserHub, userhubWorker } from "userhub/cloudflare";
- * import { chat } from "./chat.ts";
+ * import { chat } from "./chat";
  *
  * export const ChatHub = UserHub.with(chat);
  * export default userhubWorker({ hub: "USER_HUB", fanOutQueue: "FAN_OUT_QUEUE" });

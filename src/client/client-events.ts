@@ -15,7 +15,7 @@ export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 /** `detail` of "state". */
 export interface StateChange {
   readonly state: ConnectionState;
-  /** With `reconnecting`: which retry this is since the last stable connection (1 for the first). */
+  /** Which try this is: 0 with `connecting` (the first), and with `reconnecting` the retry since the last stable connection (1 for the first). */
   readonly attempt?: number;
   /** With `reconnecting`: how long the client waits before trying, in ms (0 for at once). Absent while offline. */
   readonly delayMs?: number;

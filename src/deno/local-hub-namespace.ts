@@ -72,7 +72,7 @@ export interface LocalHubStats {
  *
  * @example
  * ```ts
- * import { createUserhubRouter } from "userhub";
+ * import { createUserhubRouter, readHubConfig } from "userhub";
  * import { LocalHubNamespace } from "userhub/deno";
  *
  * const hubs = new LocalHubNamespace({ config: readHubConfig(Deno.env.toObject()) });

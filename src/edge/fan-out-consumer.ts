@@ -48,7 +48,7 @@ export interface FanOutBatchOutcome {
  *   async queue(batch, env) {
  *     await consumeFanOut(durableObjectHubs(env.USER_HUB), batch);
  *   },
- * };
+ * } satisfies ExportedHandler<Env>;
  * ```
  */
 export async function consumeFanOut(hubs: HubNamespace, batch: FanOutBatch, concurrency: number = FAN_OUT_CONCURRENCY): Promise<FanOutBatchOutcome> {

@@ -87,8 +87,10 @@ export const DEFAULT_CONFIG: HubConfig = {
  * ```
  */
 export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfig {
-  // Setting one heartbeat variable moves the other's default with it, keeping
-  // the default ratio (a timeout of 2.5 intervals), so `--var HEARTBEAT_TIMEOUT_MS:3000` alone works.
+  // Setting one heartbeat variable moves the other's default only where the default would break the ratio (a
+  // timeout of 2.5 intervals): a shorter timeout shortens the interval, so `--var HEARTBEAT_TIMEOUT_MS:3000` alone
+  // works, and a longer interval lengthens the timeout. Pings no rarer than the default's keep proxies' idle timers
+  // happy, and a timeout is never shortened unless asked for.
   const ratio = DEFAULT_CONFIG.heartbeat.timeoutMs / DEFAULT_CONFIG.heartbeat.intervalMs;
   const givenTimeout = positiveInteger(vars, "HEARTBEAT_TIMEOUT_MS", 0);
   const intervalMs = positiveInteger(
