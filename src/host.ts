@@ -41,6 +41,7 @@ export {
   type AuthFrame,
   BEARER_PROTOCOL_PREFIX,
   type ClientFrame,
+  type ClosingFrame,
   type ErrorFrame,
   errorFrame,
   frameBytes,

@@ -1,8 +1,15 @@
+import type { ClosingFrame } from "../protocol/frames.ts";
 import type { HubConfig } from "./config.ts";
 import type { Liveness } from "./heartbeat.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import { logFailure } from "./log-failure.ts";
 import { Sender, type WritableSocket } from "./sender.ts";
+
+/** The protocol's `closing` frame, written before each close the hub starts. */
+function closingNotice(code: number, reason: string): string {
+  const frame: ClosingFrame = { type: "closing", code, reason };
+  return JSON.stringify(frame);
+}
 
 /**
  * What one live hub instance knows of its user's sockets: each one's
@@ -75,6 +82,7 @@ export class HubSockets<S extends WritableSocket> {
           if (attachment) this.#onOverflow(socket, attachment);
         },
         onError: (error) => logFailure("send", error),
+        closingNotice,
       });
       this.#senders.set(socket, sender);
     }

@@ -187,6 +187,7 @@ export class Hub<S extends WritableSocket = WritableSocket> {
         epoch,
         expiresAt: attachment.expiresAt,
         heartbeat: this.#config.heartbeat,
+        maxMessageBytes: this.#config.maxMessageBytes,
         ...(attachment.acks ? { maxUnackedBytes: this.#config.maxUnackedBytes } : {}),
       };
       return JSON.stringify(welcome);

@@ -34,6 +34,12 @@ export interface SenderOptions {
   onGone?: (reason: GoneReason) => void;
   /** Called when a producer rejects or the socket throws. Default: nothing. */
   onError?: (error: unknown) => void;
+  /**
+   * A text frame written just before each close frame this side starts
+   * (`close`, `abort`, an overflow; not the answer to the peer's close), for
+   * clients that learn of a close late. Default: none.
+   */
+  closingNotice?: (code: number, reason: string) => string;
 }
 
 type Payload = string | ArrayBuffer;
@@ -72,6 +78,7 @@ export class Sender {
   readonly #maxBytes: number;
   readonly #onGone: ((reason: GoneReason) => void) | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #closingNotice: ((code: number, reason: string) => string) | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #queuedMessages = 0;
   #queuedBytes = 0;
@@ -88,6 +95,7 @@ export class Sender {
     this.#maxBytes = options.maxQueuedBytes ?? 1024 * 1024;
     this.#onGone = options.onGone;
     this.#onError = options.onError;
+    this.#closingNotice = options.closingNotice;
   }
 
   /** Whether this sender has sent, or been asked to send, a close frame. */
@@ -179,15 +187,16 @@ export class Sender {
     if (!this.#closeSent) {
       this.#closeRequested = true;
       // The peer's reason may be longer than a close frame carries (its own frame was then too long to be valid).
-      this.#sendClose(replyCloseCode(code), fitCloseReason(reason));
+      this.#sendClose(replyCloseCode(code), fitCloseReason(reason), false);
     }
     this.#gone("closed");
   }
 
-  #sendClose(code: number, reason: string): void {
+  #sendClose(code: number, reason: string, notice = true): void {
     if (this.#closeSent) return;
     this.#closeSent = true;
     try {
+      if (notice && this.#closingNotice && this.#socket.readyState === OPEN) this.#socket.send(this.#closingNotice(code, reason));
       this.#socket.close(code, reason);
     } catch {
       // Already closed by the runtime (e.g. an automatic close reply): nothing left to say.

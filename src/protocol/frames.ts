@@ -64,6 +64,8 @@ export interface WelcomeFrame {
   /** When the socket's credentials expire (epoch ms; the hub closes it then with 4001), or null. */
   readonly expiresAt: number | null;
   readonly heartbeat: HeartbeatSettings;
+  /** The largest frame the hub takes, in UTF-8 bytes: a larger one closes the socket with 1009. */
+  readonly maxMessageBytes: number;
   /**
    * Present when the client said it acknowledges (`?ack=1`): delivery bytes it may leave
    * unacknowledged before the hub closes it with 4002. Acknowledge with {@link AckFrame}.
@@ -134,8 +136,21 @@ export interface ErrorFrame {
 /** The longest `id` of a client's frame that an error frame answering it carries back. */
 export const MAX_FRAME_ID_CHARS = 128;
 
+/**
+ * Written just before every close frame the hub sends, with the same code
+ * and reason. Some clients learn of a close only when the TCP connection
+ * ends, which workerd delays by about 10 s after the close handshake (Node's
+ * built-in WebSocket reported a 4003 that late): a client that reads this
+ * acts on the close at once. Nothing follows it but the close frame.
+ */
+export interface ClosingFrame {
+  readonly type: "closing";
+  readonly code: number;
+  readonly reason: string;
+}
+
 /** Any frame the server sends as JSON. */
-export type ServerFrame = WelcomeFrame | MessageFrame | SignalFrame | ResetFrame | AuthFrame | ErrorFrame;
+export type ServerFrame = WelcomeFrame | MessageFrame | SignalFrame | ResetFrame | AuthFrame | ErrorFrame | ClosingFrame;
 
 /** A client frame after parsing: an object with a string `type`, other fields as sent. */
 export interface ClientFrame {

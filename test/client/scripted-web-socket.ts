@@ -66,7 +66,7 @@ export class ScriptedWebSocket extends EventTarget {
     this.dispatchEvent(Object.assign(new Event("message"), { data }));
   }
 
-  /** Opens and sends a welcome (defaults: seq 0, epoch "e1", heartbeat 30 s / 75 s, no expiry). */
+  /** Opens and sends a welcome (defaults: seq 0, epoch "e1", heartbeat 30 s / 75 s, frames up to 64 KiB, no expiry). */
   welcome(overrides: Partial<WelcomeFrame> = {}): WelcomeFrame {
     if (this.readyState === CONNECTING) this.open();
     const frame: WelcomeFrame = {
@@ -78,6 +78,7 @@ export class ScriptedWebSocket extends EventTarget {
       epoch: "e1",
       expiresAt: null,
       heartbeat: { intervalMs: 30_000, timeoutMs: 75_000 },
+      maxMessageBytes: 65_536,
       ...overrides,
     };
     this.receive(frame);

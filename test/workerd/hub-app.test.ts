@@ -309,7 +309,9 @@ describe("application hooks", () => {
     expect(await a.closed).toEqual({ code: 4100, reason: "left" });
     await hub.closed(a.server, 4100, "left");
     expect(closes).toEqual([4100]);
-    expect(a.frames).toHaveLength(1);
+    // The welcome, then the closing notice with the close's own code and reason, and nothing else.
+    expect(a.frames).toHaveLength(2);
+    expect(a.frames[1]).toEqual({ type: "closing", code: 4100, reason: "left" });
   });
 
   it("lets a hook deliver to every socket of the user through the log", async () => {

@@ -299,6 +299,35 @@ describe("close", () => {
     expect(gone).toEqual(["closed"]);
   });
 
+  it("writes the closing notice just before each close frame it starts (close, abort, overflow), never before answering the peer's close", async () => {
+    const notice = (code: number, reason: string) => `closing ${code} ${reason}`;
+    const started = socketPair();
+    senderOn(started.server, { closingNotice: notice }).sender.close(4100, "left");
+    await vi.waitFor(() => expect(started.clientCloses).toEqual([{ code: 4100, reason: "left" }]));
+    expect(started.received).toEqual(["closing 4100 left"]);
+
+    const aborted = socketPair();
+    const abortSender = senderOn(aborted.server, { closingNotice: notice }).sender;
+    abortSender.send("first");
+    abortSender.abort(CloseCode.Revoked, "revoked");
+    await vi.waitFor(() => expect(aborted.clientCloses).toHaveLength(1));
+    expect(aborted.received).toEqual(["first", "closing 4003 revoked"]);
+
+    const overflowed = socketPair();
+    const slow = senderOn(overflowed.server, { closingNotice: notice, maxQueuedMessages: 1 }).sender;
+    const { promise, release } = gate<string>();
+    slow.send(promise);
+    expect(await slow.send("one too many")).toBe("overflow");
+    await vi.waitFor(() => expect(overflowed.clientCloses).toHaveLength(1));
+    expect(overflowed.received).toEqual([`closing ${CloseCode.SlowConsumer} ${CloseReason[CloseCode.SlowConsumer]}`]);
+    release("late");
+
+    const answered = socketPair();
+    senderOn(answered.server, { closingNotice: notice }).sender.answerClose(1000, "bye");
+    await vi.waitFor(() => expect(answered.clientCloses).toHaveLength(1));
+    expect(answered.received).toEqual([]);
+  });
+
   it("abort() closes at once and drops queued writes (they resolve closed)", async () => {
     const { server, received, clientCloses } = socketPair();
     const { wrapped, calls } = spied(server);
