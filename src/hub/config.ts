@@ -92,13 +92,14 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
   // works, and a longer interval lengthens the timeout. Pings no rarer than the default's keep proxies' idle timers
   // happy, and a timeout is never shortened unless asked for.
   const ratio = DEFAULT_CONFIG.heartbeat.timeoutMs / DEFAULT_CONFIG.heartbeat.intervalMs;
-  const givenTimeout = positiveInteger(vars, "HEARTBEAT_TIMEOUT_MS", 0);
+  const givenTimeout = positiveInteger(vars, "HEARTBEAT_TIMEOUT_MS", 0, MAX_TIMER_MS);
   const intervalMs = positiveInteger(
     vars,
     "HEARTBEAT_INTERVAL_MS",
     givenTimeout > 0 ? Math.max(1, Math.min(DEFAULT_CONFIG.heartbeat.intervalMs, Math.floor(givenTimeout / ratio))) : DEFAULT_CONFIG.heartbeat.intervalMs,
+    MAX_TIMER_MS,
   );
-  const timeoutMs = givenTimeout > 0 ? givenTimeout : Math.max(DEFAULT_CONFIG.heartbeat.timeoutMs, Math.ceil(intervalMs * ratio));
+  const timeoutMs = givenTimeout > 0 ? givenTimeout : Math.min(MAX_TIMER_MS, Math.max(DEFAULT_CONFIG.heartbeat.timeoutMs, Math.ceil(intervalMs * ratio)));
   if (timeoutMs <= intervalMs) {
     throw new ConfigError("HEARTBEAT_TIMEOUT_MS", `must be longer than HEARTBEAT_INTERVAL_MS (${intervalMs}), got ${timeoutMs}`);
   }
@@ -142,7 +143,14 @@ export function readList(vars: Readonly<Record<string, unknown>>, name: string):
   return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-function positiveInteger(vars: Readonly<Record<string, unknown>>, name: string, fallback: number): number {
+/**
+ * The longest heartbeat setting: clients time pings and silence with
+ * `setTimeout`, whose delay is a signed 32-bit count of milliseconds (a
+ * longer one fires at once in browsers and Node).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function positiveInteger(vars: Readonly<Record<string, unknown>>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = vars[name];
   if (value === undefined || value === null || value === "") return fallback;
   // Digits only: `Number()` would also take "1e3", "0x10" and "1_000"-like surprises.
@@ -151,6 +159,7 @@ function positiveInteger(vars: Readonly<Record<string, unknown>>, name: string, 
   if (!Number.isSafeInteger(number) || number <= 0) {
     throw new ConfigError(name, `must be a positive whole number, got ${JSON.stringify(value)}`);
   }
+  if (number > max) throw new ConfigError(name, `must be at most ${max}, got ${number}`);
   return number;
 }
 

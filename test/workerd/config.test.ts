@@ -96,6 +96,17 @@ describe("readHubConfig", () => {
     expect(error.message).toContain("HEARTBEAT_INTERVAL_MS");
   });
 
+  test.each(["HEARTBEAT_INTERVAL_MS", "HEARTBEAT_TIMEOUT_MS"])("%s past 2147483647 ms (a client's setTimeout would fire at once) → ConfigError naming it", (name) => {
+    expect(readHubConfig({ HEARTBEAT_INTERVAL_MS: "2147483646", HEARTBEAT_TIMEOUT_MS: "2147483647" }).heartbeat).toEqual({ intervalMs: 2147483646, timeoutMs: 2147483647 });
+    const error = configError(() => readHubConfig({ [name]: "3000000000" }));
+    expect(error.variable).toBe(name);
+    expect(error.message).toBe(`${name}: must be at most 2147483647, got 3000000000`);
+  });
+
+  it("keeps a timeout moved by a long interval within what a timer takes", () => {
+    expect(readHubConfig({ HEARTBEAT_INTERVAL_MS: "2000000000" }).heartbeat).toEqual({ intervalMs: 2000000000, timeoutMs: 2147483647 });
+  });
+
   const ALL_VARS = ["HEARTBEAT_INTERVAL_MS", "HEARTBEAT_TIMEOUT_MS", ...NUMERIC_VARS.map(([name]) => name)];
   const BAD_VALUES: unknown[] = ["abc", "0", "-5", "1.5", "12abc", 0, -1, 2.5, Number.NaN, true, "9007199254740993", "1e3", "0x10", "+5", " "];
   describe.each(ALL_VARS)("%s", (name) => {
