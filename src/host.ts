@@ -91,7 +91,6 @@ export {
   type DirectDelivery,
   DirectDeliveryRateLimitedError,
   type DirectRefusal,
-  directKey,
   type LoggedDelivery,
   MAX_USER_DELIVERY_KEY_CHARS,
   type PeerHubs,
@@ -99,6 +98,7 @@ export {
   type UserDeliveryOptions,
   type UserDeliveryResult,
 } from "./hub/user-delivery.ts";
+export { directKey, type KeySource, logKey } from "./hub/idempotency-key.ts";
 export {
   isUnserializablePayload,
   messageFrameText,
@@ -130,9 +130,9 @@ export { ConnectionStateUnserializableError, type ConnectionStateUpdate, MAX_CON
 export {
   DEFAULT_DIRECT_RECIPIENTS,
   FAN_OUT_CONCURRENCY,
-  fanOutIdempotencyKey,
   type FanOutMessage,
   type FanOutOutcome,
+  fanOutPushOptions,
   type FanOutQueue,
   MAX_FAN_OUT_BODY_BYTES,
   MAX_FAN_OUT_DATA_BYTES,

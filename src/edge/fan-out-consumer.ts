@@ -1,6 +1,6 @@
 import type { HubNamespace } from "../hub/hub-namespace.ts";
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
-import { FAN_OUT_CONCURRENCY, fanOutIdempotencyKey, type FanOutMessage, forEachBounded, readFanOutMessage } from "./fan-out.ts";
+import { FAN_OUT_CONCURRENCY, type FanOutMessage, fanOutPushOptions, forEachBounded, readFanOutMessage } from "./fan-out.ts";
 
 /** The part of a queued message the consumer uses (structurally Cloudflare's `Message`). */
 export interface FanOutQueueMessage {
@@ -71,7 +71,7 @@ export async function consumeFanOut(hubs: HubNamespace, batch: FanOutBatch, conc
   }
   await forEachBounded(work, concurrency, async ({ message, tally, userId }) => {
     try {
-      const result = await hubs.push(userId, [message.data], { idempotencyKey: fanOutIdempotencyKey(message.key) });
+      const result = await hubs.push(userId, [message.data], fanOutPushOptions(message.key));
       if (result.duplicate) duplicates++;
       else delivered++;
     } catch (error) {

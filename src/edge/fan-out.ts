@@ -1,4 +1,5 @@
 import type { HubNamespace } from "../hub/hub-namespace.ts";
+import type { PushOptions } from "../hub/push.ts";
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
 import { isValidUserId } from "./auth.ts";
 
@@ -35,7 +36,7 @@ export const USERS_PER_QUEUED_MESSAGE = 100;
 /**
  * The body of one queued message of a push to many users: the request's
  * idempotency key, a slice of its users, and the data. A consumer that
- * reads it pushes `data` to each user with {@link fanOutIdempotencyKey}.
+ * reads it pushes `data` to each user with {@link fanOutPushOptions}.
  */
 export interface FanOutMessage {
   /** The shape's version, so that a consumer can tell a message it cannot read. */
@@ -56,18 +57,20 @@ export interface FanOutQueue {
 }
 
 /**
- * The idempotency key one user's hub sees for a push to many users. The same
- * request key gives the same per-user key, so a retried request or a
- * redelivered queue message delivers nothing twice; the prefix keeps these
- * keys apart from those of `POST /users/:userId/messages`.
+ * The push options one user's hub is given for a push to many users: the
+ * request's key, in the fan-out's own key scope. The same request key gives
+ * the same options, so a retried request or a redelivered queue message
+ * delivers nothing twice; the scope keeps these keys apart from those of
+ * `POST /users/:userId/messages` (and of direct messages), whatever the
+ * keys are.
  *
  * @example
  * ```ts
- * fanOutIdempotencyKey("digest-2026-11-30"); // "fan-out:digest-2026-11-30"
+ * fanOutPushOptions("digest-2026-11-30"); // { idempotencyKey: "digest-2026-11-30", keyScope: "fan-out" }
  * ```
  */
-export function fanOutIdempotencyKey(requestKey: string): string {
-  return `fan-out:${requestKey}`;
+export function fanOutPushOptions(requestKey: string): PushOptions {
+  return { idempotencyKey: requestKey, keyScope: "fan-out" };
 }
 
 /** What pushing one piece of data to many users did, user by user. */
@@ -92,13 +95,13 @@ export async function pushToEach(
   requestKey: string,
   concurrency: number = FAN_OUT_CONCURRENCY,
 ): Promise<FanOutOutcome> {
-  const idempotencyKey = fanOutIdempotencyKey(requestKey);
+  const options = fanOutPushOptions(requestKey);
   let delivered = 0;
   let duplicates = 0;
   const failed: { userId: string; error: unknown }[] = [];
   await forEachBounded(userIds, concurrency, async (userId) => {
     try {
-      const result = await hubs.push(userId, [data], { idempotencyKey });
+      const result = await hubs.push(userId, [data], options);
       if (result.duplicate) duplicates++;
       else delivered++;
     } catch (error) {

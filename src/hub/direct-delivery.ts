@@ -5,7 +5,6 @@ import {
   type DirectDelivery,
   DirectDeliveryRateLimitedError,
   type DirectRefusal,
-  directKey,
   InvalidUserIdError,
   isDirectDelivery,
   type LoggedDelivery,
@@ -14,6 +13,7 @@ import {
   type UserDeliveryOptions,
   type UserDeliveryResult,
 } from "./user-delivery.ts";
+import { directKey } from "./idempotency-key.ts";
 
 /** What the two sides of a delivery between users need of a hub: log one delivery (with its origin) under a key, and send it to the user's sockets. */
 export type LogAndSend = (entry: SerializedDelivery, idempotencyKey: string | undefined) => Promise<LoggedDelivery>;

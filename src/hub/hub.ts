@@ -21,6 +21,7 @@ import type { Connection, HubApp, HubContext } from "./hub-app.ts";
 import type { HubHandoff, ResumeRequest } from "./hub-handoff.ts";
 import type { ConnectionAttachment, HubHost } from "./hub-host.ts";
 import { HubSockets } from "./hub-sockets.ts";
+import { logKey } from "./idempotency-key.ts";
 import { refreshCredentials } from "./in-band-auth.ts";
 import { logFailure } from "./log-failure.ts";
 import type { PushOptions, PushResult } from "./push.ts";
@@ -357,11 +358,14 @@ export class Hub<S extends WritableSocket = WritableSocket> {
 
   /**
    * Logs `messages` with the next sequence numbers, then sends them to every
-   * open socket of the user, in order. A repeated idempotency key delivers nothing.
+   * open socket of the user, in order. A repeated idempotency key delivers
+   * nothing; it is kept apart from the keys of other sources (`keyScope`,
+   * direct messages), so that only a key of the same kind can repeat it.
    */
   async push(messages: readonly unknown[], options: PushOptions = {}): Promise<PushResult> {
     await this.#stale.sweep();
-    const { seqs, delivered, duplicate } = await this.#fanOut.deliver(messages.map((data) => ({ data })), options.idempotencyKey);
+    const key = options.idempotencyKey === undefined ? undefined : logKey({ kind: options.keyScope === "fan-out" ? "fan-out" : "push" }, options.idempotencyKey);
+    const { seqs, delivered, duplicate } = await this.#fanOut.deliver(messages.map((data) => ({ data })), key);
     return { seqs, delivered, duplicate };
   }
 

@@ -12,4 +12,12 @@ export interface PushResult {
 export interface PushOptions {
   /** Makes a retried push harmless: a key seen within the log's retention age is not delivered again. */
   readonly idempotencyKey?: string;
+  /**
+   * Whose keys `idempotencyKey` is among. `"fan-out"` is one user's part of
+   * a push to many users (what `POST /messages` and its queue consumer give
+   * each user's hub, with the request's key): such keys never meet those of
+   * pushes to one user (`"push"`), nor either those of direct messages.
+   * @default "push"
+   */
+  readonly keyScope?: "push" | "fan-out";
 }

@@ -57,7 +57,7 @@ export interface DirectDelivery {
   readonly fromUser: string;
   /** The payload's JSON, made once by the sender's hub. */
   readonly json: string;
-  /** The sender's key; the recipient keeps it under the sender's id ({@link directKey}). */
+  /** The sender's key; the recipient keeps it under the sender's id (`directKey`, in idempotency-key.ts). */
   readonly idempotencyKey?: string;
 }
 
@@ -121,22 +121,6 @@ export function checkUserDelivery(userId: unknown, options: UserDeliveryOptions)
   if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > MAX_USER_DELIVERY_KEY_CHARS)) {
     throw new RangeError(`idempotencyKey must be a string of 1 to ${MAX_USER_DELIVERY_KEY_CHARS} characters`);
   }
-}
-
-/**
- * The key a delivery between users is kept under in a log: the direction,
- * the other user and the sender's key, so that a key is one sender's for one
- * recipient (another sender's same key is another delivery) and never meets
- * a server push's key.
- *
- * @example
- * ```ts
- * directKey("from", "alice", "m1"); // "direct from alice m1"
- * ```
- */
-export function directKey(direction: "from" | "to", otherUser: string, key: string): string {
-  // The push route takes keys of printable ASCII without spaces, and a user id has none either: this key is never a push's.
-  return `direct ${direction} ${otherUser} ${key}`;
 }
 
 /** A hub was asked to deliver to another user, but its host reaches no other users' hubs (a `HubHost` without `users`). */

@@ -547,6 +547,24 @@ for (const host of hosts) {
         }
       });
 
+      test("a push's Idempotency-Key never meets POST /messages's: a push keyed fan-out:K and POST /messages keyed K both deliver, in either order", async () => {
+        const user = uniqueUser("alice");
+        const client = await connectAs(user);
+        const [first, second] = [`d-${randomUUID()}`, `d-${randomUUID()}`];
+        expect((await push(user, { data: "single" }, { idempotencyKey: `fan-out:${first}` })).json).toMatchObject({ seq: 1, duplicate: false });
+        expect(await pushToMany({ userIds: [user], data: "digest" }, first)).toEqual({ status: 200, json: { recipients: 1, delivered: 1, duplicates: 0, queued: 0 } });
+        expect(await pushToMany({ userIds: [user], data: "digest 2" }, second)).toEqual({ status: 200, json: { recipients: 1, delivered: 1, duplicates: 0, queued: 0 } });
+        expect((await push(user, { data: "single 2" }, { idempotencyKey: `fan-out:${second}` })).json).toMatchObject({ seq: 4, duplicate: false });
+        expect(await client.nextJson()).toEqual(message(1, "single"));
+        expect(await client.nextJson()).toEqual(message(2, "digest"));
+        expect(await client.nextJson()).toEqual(message(3, "digest 2"));
+        expect(await client.nextJson()).toEqual(message(4, "single 2"));
+        // Each is still its own kind's duplicate.
+        expect((await push(user, { data: "single" }, { idempotencyKey: `fan-out:${first}` })).json).toMatchObject({ seq: 1, duplicate: true });
+        expect((await pushToMany({ userIds: [user], data: "digest" }, first)).json).toMatchObject({ delivered: 0, duplicates: 1 });
+        await expectNothingMore(client, "frames after the repeats");
+      });
+
       test("a push repeated with the same Idempotency-Key while the user has no socket open is not delivered again", async () => {
         const user = uniqueUser("alice");
         const key = `order-${randomUUID()}`;

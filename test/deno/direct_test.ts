@@ -6,7 +6,7 @@
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert, rejects as assertRejects } from "node:assert";
 import { type HubApp, InvalidUserIdError, issueToken, readHubConfig } from "../../src/index.ts";
 import { retentionOf } from "../../src/host.ts";
-import { KvDeliveryLog, serve, type UserhubServer } from "../../src/deno/mod.ts";
+import { KvDeliveryLog, LocalHubNamespace, serve, type UserhubServer } from "../../src/deno/mod.ts";
 import { fanOutApp } from "../../worker/demo-app.ts";
 import { eventually, ofType, openSocket, type TestSocket } from "./socket-client.ts";
 
@@ -124,4 +124,16 @@ Deno.test("with the default in-memory log, a delivery to a user with no socket g
     const b = await open("bob");
     assert(b.frames.some((f) => (f as { type?: unknown; seq?: unknown }).type === "welcome" && (f as { seq: unknown }).seq === 0));
   });
+});
+
+Deno.test("a push keyed like a direct message's log key is a push on Deno too: neither is taken for the other, in either order", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const config = readHubConfig({});
+  const hubs = new LocalHubNamespace({ config, log: (userId) => new KvDeliveryLog(kv, userId, retentionOf(config)) });
+  assertEquals(await hubs.push("bob", ["server notice"], { idempotencyKey: "direct from carol m1" }), { seqs: [1], delivered: 0, duplicate: false });
+  assertEquals(await hubs.deliverDirect("bob", { fromUser: "carol", json: '"hello"', idempotencyKey: "m1" }), { seq: 2, delivered: 0, duplicate: false });
+  assertEquals(await hubs.deliverDirect("bob", { fromUser: "dave", json: '"hi"', idempotencyKey: "m1" }), { seq: 3, delivered: 0, duplicate: false });
+  assertEquals(await hubs.push("bob", ["another notice"], { idempotencyKey: "direct from dave m1" }), { seqs: [4], delivered: 0, duplicate: false });
+  assertEquals(await hubs.push("bob", ["server notice"], { idempotencyKey: "direct from carol m1" }), { seqs: [1], delivered: 0, duplicate: true });
+  assertEquals(await hubs.deliverDirect("bob", { fromUser: "dave", json: '"hi"', idempotencyKey: "m1" }), { seq: 3, delivered: 0, duplicate: true });
 });

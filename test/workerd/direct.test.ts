@@ -5,9 +5,9 @@
 // waits on the other in a cycle.
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { ConfigError, ErrorCode, type HubApp } from "../../src/index.ts";
-import type { PeerHubs } from "../../src/host.ts";
-import type { UserHub } from "../../durable-objects/index.ts";
+import { ConfigError, ErrorCode, type HubApp, readHubConfig } from "../../src/index.ts";
+import { type PeerHubs, retentionOf } from "../../src/host.ts";
+import { SqliteDeliveryLog, type UserHub } from "../../durable-objects/index.ts";
 import { connect, hubOf } from "./hub-client.ts";
 import { hubWith } from "./memory-hub.ts";
 
@@ -42,6 +42,38 @@ describe("receiveDirect (the RPC one hub calls on another)", () => {
       { seq: 2, sender: null, data: '"yo"', from_user: "carol", to_user: null },
       { seq: 3, sender: null, data: '"pushed"', from_user: null, to_user: null },
     ]);
+  });
+
+  it("a push keyed like a direct message's log key is a push: neither is taken for the other, in either order", async () => {
+    const bob = user("bob");
+    const stub = hubOf(bob);
+    // A push first: bob's direct message m1 (kept as "direct from carol m1") is not its duplicate.
+    expect(await stub.push(["server notice"], { idempotencyKey: "direct from carol m1" })).toMatchObject({ seqs: [1], duplicate: false });
+    expect(await stub.receiveDirect({ fromUser: "carol", json: '"hello from carol"', idempotencyKey: "m1" })).toEqual({ seq: 2, delivered: 0, duplicate: false });
+    // A direct message first: the push keyed like it is no duplicate either.
+    expect(await stub.receiveDirect({ fromUser: "dave", json: '"hello from dave"', idempotencyKey: "m1" })).toEqual({ seq: 3, delivered: 0, duplicate: false });
+    expect(await stub.push(["another notice"], { idempotencyKey: "direct from dave m1" })).toMatchObject({ seqs: [4], duplicate: false });
+    // Each is still a duplicate of its own kind.
+    expect(await stub.push(["server notice"], { idempotencyKey: "direct from carol m1" })).toMatchObject({ seqs: [1], duplicate: true });
+    expect(await stub.receiveDirect({ fromUser: "dave", json: '"hello from dave"', idempotencyKey: "m1" })).toEqual({ seq: 3, delivered: 0, duplicate: true });
+    // A push keyed like the escaped form of another push's key is another push too.
+    expect(await stub.push(["escaped"], { idempotencyKey: "push direct from carol m1" })).toMatchObject({ seqs: [5], duplicate: false });
+    expect((await logRows(bob)).map((row) => [row.seq, row.data, row.from_user])).toEqual([
+      [1, '"server notice"', null],
+      [2, '"hello from carol"', "carol"],
+      [3, '"hello from dave"', "dave"],
+      [4, '"another notice"', null],
+      [5, '"escaped"', null],
+    ]);
+  });
+
+  it("a push keyed as before this version keeps its key: one retried across the upgrade is still a duplicate", async () => {
+    const bob = user("bob");
+    // The log as an earlier version left it: a push's key kept as it was given.
+    await runInDurableObject(hubOf(bob), (_instance: UserHub, state) => {
+      new SqliteDeliveryLog(state.storage.sql, retentionOf(readHubConfig(env as unknown as Record<string, unknown>))).append([{ data: "before the upgrade" }], Date.now(), "order-7");
+    });
+    expect(await hubOf(bob).push(["retried"], { idempotencyKey: "order-7" })).toMatchObject({ seqs: [1], duplicate: true });
   });
 
   it("counts a sender's deliveries per minute across the recipient's evictions (seeded from its log), and a retried key does not count", async () => {

@@ -8,7 +8,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { userhubWorker } from "../../durable-objects/index.ts";
-import { fanOutIdempotencyKey, type FanOutMessage, MAX_FAN_OUT_RECIPIENTS } from "../../src/host.ts";
+import { type FanOutMessage, fanOutPushOptions, MAX_FAN_OUT_RECIPIENTS } from "../../src/host.ts";
 import worker from "../../worker/index.ts";
 import { flakyHubNamespace, type InjectedFailure } from "../support/flaky-hub-namespace.ts";
 import { connect, hubOf, tokenFor } from "./hub-client.ts";
@@ -158,11 +158,36 @@ describe("POST /messages: direct", () => {
 
   it("a retry after a partial delivery delivers only to those that missed it", async () => {
     const [alice, bob] = usersOf("partial", 2) as [string, string];
-    await hubOf(alice).push(["earlier"], { idempotencyKey: fanOutIdempotencyKey("partial-1") }); // as if a first attempt reached alice only
+    await hubOf(alice).push(["earlier"], fanOutPushOptions("partial-1")); // as if a first attempt reached alice only
     const response = await postMessages({ userIds: [alice, bob], data: "later" }, { "Idempotency-Key": "partial-1" });
     expect(await response.json()).toEqual({ recipients: 2, delivered: 1, duplicates: 1, queued: 0 });
     expect(await logOf(alice)).toEqual([{ seq: 1, data: "earlier" }]);
     expect(await logOf(bob)).toEqual([{ seq: 1, data: "later" }]);
+  });
+});
+
+describe("POST /messages: keys apart from other pushes", () => {
+  /** A push to `userId` through POST /users/:userId/messages, with `key`. */
+  async function pushOne(userId: string, data: unknown, key: string) {
+    const response = await SELF.fetch(`https://hub.test/users/${userId}/messages`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${PUSH_KEY}`, "Content-Type": "application/json", "Idempotency-Key": key },
+      body: JSON.stringify({ data }),
+    });
+    return (await response.json()) as { duplicate: boolean };
+  }
+
+  it("a push to one user keyed fan-out:K, and POST /messages keyed K, are two pushes, in either order", async () => {
+    const [alice, bob] = usersOf("apart", 2) as [string, string];
+    expect((await pushOne(alice, "single", "fan-out:D1")).duplicate).toBe(false);
+    expect(await (await postMessages({ userIds: [alice], data: "digest" }, { "Idempotency-Key": "D1" })).json()).toEqual({ recipients: 1, delivered: 1, duplicates: 0, queued: 0 });
+    expect(await (await postMessages({ userIds: [bob], data: "digest" }, { "Idempotency-Key": "D2" })).json()).toEqual({ recipients: 1, delivered: 1, duplicates: 0, queued: 0 });
+    expect((await pushOne(bob, "single", "fan-out:D2")).duplicate).toBe(false);
+    expect(await logOf(alice)).toEqual([{ seq: 1, data: "single" }, { seq: 2, data: "digest" }]);
+    expect(await logOf(bob)).toEqual([{ seq: 1, data: "digest" }, { seq: 2, data: "single" }]);
+    // Each is still its own kind's duplicate.
+    expect((await pushOne(alice, "single", "fan-out:D1")).duplicate).toBe(true);
+    expect(await (await postMessages({ userIds: [alice], data: "digest" }, { "Idempotency-Key": "D1" })).json()).toMatchObject({ delivered: 0, duplicates: 1 });
   });
 });
 

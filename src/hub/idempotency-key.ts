@@ -1,0 +1,70 @@
+/**
+ * Idempotency keys as a user's log keeps them. Keys come from three sources
+ * (pushes to the user, a push to many users, deliveries between users), and
+ * each source's keys are kept in a form that no key of another source can
+ * take, so that no caller's key is ever answered as another's duplicate.
+ * The forms are made here and nowhere else.
+ *
+ * @module
+ */
+
+/** Where an idempotency key comes from: each source's keys are kept apart in a user's log. */
+export type KeySource =
+  /** A push to this user (`POST /users/:userId/messages`, the `push` RPC method, `HubNamespace.push`). */
+  | { readonly kind: "push" }
+  /** This user's part of a push to many users (`POST /messages` and its queue consumer). */
+  | { readonly kind: "fan-out" }
+  /** A delivery between users: `from` in the recipient's log, `to` in the sender's (its copy, or a note to self). */
+  | { readonly kind: "direct"; readonly direction: "from" | "to"; readonly otherUser: string };
+
+/** A push to many users: `fan-out:<key>`, the form such keys always had. */
+const FAN_OUT_PREFIX = "fan-out:";
+/** A delivery between users: `direct <from|to> <user id> <key>`, the form such keys always had (a user id has no space). */
+const DIRECT_PREFIX = "direct ";
+/** A push key that begins like a key of another source (or like this escape) is kept behind this. */
+const ESCAPED_PUSH_PREFIX = "push ";
+/** Every prefix a key kept by another source, or an escaped push key, begins with. */
+const RESERVED_PREFIXES = [FAN_OUT_PREFIX, DIRECT_PREFIX, ESCAPED_PUSH_PREFIX] as const;
+
+/**
+ * The key a log keeps for `key` from `source`. A key of a push to many
+ * users begins with `fan-out:`, a key between users with `direct `; a push's
+ * key is kept as it is given (as it always was, so that a push retried
+ * across an upgrade is still recognised), unless it begins with one of those
+ * or with `push `: then it is kept as `push <key>`. So the three kinds never
+ * share a key, and within each kind different keys stay different.
+ *
+ * @example
+ * ```ts
+ * logKey({ kind: "push" }, "order-42"); // "order-42"
+ * logKey({ kind: "push" }, "fan-out:D1"); // "push fan-out:D1"
+ * logKey({ kind: "fan-out" }, "D1"); // "fan-out:D1"
+ * logKey({ kind: "direct", direction: "from", otherUser: "bob" }, "m1"); // "direct from bob m1"
+ * ```
+ */
+export function logKey(source: KeySource, key: string): string {
+  switch (source.kind) {
+    case "fan-out":
+      return FAN_OUT_PREFIX + key;
+    case "direct":
+      // A user id has no space (isValidUserId), so the user ends at the first space after the direction.
+      return `${DIRECT_PREFIX}${source.direction} ${source.otherUser} ${key}`;
+    case "push":
+      return RESERVED_PREFIXES.some((prefix) => key.startsWith(prefix)) ? ESCAPED_PUSH_PREFIX + key : key;
+  }
+}
+
+/**
+ * The key a delivery between users is kept under in a log ({@link logKey}
+ * of a `direct` source): the direction, the other user and the sender's key,
+ * so that a key is one sender's for one recipient (another sender's same key
+ * is another delivery) and never meets a push's.
+ *
+ * @example
+ * ```ts
+ * directKey("from", "alice", "m1"); // "direct from alice m1"
+ * ```
+ */
+export function directKey(direction: "from" | "to", otherUser: string, key: string): string {
+  return logKey({ kind: "direct", direction, otherUser }, key);
+}

@@ -1,0 +1,44 @@
+// The form each source's idempotency key is kept under in a user's log
+// (logKey): a push's key as given unless it begins like another source's,
+// a push to many users' behind "fan-out:", a direct message's behind
+// "direct <from|to> <user>". No key of one source may equal another's.
+import { describe, expect, it } from "vitest";
+import { directKey, type KeySource, logKey } from "../../src/host.ts";
+
+const PUSH: KeySource = { kind: "push" };
+const FAN_OUT: KeySource = { kind: "fan-out" };
+const direct = (direction: "from" | "to", otherUser: string): KeySource => ({ kind: "direct", direction, otherUser });
+
+describe("logKey", () => {
+  it("keeps a push's ordinary key as it was always kept, so a push retried across an upgrade is still recognised", () => {
+    for (const key of ["order-42", "a", "k".repeat(200), "fan-out", "direct", "push", "Push x", " direct from bob m1", "fan-out-D1"]) {
+      expect(logKey(PUSH, key)).toBe(key);
+    }
+  });
+
+  it("keeps the fan-out's and direct messages' keys in the forms they always had", () => {
+    expect(logKey(FAN_OUT, "digest-2026-11-30")).toBe("fan-out:digest-2026-11-30");
+    expect(logKey(direct("from", "alice"), "m1")).toBe("direct from alice m1");
+    expect(directKey("to", "bob", "m 1")).toBe("direct to bob m 1");
+  });
+
+  it("moves a push's key that begins like another source's (or like the move itself) behind \"push \"", () => {
+    expect(logKey(PUSH, "fan-out:D1")).toBe("push fan-out:D1");
+    expect(logKey(PUSH, "direct from bob m1")).toBe("push direct from bob m1");
+    expect(logKey(PUSH, "push x")).toBe("push push x");
+  });
+
+  it("never gives two different (source, key) pairs the same log key", () => {
+    const keys = ["D1", "m1", "fan-out:D1", "fan-out:", "direct from bob m1", "direct to bob m1", "direct from bob", "bob m1", "from bob m1", "push D1", "push fan-out:D1", "push push D1", "push ", "x y z"];
+    const sources: KeySource[] = [PUSH, FAN_OUT, direct("from", "bob"), direct("to", "bob"), direct("from", "alice"), direct("from", "bob.m1")];
+    const seen = new Map<string, string>();
+    for (const source of sources) {
+      for (const key of keys) {
+        const kept = logKey(source, key);
+        const who = `${JSON.stringify(source)} ${JSON.stringify(key)}`;
+        expect(seen.get(kept), `${who} and ${seen.get(kept)} both kept as ${JSON.stringify(kept)}`).toBeUndefined();
+        seen.set(kept, who);
+      }
+    }
+  });
+});
