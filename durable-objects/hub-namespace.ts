@@ -1,4 +1,4 @@
-import { type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
+import { checkPush, type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -26,6 +26,8 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
       return { ticket: result.ticket, expiresAt: result.expiresAt };
     },
     async push(userId, messages, options = {}) {
+      // Checked here too, so that a caller of the namespace gets the named error itself, without an RPC (one that crossed it is an Error with its name).
+      checkPush(messages, options);
       let result;
       try {
         result = await hubOf(userId).push([...messages], options);

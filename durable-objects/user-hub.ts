@@ -188,6 +188,12 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
   /**
    * Logs `messages` for this user and sends them to every open socket, in
    * order. With an idempotency key seen before, delivers nothing again.
+   * Over RPC a thrown error arrives with the named class's `name` and its
+   * message, though not as an instance of the class.
+   *
+   * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined.
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+   * @throws {UnserializablePayloadError} when a message has no JSON form.
    */
   async push(messages: unknown[], options: PushOptions = {}): Promise<PushResult> {
     return await this.hub.push(messages, options);

@@ -98,7 +98,16 @@ export {
   type UserDeliveryOptions,
   type UserDeliveryResult,
 } from "./hub/user-delivery.ts";
-export { directKey, type KeySource, logKey } from "./hub/idempotency-key.ts";
+export {
+  checkIdempotencyKey,
+  directKey,
+  InvalidIdempotencyKeyError,
+  isIdempotencyKeyString,
+  type KeySource,
+  logKey,
+  MAX_IDEMPOTENCY_KEY_CHARS,
+} from "./hub/idempotency-key.ts";
+export { checkPush, InvalidPushError } from "./hub/push.ts";
 export {
   isUnserializablePayload,
   messageFrameText,

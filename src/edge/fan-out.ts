@@ -1,4 +1,5 @@
 import type { HubNamespace } from "../hub/hub-namespace.ts";
+import { isIdempotencyKeyString } from "../hub/idempotency-key.ts";
 import type { PushOptions } from "../hub/push.ts";
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
 import { isValidUserId } from "./auth.ts";
@@ -172,6 +173,6 @@ const QUEUE_MESSAGE_OVERHEAD_BYTES = 100;
 export function readFanOutMessage(body: unknown): FanOutMessage | null {
   if (typeof body !== "object" || body === null) return null;
   const { v, key, userIds, data } = body as Partial<Record<keyof FanOutMessage, unknown>>;
-  if (v !== 1 || typeof key !== "string" || !Array.isArray(userIds) || !userIds.every(isValidUserId) || data === undefined) return null;
+  if (v !== 1 || !isIdempotencyKeyString(key) || !Array.isArray(userIds) || !userIds.every(isValidUserId) || data === undefined) return null;
   return { v, key, userIds: userIds as string[], data };
 }

@@ -2,6 +2,7 @@ import type { Context, Env } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { type AuthOptions, findCredentials, isValidUserId, MISSING_CREDENTIALS_CHALLENGE, verifyToken } from "./auth.ts";
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
+import { isIdempotencyKeyString } from "../hub/idempotency-key.ts";
 import type { HubNamespace } from "../hub/hub-namespace.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { readJsonObject } from "./json-body.ts";
@@ -77,10 +78,16 @@ export function pushRoute<E extends Env>(options: PushRouteOptions<E>): (c: Cont
   };
 }
 
-/** Whether `key` is a usable `Idempotency-Key`: 1-200 printable ASCII characters. */
+/**
+ * Whether `key` is a usable `Idempotency-Key`: the hubs' one rule for a key
+ * (`isIdempotencyKeyString`, 1 to 200 characters), in printable ASCII
+ * without spaces, as a header carries it.
+ */
 export function isIdempotencyKey(key: string): boolean {
-  return /^[\x21-\x7e]{1,200}$/.test(key);
+  return isIdempotencyKeyString(key) && PRINTABLE_ASCII.test(key);
 }
+
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 /** The messages of a push body, or what is wrong with it. */
 function readMessages(text: string): unknown[] | string {

@@ -27,7 +27,7 @@ export type LogAndSend = (entry: SerializedDelivery, idempotencyKey: string | un
  * (the recipient's side answers `duplicate` with its earlier seq).
  *
  * @throws {InvalidUserIdError} when `toUser` cannot name a user.
- * @throws {RangeError} for an idempotency key that is not 1 to 200 characters.
+ * @throws {InvalidIdempotencyKeyError} (a RangeError) for an idempotency key that is not a string of 1 to 200 characters.
  * @throws {UnserializablePayloadError} when `data` has no JSON form.
  * @throws {PeerHubsMissingError} when the host reaches no other hubs.
  * @throws {DirectDeliveryRateLimitedError} when the recipient's hub refused it: this sender's deliveries to that user passed their rate.

@@ -63,7 +63,7 @@ export interface UserDeliveries {
    * oneself is one delivery, with both `fromUser` and `toUser`.
    *
    * @throws {InvalidUserIdError} when `userId` cannot name a user.
-   * @throws {RangeError} for an idempotency key that is not 1 to 200 characters.
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) for an idempotency key that is not a string of 1 to 200 characters.
    * @throws {UnserializablePayloadError} when `data` has no JSON form.
    *
    * @example

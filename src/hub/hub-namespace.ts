@@ -17,7 +17,13 @@ export interface HubNamespace {
   connect(request: Request, handoff: HubHandoff): Promise<Response>;
   /** Issues a single-use connect ticket for a verified caller, unless the user's hub has revoked that token. */
   issueTicket(identity: Identity): Promise<TicketResult>;
-  /** Logs `messages` for `userId` and sends them to every open socket of that user. */
+  /**
+   * Logs `messages` for `userId` and sends them to every open socket of that user.
+   *
+   * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined.
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+   * @throws {UnserializablePayloadError} when a message has no JSON form.
+   */
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult>;
   /** Closes `userId`'s sockets with 4003, drops their unredeemed tickets, and may keep a revocation watermark. */
   disconnect(userId: string, options?: DisconnectOptions): Promise<DisconnectResult>;

@@ -24,7 +24,7 @@ import { HubSockets } from "./hub-sockets.ts";
 import { logKey } from "./idempotency-key.ts";
 import { refreshCredentials } from "./in-band-auth.ts";
 import { logFailure } from "./log-failure.ts";
-import type { PushOptions, PushResult } from "./push.ts";
+import { checkPush, type PushOptions, type PushResult } from "./push.ts";
 import { isRevoked } from "./revocation.ts";
 import { SentTally, type WritableSocket } from "./sender.ts";
 import { SocketRateLimit, USER_RATE_FACTOR } from "./socket-rate-limit.ts";
@@ -361,11 +361,19 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * open socket of the user, in order. A repeated idempotency key delivers
    * nothing; it is kept apart from the keys of other sources (`keyScope`,
    * direct messages), so that only a key of the same kind can repeat it.
+   * The arguments are checked first (over RPC they are whatever the caller
+   * sent): a refused push logs nothing and uses up no key.
+   *
+   * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined, or `keyScope` is unknown.
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+   * @throws {UnserializablePayloadError} when a message has no JSON form.
    */
   async push(messages: readonly unknown[], options: PushOptions = {}): Promise<PushResult> {
+    checkPush(messages, options);
     await this.#stale.sweep();
-    const key = options.idempotencyKey === undefined ? undefined : logKey({ kind: options.keyScope === "fan-out" ? "fan-out" : "push" }, options.idempotencyKey);
-    const { seqs, delivered, duplicate } = await this.#fanOut.deliver(messages.map((data) => ({ data })), key);
+    const key = options.idempotencyKey === undefined ? undefined : logKey({ kind: options.keyScope ?? "push" }, options.idempotencyKey);
+    // Array.from, not map: a hole in a sparse array is a message too (null, as undefined is).
+    const { seqs, delivered, duplicate } = await this.#fanOut.deliver(Array.from(messages, (data) => ({ data })), key);
     return { seqs, delivered, duplicate };
   }
 

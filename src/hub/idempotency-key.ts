@@ -1,12 +1,62 @@
 /**
- * Idempotency keys as a user's log keeps them. Keys come from three sources
- * (pushes to the user, a push to many users, deliveries between users), and
- * each source's keys are kept in a form that no key of another source can
- * take, so that no caller's key is ever answered as another's duplicate.
- * The forms are made here and nowhere else.
+ * Idempotency keys: the one rule every caller's key follows (1 to 200
+ * characters), and the form a user's log keeps each key under. Keys come
+ * from three sources (pushes to the user, a push to many users, deliveries
+ * between users), and each source's keys are kept in a form that no key of
+ * another source can take, so that no caller's key is ever answered as
+ * another's duplicate. The forms are made here and nowhere else.
  *
  * @module
  */
+
+import { kindOf } from "./kind-of.ts";
+
+/**
+ * The longest idempotency key, in characters (UTF-16 units), wherever one is
+ * given: a push (RPC or HTTP), `POST /messages`, `hub.users.deliver`.
+ */
+export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
+
+/**
+ * Whether `key` is an idempotency key a hub takes: a string of 1 to
+ * {@link MAX_IDEMPOTENCY_KEY_CHARS} characters. The one rule for every
+ * caller; the HTTP routes also need it in printable ASCII, as a header
+ * carries it (`isIdempotencyKey`).
+ */
+export function isIdempotencyKeyString(key: unknown): key is string {
+  return typeof key === "string" && key.length >= 1 && key.length <= MAX_IDEMPOTENCY_KEY_CHARS;
+}
+
+/**
+ * An idempotency key that is not a string of 1 to {@link MAX_IDEMPOTENCY_KEY_CHARS}
+ * characters. A RangeError, as `hub.users.deliver` always threw for one.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await hubs.push("alice", ["hi"], { idempotencyKey: "" });
+ * } catch (error) {
+ *   if (error instanceof InvalidIdempotencyKeyError) console.log(error.message); // idempotencyKey must be a string of 1 to 200 characters, not 0 characters
+ * }
+ * ```
+ */
+export class InvalidIdempotencyKeyError extends RangeError {
+  override readonly name = "InvalidIdempotencyKeyError";
+
+  constructor(key: unknown, options: { cause?: unknown } = {}) {
+    const given = typeof key === "string" ? `${key.length} characters` : kindOf(key);
+    super(`idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters, not ${given}`, options);
+  }
+}
+
+/**
+ * Checks an optional idempotency key against {@link isIdempotencyKeyString}.
+ *
+ * @throws {InvalidIdempotencyKeyError} when `key` is given and is not a string of 1 to {@link MAX_IDEMPOTENCY_KEY_CHARS} characters.
+ */
+export function checkIdempotencyKey(key: unknown): asserts key is string | undefined {
+  if (key !== undefined && !isIdempotencyKeyString(key)) throw new InvalidIdempotencyKeyError(key);
+}
 
 /** Where an idempotency key comes from: each source's keys are kept apart in a user's log. */
 export type KeySource =

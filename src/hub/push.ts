@@ -1,3 +1,6 @@
+import { checkIdempotencyKey } from "./idempotency-key.ts";
+import { kindOf } from "./kind-of.ts";
+
 /** What a push did. */
 export interface PushResult {
   /** The sequence numbers assigned, in order (the earlier ones for a repeated idempotency key). */
@@ -10,7 +13,11 @@ export interface PushResult {
 
 /** Options of a push. */
 export interface PushOptions {
-  /** Makes a retried push harmless: a key seen within the log's retention age is not delivered again. */
+  /**
+   * Makes a retried push harmless: a key seen within the log's retention age
+   * is not delivered again. A string of 1 to 200 characters
+   * (`MAX_IDEMPOTENCY_KEY_CHARS`).
+   */
   readonly idempotencyKey?: string;
   /**
    * Whose keys `idempotencyKey` is among. `"fan-out"` is one user's part of
@@ -20,4 +27,46 @@ export interface PushOptions {
    * @default "push"
    */
   readonly keyScope?: "push" | "fan-out";
+}
+
+/**
+ * A push whose arguments are not a push: `messages` is not an array, or is
+ * empty, or the options are neither an object nor left out, or name an
+ * unknown `keyScope`. Nothing was logged, and no idempotency key was used.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await hubs.push("alice", []);
+ * } catch (error) {
+ *   if (error instanceof InvalidPushError) console.log(error.message); // a push needs at least one message: …
+ * }
+ * ```
+ */
+export class InvalidPushError extends TypeError {
+  override readonly name = "InvalidPushError";
+}
+
+/**
+ * Checks a push's arguments as they arrive (over RPC they are whatever the
+ * caller sent). An empty `messages` is refused, as `POST
+ * /users/:userId/messages` refuses an empty batch: it would deliver nothing
+ * yet use up its idempotency key. Each message's JSON is checked where it
+ * is made, before anything is logged (`UnserializablePayloadError`).
+ *
+ * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined, or `keyScope` is not "push" or "fan-out".
+ * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+ */
+export function checkPush(messages: unknown, options: unknown): asserts messages is readonly unknown[] {
+  if (!Array.isArray(messages)) throw new InvalidPushError(`a push needs an array of messages, not ${kindOf(messages)}`);
+  if (messages.length === 0) throw new InvalidPushError("a push needs at least one message: an empty one would deliver nothing, yet use up its idempotency key");
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidPushError(`a push's options must be an object (or left out), not ${kindOf(options)}`);
+  }
+  const { idempotencyKey, keyScope } = options as Record<string, unknown>;
+  if (keyScope !== undefined && keyScope !== "push" && keyScope !== "fan-out") {
+    throw new InvalidPushError(`keyScope must be "push" or "fan-out", not ${typeof keyScope === "string" ? JSON.stringify(keyScope.slice(0, 64)) : kindOf(keyScope)}`);
+  }
+  checkIdempotencyKey(idempotencyKey);
 }

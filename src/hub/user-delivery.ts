@@ -1,4 +1,5 @@
 import { isValidUserId } from "../edge/auth.ts";
+import { checkIdempotencyKey, isIdempotencyKeyString, MAX_IDEMPOTENCY_KEY_CHARS } from "./idempotency-key.ts";
 
 /**
  * Delivering from one user's hub into another user's log
@@ -10,8 +11,8 @@ import { isValidUserId } from "../edge/auth.ts";
  * @module
  */
 
-/** The longest idempotency key `hub.users.deliver` takes (the push route's bound). */
-export const MAX_USER_DELIVERY_KEY_CHARS = 200;
+/** The longest idempotency key `hub.users.deliver` takes: {@link MAX_IDEMPOTENCY_KEY_CHARS}, the bound of every key. */
+export const MAX_USER_DELIVERY_KEY_CHARS = MAX_IDEMPOTENCY_KEY_CHARS;
 
 /** Options of `hub.users.deliver`. */
 export interface UserDeliveryOptions {
@@ -113,14 +114,11 @@ export class InvalidUserIdError extends TypeError {
  * Checks what `hub.users.deliver` was given.
  *
  * @throws {InvalidUserIdError} for a user id that cannot name a user.
- * @throws {RangeError} for an idempotency key that is not 1 to {@link MAX_USER_DELIVERY_KEY_CHARS} characters.
+ * @throws {InvalidIdempotencyKeyError} (a RangeError) for an idempotency key that is not 1 to {@link MAX_USER_DELIVERY_KEY_CHARS} characters.
  */
 export function checkUserDelivery(userId: unknown, options: UserDeliveryOptions): asserts userId is string {
   if (!isValidUserId(userId)) throw new InvalidUserIdError(userId);
-  const key = options.idempotencyKey;
-  if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > MAX_USER_DELIVERY_KEY_CHARS)) {
-    throw new RangeError(`idempotencyKey must be a string of 1 to ${MAX_USER_DELIVERY_KEY_CHARS} characters`);
-  }
+  checkIdempotencyKey(options.idempotencyKey);
 }
 
 /** A hub was asked to deliver to another user, but its host reaches no other users' hubs (a `HubHost` without `users`). */
@@ -137,8 +135,5 @@ export function isDirectDelivery(value: unknown): value is DirectDelivery {
   if (typeof value !== "object" || value === null) return false;
   const { fromUser, json, idempotencyKey } = value as Record<string, unknown>;
   if (typeof fromUser !== "string" || typeof json !== "string") return false;
-  if (idempotencyKey !== undefined && (typeof idempotencyKey !== "string" || idempotencyKey.length === 0 || idempotencyKey.length > MAX_USER_DELIVERY_KEY_CHARS)) {
-    return false;
-  }
-  return true;
+  return idempotencyKey === undefined || isIdempotencyKeyString(idempotencyKey);
 }

@@ -2,8 +2,9 @@
 // (logKey): a push's key as given unless it begins like another source's,
 // a push to many users' behind "fan-out:", a direct message's behind
 // "direct <from|to> <user>". No key of one source may equal another's.
+// And the one rule every caller's key follows.
 import { describe, expect, it } from "vitest";
-import { directKey, type KeySource, logKey } from "../../src/host.ts";
+import { checkPush, checkUserDelivery, directKey, InvalidIdempotencyKeyError, isIdempotencyKey, isIdempotencyKeyString, type KeySource, logKey, MAX_IDEMPOTENCY_KEY_CHARS } from "../../src/host.ts";
 
 const PUSH: KeySource = { kind: "push" };
 const FAN_OUT: KeySource = { kind: "fan-out" };
@@ -40,5 +41,26 @@ describe("logKey", () => {
         seen.set(kept, who);
       }
     }
+  });
+});
+
+describe("the one rule for a key", () => {
+  it("is a string of 1 to MAX_IDEMPOTENCY_KEY_CHARS characters, for every caller", () => {
+    expect(MAX_IDEMPOTENCY_KEY_CHARS).toBe(200);
+    for (const key of ["k", "k".repeat(200), "order 42", "é"]) expect(isIdempotencyKeyString(key)).toBe(true);
+    for (const key of ["", "k".repeat(201), 5, { a: 1 }, null, ["k"]]) expect(isIdempotencyKeyString(key)).toBe(false);
+  });
+
+  it("the HTTP routes take the same keys in printable ASCII without spaces, as a header carries them", () => {
+    expect(isIdempotencyKey("k".repeat(200))).toBe(true);
+    for (const key of ["", "k".repeat(201), "order 42", "é"]) expect(isIdempotencyKey(key)).toBe(false);
+  });
+
+  it("hub.users.deliver and a push refuse any other key with InvalidIdempotencyKeyError, a RangeError that says what it got", () => {
+    expect(() => checkUserDelivery("bob", { idempotencyKey: "" })).toThrow(InvalidIdempotencyKeyError);
+    expect(() => checkUserDelivery("bob", { idempotencyKey: 5 as unknown as string })).toThrow(/^idempotencyKey must be a string of 1 to 200 characters, not a number$/);
+    expect(() => checkPush(["x"], { idempotencyKey: "k".repeat(201) })).toThrow(/not 201 characters$/);
+    expect(new InvalidIdempotencyKeyError(null)).toBeInstanceOf(RangeError);
+    expect(() => checkUserDelivery("bob", { idempotencyKey: "m1" })).not.toThrow();
   });
 });

@@ -197,7 +197,8 @@ describe("POST /users/:userId/messages", () => {
     await waitOnExecutionContext(ctx);
     expect(off.status).toBe(404);
     expect(await off.text()).toMatch(/set PUSH_API_KEY/);
-    expect((await hubOf(alice).push([])).seqs).toEqual([]);
+    // None of them delivered anything.
+    expect((await hubOf(alice).push(["first"])).seqs).toEqual([1]);
   });
 
   it("answers a bad body, user id or key with 400 and a body over 1 MiB with 413", async () => {
@@ -208,9 +209,13 @@ describe("POST /users/:userId/messages", () => {
       [alice, {}, {}, 400, /needs "data"/],
       [alice, { data: 1, messages: [2] }, {}, 400, /not both/],
       [alice, { messages: [] }, {}, 400, /non-empty array/],
+      [alice, { messages: "hello" }, {}, 400, /non-empty array/],
+      [alice, { messages: { 0: "x" } }, {}, 400, /non-empty array/],
       [alice, { messages: range(1, 101) }, {}, 400, /at most 100/],
       ["a%20b", { data: 1 }, {}, 400, /not a valid user id/],
       [alice, { data: 1 }, { "Idempotency-Key": "x".repeat(201) }, 400, /Idempotency-Key/],
+      [alice, { data: 1 }, { "Idempotency-Key": "" }, 400, /Idempotency-Key/],
+      [alice, { data: 1 }, { "Idempotency-Key": "a b" }, 400, /Idempotency-Key/],
       [alice, { data: "x".repeat(1024 * 1024) }, {}, 413, /at most 1048576 bytes/],
     ];
     for (const [userId, body, headers, status, message] of cases) {
@@ -220,5 +225,7 @@ describe("POST /users/:userId/messages", () => {
     }
     // None of them delivered anything.
     expect((await hubOf(alice).push(["first"])).seqs).toEqual([1]);
+    // A key of 200 characters is the longest taken: the hubs' bound.
+    expect((await pushOverHttp(alice, { data: 2 }, { "Idempotency-Key": "x".repeat(200) })).status).toBe(200);
   });
 });

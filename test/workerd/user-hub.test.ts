@@ -5,8 +5,8 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { CloseCode, ErrorCode } from "../../src/index.ts";
-import { CloseReason, type ConnectionAttachment } from "../../src/host.ts";
-import type { UserHub } from "../../durable-objects/index.ts";
+import { CloseReason, type ConnectionAttachment, InvalidIdempotencyKeyError, InvalidPushError } from "../../src/host.ts";
+import { durableObjectHubs, type UserHub } from "../../durable-objects/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
 
 const TIMEOUT_MS = 3000;
@@ -223,6 +223,71 @@ describe("messages", () => {
     await vi.waitFor(async () => expect((await hubState(alice)).sockets).toHaveLength(1));
     expect((await hubOf(alice).push(["three"])).delivered).toBe(1);
     a2.socket.close(1000);
+  });
+});
+
+describe("the push RPC method's arguments", () => {
+  /** What `push` answers inside the object (an RPC method's throw is also logged by workerd as uncaught, which the test pool reports), or the error's name and message. */
+  async function pushIn(userId: string, messages: unknown, options?: unknown): Promise<unknown> {
+    return await runInDurableObject(hubOf(userId), (instance: UserHub) =>
+      instance.push(messages as unknown[], options as never).then(
+        (result) => result,
+        (error: Error) => `${error.name}: ${error.message}`,
+      ),
+    );
+  }
+
+  it.each([
+    ["a string", "hello", undefined, /^InvalidPushError: a push needs an array of messages, not a string$/],
+    ["undefined", undefined, undefined, /^InvalidPushError: a push needs an array of messages, not undefined$/],
+    ["a number", 5, undefined, /^InvalidPushError: a push needs an array of messages, not a number$/],
+    ["an object", { 0: "x", length: 1 }, undefined, /^InvalidPushError: a push needs an array of messages, not an object$/],
+    ["no message", [], undefined, /^InvalidPushError: a push needs at least one message/],
+    ["null options", ["x"], null, /^InvalidPushError: a push's options must be an object \(or left out\), not null$/],
+    ["options as a string", ["x"], "K1", /^InvalidPushError: a push's options must be an object \(or left out\), not a string$/],
+    ["an unknown keyScope", ["x"], { keyScope: "direct" }, /^InvalidPushError: keyScope must be "push" or "fan-out", not "direct"$/],
+    ["a number key", ["x"], { idempotencyKey: 5 }, /^InvalidIdempotencyKeyError: idempotencyKey must be a string of 1 to 200 characters, not a number$/],
+    ["an object key", ["x"], { idempotencyKey: { a: 1 } }, /^InvalidIdempotencyKeyError: .*, not an object$/],
+    ["an empty key", ["x"], { idempotencyKey: "" }, /^InvalidIdempotencyKeyError: .*, not 0 characters$/],
+    ["a key of 201 characters", ["x"], { idempotencyKey: "k".repeat(201) }, /^InvalidIdempotencyKeyError: .*, not 201 characters$/],
+    ["a 1 MB key", ["x"], { idempotencyKey: "k".repeat(1_000_000) }, /^InvalidIdempotencyKeyError: .*, not 1000000 characters$/],
+    ["a message with no JSON form", ["fine", 10n], { idempotencyKey: "K" }, /^UnserializablePayloadError: /],
+  ])("refuses %s with a named error, and logs nothing", async (_name, messages, options, refusal) => {
+    const alice = user("alice");
+    expect(await pushIn(alice, messages, options)).toMatch(refusal);
+    expect(await hubOf(alice).push(["first"])).toMatchObject({ seqs: [1], duplicate: false });
+  });
+
+  it("a refused push uses up no key: the same key then delivers", async () => {
+    const alice = user("alice");
+    expect(await pushIn(alice, [], { idempotencyKey: "K0" })).toMatch(/^InvalidPushError/);
+    expect(await pushIn(alice, ["fine", 10n], { idempotencyKey: "K0" })).toMatch(/^UnserializablePayloadError/);
+    expect(await hubOf(alice).push(["real"], { idempotencyKey: "K0" })).toEqual({ seqs: [1], delivered: 0, duplicate: false });
+    expect(await hubOf(alice).push(["real"], { idempotencyKey: "K0" })).toEqual({ seqs: [1], delivered: 0, duplicate: true });
+  });
+
+  it("takes a key of 1 and of 200 characters, an explicit keyScope, and a sparse array's hole as null", async () => {
+    const alice = user("alice");
+    expect(await hubOf(alice).push(["a"], { idempotencyKey: "k" })).toMatchObject({ seqs: [1], duplicate: false });
+    expect(await hubOf(alice).push(["b"], { idempotencyKey: "k".repeat(200), keyScope: "push" })).toMatchObject({ seqs: [2], duplicate: false });
+    expect(await hubOf(alice).push(["c"], { idempotencyKey: "k", keyScope: "fan-out" })).toMatchObject({ seqs: [3], duplicate: false });
+    expect(await pushIn(alice, [, "after"])).toMatchObject({ seqs: [4, 5] });
+    const client = await connect(alice, {}, "since=3");
+    expect(await client.next()).toMatchObject({ seq: 4, data: null });
+    expect(await client.next()).toMatchObject({ seq: 5, data: "after" });
+  });
+
+  it("over RPC, a refusal arrives with its name and message; through the namespace, as the named error itself, before any RPC", async () => {
+    const alice = user("alice");
+    const viaRpc = await hubOf(alice).push("hello" as unknown as unknown[]).then(
+      () => "accepted",
+      (error: Error) => `${error.name}: ${error.message}`,
+    );
+    expect(viaRpc).toBe("InvalidPushError: a push needs an array of messages, not a string");
+    const hubs = durableObjectHubs(env.USER_HUB);
+    await expect(hubs.push(alice, "hello" as unknown as unknown[])).rejects.toBeInstanceOf(InvalidPushError);
+    await expect(hubs.push(alice, ["x"], { idempotencyKey: "" })).rejects.toBeInstanceOf(InvalidIdempotencyKeyError);
+    expect(await hubs.push(alice, ["x"])).toMatchObject({ seqs: [1] });
   });
 });
 
