@@ -1,4 +1,4 @@
-import { checkPush, type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
+import { checkDisconnect, checkPush, type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -39,6 +39,8 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
       return { seqs: [...result.seqs], delivered: result.delivered, duplicate: result.duplicate };
     },
     async disconnect(userId, options = {}) {
+      // Checked here too, as push is: the named error itself, without an RPC.
+      checkDisconnect(options);
       return { closed: (await hubOf(userId).disconnect(options)).closed };
     },
     async deliverDirect(userId, delivery) {

@@ -222,6 +222,9 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    * `revokeTokensIssuedBefore` (epoch seconds) keeps a watermark that
    * refuses older tokens from then on.
    *
+   * @throws {InvalidDisconnectOptionsError} for options that are not `DisconnectOptions` (a watermark that is not a finite number of epoch seconds, an id that is not a string, a field that is not an option).
+   * @throws {FutureRevocationError} for a `revokeTokensIssuedBefore` later than now (milliseconds given for seconds, say).
+   *
    * @example
    * ```ts
    * // "log out everywhere", from any Worker with the binding:

@@ -108,6 +108,7 @@ export {
   MAX_IDEMPOTENCY_KEY_CHARS,
 } from "./hub/idempotency-key.ts";
 export { checkPush, InvalidPushError } from "./hub/push.ts";
+export { checkDisconnect, InvalidDisconnectOptionsError } from "./hub/disconnect.ts";
 export {
   isUnserializablePayload,
   messageFrameText,

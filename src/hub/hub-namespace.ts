@@ -25,6 +25,11 @@ export interface HubNamespace {
    * @throws {UnserializablePayloadError} when a message has no JSON form.
    */
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult>;
-  /** Closes `userId`'s sockets with 4003, drops their unredeemed tickets, and may keep a revocation watermark. */
+  /**
+   * Closes `userId`'s sockets with 4003, drops their unredeemed tickets, and may keep a revocation watermark.
+   *
+   * @throws {InvalidDisconnectOptionsError} for options that are not {@link DisconnectOptions}.
+   * @throws {FutureRevocationError} for a `revokeTokensIssuedBefore` later than now.
+   */
   disconnect(userId: string, options?: DisconnectOptions): Promise<DisconnectResult>;
 }

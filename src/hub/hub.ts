@@ -15,7 +15,7 @@ import { connectionHandle } from "./connection-handle.ts";
 import type { Delivery, NewDelivery } from "./delivery-log.ts";
 import { DeliveryFanOut } from "./delivery-fan-out.ts";
 import { deliverToUser, type LogAndSend, receiveDirect } from "./direct-delivery.ts";
-import { type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
+import { checkDisconnect, type DisconnectOptions, type DisconnectResult, FutureRevocationError, futureRevocationProblem } from "./disconnect.ts";
 import { dispatchAppFrame } from "./app-frame-dispatch.ts";
 import type { Connection, HubApp, HubContext } from "./hub-app.ts";
 import type { HubHandoff, ResumeRequest } from "./hub-handoff.ts";
@@ -421,9 +421,14 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * no upgrade racing this call gets in with an old token), drops the user's
    * unredeemed tickets, then closes with 4003 every socket that matches
    * (all, the one connection, or the session's) and every socket whose token
-   * the watermark revokes.
+   * the watermark revokes. The options are checked first: a refused
+   * disconnect closes, revokes and drops nothing.
+   *
+   * @throws {InvalidDisconnectOptionsError} for options that are not {@link DisconnectOptions} (see `checkDisconnect`).
+   * @throws {FutureRevocationError} for a `revokeTokensIssuedBefore` later than now (past a 5 s leeway).
    */
   async disconnect(options: DisconnectOptions = {}): Promise<DisconnectResult> {
+    checkDisconnect(options);
     if (options.revokeTokensIssuedBefore !== undefined) {
       const problem = futureRevocationProblem(options.revokeTokensIssuedBefore, this.#host.now());
       if (problem !== null) throw new FutureRevocationError(problem);

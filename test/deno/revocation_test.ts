@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LocalHubNamespace } from "../../src/deno/mod.ts";
 import { FutureRevocationError } from "../../src/index.ts";
+import { InvalidDisconnectOptionsError } from "../../src/host.ts";
 
 // On Deno a user's hub goes with their last socket, so the revocation
 // watermark lives in the namespace: it must outlive the hub that set it.
@@ -33,5 +34,19 @@ Deno.test("a watermark later than now (milliseconds for seconds) is refused with
   });
   const fresh = await hubs.issueTicket({ userId: "eve", expiresAt: null, issuedAt: Date.now() });
   assert.ok("ticket" in fresh, JSON.stringify(fresh));
+  assert.deepEqual(hubs.stats(), { hubs: 0, sockets: 0, timers: 0 });
+});
+
+Deno.test("a watermark that is not a finite number of epoch seconds, or a misspelt option, is refused with InvalidDisconnectOptionsError and changes nothing", async () => {
+  const hubs = new LocalHubNamespace();
+  for (const options of [{ revokeTokensIssuedBefore: "x" }, { revokeTokensIssuedBefore: NaN }, { revokeTokensIssuedBefore: -1 }, { revokeTokensIssuedBefor: 1 }, null]) {
+    await assert.rejects(hubs.disconnect("eve", options as never), (error: unknown) => {
+      assert.ok(error instanceof InvalidDisconnectOptionsError, String(error));
+      assert.doesNotMatch((error as Error).message, /later than now/);
+      return true;
+    });
+  }
+  const old = await hubs.issueTicket({ userId: "eve", expiresAt: null, issuedAt: Date.now() - 3_600_000 });
+  assert.ok("ticket" in old, JSON.stringify(old));
   assert.deepEqual(hubs.stats(), { hubs: 0, sockets: 0, timers: 0 });
 });

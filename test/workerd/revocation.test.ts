@@ -5,7 +5,8 @@
 // method, and other users untouched. Also: a validly signed token whose
 // payload is not an object is a 401 on /ws and /ws/ticket, not a 500.
 import { env, runInDurableObject, SELF } from "cloudflare:test";
-import type { UserHub } from "../../durable-objects/index.ts";
+import { durableObjectHubs, type UserHub } from "../../durable-objects/index.ts";
+import { InvalidDisconnectOptionsError } from "../../src/host.ts";
 import { describe, expect, it } from "vitest";
 import { accept, type HubClient, hubOf, upgradeHeaders } from "./hub-client.ts";
 import { signHmac } from "../support/jwt-keys.ts";
@@ -168,6 +169,44 @@ describe("POST /users/:userId/disconnect", () => {
     expect((await a3.closed).code).toBe(4003);
     expect(await isOpen(a2)).toBe(true);
     a2.socket.close(1000);
+  });
+
+  it.each([
+    ["a watermark as a string", { revokeTokensIssuedBefore: "x" }, /^InvalidDisconnectOptionsError: "revokeTokensIssuedBefore" must be a time in epoch seconds \(a finite number, at least 0\), not a string$/],
+    ["a NaN watermark", { revokeTokensIssuedBefore: NaN }, /^InvalidDisconnectOptionsError: "revokeTokensIssuedBefore" must be .*, not NaN$/],
+    ["an infinite watermark", { revokeTokensIssuedBefore: Infinity }, /^InvalidDisconnectOptionsError: .*, not Infinity$/],
+    ["a negative watermark", { revokeTokensIssuedBefore: -1 }, /^InvalidDisconnectOptionsError: .*, not -1$/],
+    ["a misspelt watermark", { revokeTokensIssuedBefor: 1 }, /^InvalidDisconnectOptionsError: unknown disconnect option "revokeTokensIssuedBefor"/],
+    ["a numeric connectionId", { connectionId: 1 }, /^InvalidDisconnectOptionsError: "connectionId" must be a non-empty string, not a number$/],
+    ["an empty sessionId", { sessionId: "" }, /^InvalidDisconnectOptionsError: "sessionId" must be a non-empty string, not an empty one$/],
+    ["a reason that is not a string", { reason: { text: "bye" } }, /^InvalidDisconnectOptionsError: "reason" must be a string, not an object$/],
+    ["null options", null, /^InvalidDisconnectOptionsError: a disconnect's options must be an object \(or left out\), not null$/],
+    ["options as a string", "everyone", /^InvalidDisconnectOptionsError: .*, not a string$/],
+  ])("the RPC method refuses %s with a named error, and closes, revokes and drops nothing", async (_name, options, refusal) => {
+    const alice = user("alice");
+    const socket = await open(alice, { ageSeconds: 20 });
+    // Called inside the object, as above.
+    const answer = await runInDurableObject(hubOf(alice), (instance: UserHub) =>
+      instance.disconnect(options as never).then(
+        (result) => result,
+        (error: Error) => `${error.name}: ${error.message}`,
+      ),
+    );
+    expect(answer).toMatch(refusal);
+    expect(await isOpen(socket)).toBe(true);
+    // No watermark was raised: a token issued a minute ago still connects.
+    const older = await open(alice, { ageSeconds: 60 });
+    expect(await isOpen(older)).toBe(true);
+    expect(await hubOf(alice).disconnect()).toEqual({ closed: 2 });
+  });
+
+  it("through the namespace, a refusal is the named error itself, before any RPC; a watermark in whole or fractional epoch seconds is taken", async () => {
+    const hubs = durableObjectHubs(env.USER_HUB);
+    const alice = user("alice");
+    await expect(hubs.disconnect(alice, { revokeTokensIssuedBefore: "x" as unknown as number })).rejects.toBeInstanceOf(InvalidDisconnectOptionsError);
+    await expect(hubs.disconnect(alice, { revokeTokensIssuedBefore: NaN })).rejects.toThrow(/not NaN$/);
+    expect(await hubs.disconnect(alice, { revokeTokensIssuedBefore: Date.now() / 1000 - 30, reason: "r".repeat(500) })).toEqual({ closed: 0 });
+    expect(await hubs.disconnect(alice, { revokeTokensIssuedBefore: nowSeconds() - 10 })).toEqual({ closed: 0 });
   });
 
   it.each([
