@@ -298,6 +298,18 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.#writeMark();
   }
 
+  async remembered(idempotencyKey: string, now: number): Promise<readonly number[] | null> {
+    let seen: { seqs: string; at: number } | undefined;
+    try {
+      seen = this.#sql.exec<{ seqs: string; at: number }>("SELECT seqs, at FROM userhub_idempotency WHERE key = ?", idempotencyKey).toArray()[0];
+    } catch (error) {
+      // A log that never took a key has no table for them: a read does not make one.
+      if (String(error).includes("no such table")) return null;
+      throw error;
+    }
+    return seen && isKeyRemembered(this.#retention, seen.at, now) ? (JSON.parse(seen.seqs) as number[]) : null;
+  }
+
   /** The deliveries still kept, oldest first. */
   entries(): Delivery[] {
     this.#load();

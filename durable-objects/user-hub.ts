@@ -205,7 +205,8 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    * `fromUser`. It runs no application code, so it never calls back into the
    * sender's hub. Called over RPC by `durableObjectHubs(…).deliverDirect`.
    * A sender past `DIRECT_DELIVERIES_PER_MINUTE` gets a `DirectRefusal`, and
-   * nothing is logged.
+   * nothing is logged; a retry of a delivery already logged (its key
+   * remembered) is answered as the duplicate it is, quota or not.
    */
   async receiveDirect(delivery: DirectDelivery): Promise<LoggedDelivery | DirectRefusal> {
     return await this.hub.receiveDirect(delivery);

@@ -189,6 +189,13 @@ export class KvDeliveryLog implements DeliveryLog {
     });
   }
 
+  remembered(idempotencyKey: string, now: number): Promise<readonly number[] | null> {
+    return this.#serial(async () => {
+      const seen = await this.#kv.get<{ seqs: number[]; at: number }>([...this.#root, "key", idempotencyKey]);
+      return seen.value && isKeyRemembered(this.#retention, seen.value.at, now) ? seen.value.seqs : null;
+    });
+  }
+
   /** Runs `work` after every earlier call, so appends and prunes never interleave. */
   #serial<T>(work: () => Promise<T>): Promise<T> {
     const result = this.#tail.then(work);

@@ -101,6 +101,16 @@ export interface DeliveryLog {
    * per-sender counts when it hibernates (Cloudflare) seeds them with it.
    */
   deliveredFrom?(fromUser: string, since: number): number;
+  /**
+   * The seqs `idempotencyKey` was given, if the log still remembers it at
+   * `now` (as `append` would judge it: for the retention age); null if not.
+   * Asked only off the usual path: when a sender's quota refuses a delivery
+   * between users that carries a key, so that a retry of one already logged
+   * is answered as the duplicate it is rather than refused. Optional: a log
+   * without it has such a retry refused (`rate_limited`) until the quota
+   * lets it through, and then it is a duplicate.
+   */
+  remembered?(idempotencyKey: string, now: number): Promise<readonly number[] | null>;
 }
 
 /**
@@ -181,6 +191,11 @@ export class MemoryDeliveryLog implements DeliveryLog {
       this.#head = 0;
     }
     for (const [key, seen] of this.#keys) if (!isKeyRemembered(this.#retention, seen.at, now)) this.#keys.delete(key);
+  }
+
+  async remembered(idempotencyKey: string, now: number): Promise<readonly number[] | null> {
+    const seen = this.#keys.get(idempotencyKey);
+    return seen && isKeyRemembered(this.#retention, seen.at, now) ? seen.seqs : null;
   }
 
   /** The deliveries still kept, oldest first. */

@@ -56,6 +56,16 @@ export async function deliverToUser(
   return { ...delivered, copy };
 }
 
+/** How the recipient's side counts each sender's deliveries (see {@link receiveDirect}). */
+export interface DirectSenders {
+  /** Counts one delivery from `fromUser`: 0 when it may go in, else milliseconds until one more may. */
+  admit(fromUser: string): number;
+  /** Gives back the count of a delivery that logged nothing new (a retry). */
+  unused(fromUser: string): void;
+  /** The seqs the log remembers for a key (`DeliveryLog.remembered`), or null; absent when the log cannot say. */
+  remembered?: ((idempotencyKey: string) => Promise<readonly number[] | null>) | undefined;
+}
+
 /**
  * The recipient's side: logs what another user's hub sent with this user's
  * next seq, under the sender's key kept per sender, and sends it to this
@@ -63,7 +73,9 @@ export async function deliverToUser(
  * into the sender's hub. `senders` counts each sender's deliveries, so that
  * no one sender can fill this user's log: `admit` says how long the sender
  * must wait (0: it may deliver now), `unused` gives back the count of a
- * retry that logged nothing new.
+ * retry that logged nothing new. A delivery the count refuses is still
+ * answered as a duplicate when its key was already logged (`remembered`,
+ * asked only then): a retry is not refused for the quota it no longer needs.
  *
  * @throws {InvalidUserIdError} when the delivery's `fromUser` cannot name a user.
  * @throws {TypeError} when the delivery is not one (`json` is not JSON text).
@@ -71,14 +83,18 @@ export async function deliverToUser(
 export async function receiveDirect(
   logAndSend: LogAndSend,
   delivery: DirectDelivery,
-  senders: { admit(fromUser: string): number; unused(fromUser: string): void } = { admit: () => 0, unused: () => {} },
+  senders: DirectSenders = { admit: () => 0, unused: () => {} },
 ): Promise<LoggedDelivery | DirectRefusal> {
   if (!isValidUserId(delivery?.fromUser)) throw new InvalidUserIdError(delivery?.fromUser);
   if (!isDirectDelivery(delivery)) throw new TypeError("not a direct delivery: it needs fromUser, json (JSON text) and an optional idempotencyKey string");
-  const wait = senders.admit(delivery.fromUser);
-  if (wait > 0) return { refused: "rate_limited", retryAfterMs: wait };
-  const data = JSON.parse(delivery.json) as unknown;
   const key = delivery.idempotencyKey === undefined ? undefined : directKey("from", delivery.fromUser, delivery.idempotencyKey);
+  const wait = senders.admit(delivery.fromUser);
+  if (wait > 0) {
+    const seqs = key === undefined || !senders.remembered ? null : await senders.remembered(key);
+    if (seqs && seqs.length > 0) return { seq: seqs[0]!, delivered: 0, duplicate: true };
+    return { refused: "rate_limited", retryAfterMs: wait };
+  }
+  const data = JSON.parse(delivery.json) as unknown;
   const logged = await logAndSend({ data, json: delivery.json, fromUser: delivery.fromUser }, key);
   if (logged.duplicate) senders.unused(delivery.fromUser);
   return logged;

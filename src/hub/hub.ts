@@ -393,7 +393,9 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * Logs a delivery another user's hub sent (`hub.users.deliver`) with this
    * user's next seq, under the sender's idempotency key (kept per sender),
    * and sends it to every open socket as a `message` with `fromUser`. It runs
-   * no application code, so it never calls back into the sender's hub.
+   * no application code, so it never calls back into the sender's hub. Past
+   * the sender's quota it logs nothing and answers a `DirectRefusal`, unless
+   * the delivery's key was already logged: then it answers the duplicate.
    *
    * @throws {InvalidUserIdError} when `fromUser` cannot name a user.
    */
@@ -406,6 +408,8 @@ export class Hub<S extends WritableSocket = WritableSocket> {
       // A sender this instance has not counted yet (it may have slept since) starts from what the log kept of it.
       admit: (fromUser) => senders.take(fromUser, now, log.deliveredFrom && ((since) => log.deliveredFrom!(fromUser, since))),
       unused: (fromUser) => senders.putBack(fromUser),
+      // Asked only for a delivery the count refused: a retry past the quota is still answered as a duplicate.
+      remembered: log.remembered && ((key) => log.remembered!(key, now)),
     });
   }
 

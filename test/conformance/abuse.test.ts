@@ -149,7 +149,7 @@ for (const host of hosts) {
       expect(b!.closedInfo).toBeUndefined();
     });
 
-    test(`one sender's direct messages past ${DIRECT_DELIVERIES_PER_MINUTE} a minute to one user are refused with rate_limited and not logged, so no sender can push the user's own deliveries out of the log; another sender still gets through`, async () => {
+    test(`one sender's direct messages past ${DIRECT_DELIVERIES_PER_MINUTE} a minute to one user are refused with rate_limited and not logged, so no sender can push the user's own deliveries out of the log; a retry of one that went in is still a duplicate; another sender still gets through`, async () => {
       const bob = uniqueUser("bob");
       const [mallory, carol] = [await connectAs(uniqueUser("mallory")), await connectAs(uniqueUser("carol"))];
       await push(bob, { data: "important" });
@@ -165,6 +165,10 @@ for (const host of hosts) {
         expect(answer).toMatchObject({ code: "rate_limited", message: expect.stringContaining(JSON.stringify(bob)) });
         expect(answer.retryAfterMs).toBeGreaterThan(0);
       }
+      // Still past the quota, a retry of one that went in is the duplicate it is (no answer, as any retry), not rate_limited; a new one is refused.
+      mallory.send(JSON.stringify({ type: "direct", to: bob, data: 0, id: "m0" }));
+      mallory.send(JSON.stringify({ type: "direct", to: bob, data: "new", id: "m-new" }));
+      expect(await mallory.nextJson()).toMatchObject({ type: "error", code: "rate_limited", id: "m-new" });
       carol.send(JSON.stringify({ type: "direct", to: bob, data: "from carol", id: "c1" }));
       expect(await carol.nextJson()).toMatchObject({ type: "message", data: "from carol", toUser: bob });
       // bob's log: his push first, then mallory's five and carol's one; nothing of mallory's refused frames.

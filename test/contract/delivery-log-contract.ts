@@ -165,4 +165,20 @@ export const deliveryLogContract: readonly DeliveryLogCase[] = [
       expectEqual(replay.kind === "replay" ? replay.deliveries.map((d) => d.data) : replay, [large, "small"]);
     },
   },
+  {
+    name: "says which seqs a key it remembers was given (remembered), and forgets it after `ageMs` as append does",
+    retention: { ageMs: 1000 },
+    async run(log, expectEqual) {
+      expectEqual(typeof log.remembered, "function", "every log of this package can say");
+      expectEqual(await log.remembered!("order-42", 0), null, "before any key");
+      await log.append([{ data: "a" }, { data: "b" }], 0, "order-42");
+      await log.append([{ data: "c" }], 10);
+      expectEqual(await log.remembered!("order-42", 999), [1, 2]);
+      expectEqual(await log.remembered!("order-43", 999), null);
+      // Forgotten exactly when an append with it is no duplicate any more.
+      expectEqual(await log.remembered!("order-42", 1000), null);
+      expectEqual((await log.append([{ data: "a" }], 1000, "order-42")).duplicate, false);
+      expectEqual(await log.remembered!("order-42", 1000), [4]);
+    },
+  },
 ];

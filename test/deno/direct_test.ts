@@ -137,3 +137,14 @@ Deno.test("a push keyed like a direct message's log key is a push on Deno too: n
   assertEquals(await hubs.push("bob", ["server notice"], { idempotencyKey: "direct from carol m1" }), { seqs: [1], delivered: 0, duplicate: true });
   assertEquals(await hubs.deliverDirect("bob", { fromUser: "dave", json: '"hi"', idempotencyKey: "m1" }), { seq: 3, delivered: 0, duplicate: true });
 });
+
+Deno.test("past the sender's quota, a retry of a delivery already logged is the duplicate it is; a new one is still refused", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const config = readHubConfig({ DIRECT_DELIVERIES_PER_MINUTE: "3" });
+  const hubs = new LocalHubNamespace({ config, log: (userId) => new KvDeliveryLog(kv, userId, retentionOf(config)) });
+  for (let i = 0; i < 3; i++) assertEquals(await hubs.deliverDirect("bob", { fromUser: "mallory", json: String(i), idempotencyKey: `k${i}` }), { seq: i + 1, delivered: 0, duplicate: false });
+  assertMatch(JSON.stringify(await hubs.deliverDirect("bob", { fromUser: "mallory", json: '"new"', idempotencyKey: "new" })), /"refused":"rate_limited"/);
+  assertEquals(await hubs.deliverDirect("bob", { fromUser: "mallory", json: "0", idempotencyKey: "k0" }), { seq: 1, delivered: 0, duplicate: true });
+  assertMatch(JSON.stringify(await hubs.deliverDirect("bob", { fromUser: "mallory", json: '"new"', idempotencyKey: "new" })), /"refused":"rate_limited"/);
+  assertEquals(await hubs.push("bob", ["after"]), { seqs: [4], delivered: 0, duplicate: false });
+});

@@ -97,6 +97,25 @@ describe("receiveDirect (the RPC one hub calls on another)", () => {
     expect(rows.some((row) => row.data === '"one too many"')).toBe(false);
   });
 
+  it("past the quota, a retry of a delivery already logged is answered as the duplicate it is, also after the hub slept; a new one is still refused", async () => {
+    const bob = user("bob");
+    const stub = hubOf(bob);
+    const perMinute = Number(env.DIRECT_DELIVERIES_PER_MINUTE);
+    for (let i = 0; i < perMinute; i++) expect(await stub.receiveDirect({ fromUser: "mallory", json: String(i), idempotencyKey: `k${i}` })).toMatchObject({ seq: i + 1, duplicate: false });
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: '"new"', idempotencyKey: "new" })).toMatchObject({ refused: "rate_limited" });
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: "0", idempotencyKey: "k0" })).toEqual({ seq: 1, delivered: 0, duplicate: true });
+    // The duplicate let nothing else through: a new key, or none, is still refused.
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: '"new"', idempotencyKey: "new" })).toMatchObject({ refused: "rate_limited" });
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: '"unkeyed"' })).toMatchObject({ refused: "rate_limited" });
+    // bob's hub sleeps: its counts go, and are read back from the log (all of mallory's minute is in it).
+    await evictDurableObject(stub);
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: "5", idempotencyKey: "k5" })).toEqual({ seq: 6, delivered: 0, duplicate: true });
+    expect(await stub.receiveDirect({ fromUser: "mallory", json: '"new"', idempotencyKey: "new" })).toMatchObject({ refused: "rate_limited" });
+    // Another sender's same key is not mallory's.
+    expect(await stub.receiveDirect({ fromUser: "carol", json: '"c"', idempotencyKey: "k0" })).toEqual({ seq: perMinute + 1, delivered: 0, duplicate: false });
+    expect((await logRows(bob)).map((row) => row.data)).not.toContain('"new"');
+  });
+
   it("refuses a delivery whose fromUser cannot name a user, or that is not one, and logs nothing", async () => {
     const bob = user("bob");
     const stub = hubOf(bob);
