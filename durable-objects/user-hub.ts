@@ -10,8 +10,6 @@ import {
   type PushOptions,
   type PushResult,
   PUSH_ONLY_APP,
-  readAuthOptions,
-  readHubConfig,
   verifyToken,
 } from "../src/index.ts";
 import {
@@ -27,6 +25,7 @@ import {
   type TicketResult,
 } from "../src/host.ts";
 import { DurableObjectHost } from "./durable-object-host.ts";
+import { authOptionsOf, hubConfigOf } from "./env-config.ts";
 import { durableObjectHubs } from "./hub-namespace.ts";
 import { readHandoff } from "./handoff.ts";
 import { SqliteDeliveryLog } from "./sqlite-delivery-log.ts";
@@ -160,7 +159,7 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    * router is given options in code rather than variables.
    */
   protected get auth(): AuthOptions {
-    return readOnce(authOptionsRead, this.env, readAuthOptions);
+    return authOptionsOf(this.env);
   }
 
   /**
@@ -180,9 +179,13 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
     return this.#peers;
   }
 
-  /** This hub's configuration, read from `env`. */
+  /**
+   * This hub's configuration, read from `env` (once per `env`). `userhubWorker`
+   * reads the same before it reaches a hub, so that a variable that cannot be
+   * used is answered at the edge; an override here is not seen there.
+   */
   protected get config(): HubConfig {
-    return (this.#config ??= readOnce(configsRead, this.env, readHubConfig));
+    return (this.#config ??= hubConfigOf(this.env));
   }
 
   /**
@@ -281,23 +284,5 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
   }
 }
 
-/**
- * What was read from an `env` object, kept for as long as that object lives:
- * a hub woken from hibernation is a new instance, and reading every variable
- * again was part of what each cold message cost. The runtime hands every
- * instance of a class in an isolate the same `env` (it changes only with a
- * deploy, which starts a new isolate); when it does not, this reads afresh.
- */
-const configsRead = new WeakMap<object, HubConfig>();
 /** The binding `hub.users.deliver` uses unless `UserHub.with` names another: the name the README and the demo use. */
 const DEFAULT_HUB_BINDING = "USER_HUB";
-const authOptionsRead = new WeakMap<object, AuthOptions>();
-
-function readOnce<T>(cache: WeakMap<object, T>, env: object, read: (vars: Readonly<Record<string, unknown>>) => T): T {
-  let value = cache.get(env);
-  if (value === undefined) {
-    value = read(env as Readonly<Record<string, unknown>>);
-    cache.set(env, value);
-  }
-  return value;
-}

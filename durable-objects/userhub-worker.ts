@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { answerDevToken, answerError, ConfigError, createUserhubRouter, readAuthOptions } from "../src/index.ts";
-import { consumeFanOut, type EdgeRateLimiter, type FanOutBatch, type FanOutQueue, readList } from "../src/host.ts";
+import { consumeFanOut, type EdgeRateLimiter, type FanOutBatch, type FanOutQueue, type HubNamespace, type PeerHubs, readList } from "../src/host.ts";
+import { hubConfigOf } from "./env-config.ts";
 import { durableObjectHubs } from "./hub-namespace.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -42,7 +43,14 @@ export type UserhubWorkerEnv = { Bindings: Record<string, unknown> };
  * fan-out queue), or mount it into an app of your own with `app.route("/", …)`
  * and call its `queue` from your own handler.
  *
- * @throws {ConfigError} (answered 500, naming it) when the hub binding is not a Durable Object namespace.
+ * Before any route reaches a hub, it reads the hubs' configuration from the
+ * same bindings (`readHubConfig`, once per `env`), so that a variable that
+ * cannot be used is answered 500 naming it on every such route, and a
+ * `POST /messages` is never accepted (202) for hubs that cannot take it. Its
+ * `queue` handler, meeting such a variable (set after a message was
+ * accepted), hands the whole batch back for retry with one log line naming it.
+ *
+ * @throws {ConfigError} (answered 500, naming it) when the hub binding is not a Durable Object namespace, or a hub variable cannot be used.
  *
  * @example
  * ```ts
@@ -66,7 +74,7 @@ export function userhubWorker(options: UserhubWorkerOptions): UserhubWorker {
   app.route(
     "/",
     createUserhubRouter<UserhubWorkerEnv>({
-      hubs: (c) => durableObjectHubs(hubBinding(vars(c), options.hub)),
+      hubs: (c) => hubsOf(vars(c), options.hub),
       auth: (c) => readAuthOptions(vars(c)),
       allowedOrigins: (c) => readList(vars(c), "ALLOWED_ORIGINS"),
       pushKey: (c) => stringOrUndefined(vars(c).PUSH_API_KEY),
@@ -80,7 +88,17 @@ export function userhubWorker(options: UserhubWorkerOptions): UserhubWorker {
   // The runtime calls the default export's `queue` for each batch of a queue this Worker consumes.
   return Object.assign(app, {
     async queue(batch: MessageBatch, env: object): Promise<void> {
-      await consumeFanOut(durableObjectHubs(hubBinding((env ?? {}) as Readonly<Record<string, unknown>>, options.hub)), batch as unknown as FanOutBatch);
+      let hubs: HubNamespace;
+      try {
+        hubs = hubsOf((env ?? {}) as Readonly<Record<string, unknown>>, options.hub);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        // Accepted while the configuration was good (the route checks it first): kept for after the fix, or the dead letter queue.
+        console.error(`userhub: queue ${batch.queue}: configuration error: ${error.message}; ${batch.messages.length} message(s) handed back for retry, no hub called`);
+        batch.retryAll();
+        return;
+      }
+      await consumeFanOut(hubs, batch as unknown as FanOutBatch);
     },
   });
 }
@@ -92,6 +110,18 @@ function queueBinding(vars: Readonly<Record<string, unknown>>, name: string): Fa
 }
 
 const SECRET_HINT = "userhub: on Cloudflare, set JWT_SECRET with `wrangler secret put JWT_SECRET` (locally, in .dev.vars), or set JWKS_URL";
+
+/**
+ * The users' hubs behind the binding `name`, once the hubs' configuration in
+ * the same `vars` (what every `UserHub` of this Worker reads) is usable: a
+ * variable that cannot be used is answered here, 500 naming it, before any
+ * push is taken or queued. Read once per `env`, like the hub's own.
+ */
+function hubsOf(vars: Readonly<Record<string, unknown>>, name: string): HubNamespace & PeerHubs {
+  const binding = hubBinding(vars, name);
+  hubConfigOf(vars);
+  return durableObjectHubs(binding);
+}
 
 function hubBinding(vars: Readonly<Record<string, unknown>>, name: string): DurableObjectNamespace<UserHub> {
   const binding = vars[name] as { idFromName?: unknown } | undefined;

@@ -1,3 +1,4 @@
+import { ConfigError } from "../hub/config.ts";
 import type { HubNamespace } from "../hub/hub-namespace.ts";
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
 import { FAN_OUT_CONCURRENCY, type FanOutMessage, fanOutPushOptions, forEachBounded, readFanOutMessage } from "./fan-out.ts";
@@ -66,7 +67,7 @@ export async function consumeFanOut(hubs: HubNamespace, batch: FanOutBatch, conc
       dropped++;
       continue;
     }
-    const tally: MessageTally = { queued, pending: message.userIds.length, failures: 0, unserializable: 0 };
+    const tally: MessageTally = { queued, pending: message.userIds.length, failures: 0, unserializable: 0, misconfigured: null };
     for (const userId of message.userIds) work.push({ message, tally, userId });
   }
   await forEachBounded(work, concurrency, async ({ message, tally, userId }) => {
@@ -77,6 +78,7 @@ export async function consumeFanOut(hubs: HubNamespace, batch: FanOutBatch, conc
     } catch (error) {
       tally.failures++;
       if (isUnserializablePayload(error)) tally.unserializable++;
+      if (error instanceof ConfigError) tally.misconfigured = error;
     }
     if (--tally.pending > 0) return;
     // Settled as soon as its last user is, so that a batch cut short later keeps what was done.
@@ -88,7 +90,9 @@ export async function consumeFanOut(hubs: HubNamespace, batch: FanOutBatch, conc
       tally.queued.ack();
       dropped++;
     } else {
-      console.error(`userhub: queue ${batch.queue}: message ${tally.queued.id}: ${tally.failures} of ${message.userIds.length} users could not be reached (attempt ${tally.queued.attempts}); retrying the message`);
+      const users = `${tally.failures} of ${message.userIds.length} users`;
+      const what = tally.misconfigured ? `configuration error: ${tally.misconfigured.message}; ${users} not pushed` : `${users} could not be reached`;
+      console.error(`userhub: queue ${batch.queue}: message ${tally.queued.id}: ${what} (attempt ${tally.queued.attempts}); retrying the message`);
       tally.queued.retry();
       retried++;
     }
@@ -101,4 +105,6 @@ interface MessageTally {
   pending: number;
   failures: number;
   unserializable: number;
+  /** A hub's configuration that cannot be used, named in the log line: the message waits for the fix (or the dead letter queue). */
+  misconfigured: ConfigError | null;
 }

@@ -1,4 +1,5 @@
 import type { Context, Env } from "hono";
+import { ConfigError } from "../hub/config.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { utf8Length } from "../protocol/utf8-length.ts";
 import { isValidUserId } from "./auth.ts";
@@ -81,9 +82,13 @@ export function fanOutRoute<E extends Env>(options: FanOutRouteOptions<E>): (c: 
     if (nestsDeeperThan(data, MAX_FAN_OUT_DATA_DEPTH)) {
       return c.text(`400 Bad Request: "data" nests deeper than ${MAX_FAN_OUT_DATA_DEPTH} levels of arrays and objects.\n`, HttpStatus.BadRequest);
     }
+    // A host that can tell its hubs are misconfigured throws ConfigError here (500 naming it), before anything is accepted.
     const hubs = options.hubs(c);
     if (userIds.length <= directRecipients) {
       const outcome = await pushToEach(hubs, userIds, data, key);
+      // No retry or queue can deliver to a hub whose configuration cannot be used: answered as the error it is.
+      const misconfigured = outcome.failed.find((failure) => failure.error instanceof ConfigError);
+      if (misconfigured) throw misconfigured.error;
       if (failedForThePayload(outcome)) {
         const detail = (outcome.failed[0]!.error as Error).message;
         return c.text(`400 Bad Request: ${detail}.\n`, HttpStatus.BadRequest);

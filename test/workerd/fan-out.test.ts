@@ -8,7 +8,8 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { userhubWorker } from "../../durable-objects/index.ts";
-import { type FanOutMessage, fanOutPushOptions, MAX_FAN_OUT_RECIPIENTS } from "../../src/host.ts";
+import { ConfigError, createUserhubRouter } from "../../src/index.ts";
+import { consumeFanOut, type FanOutBatch, type FanOutMessage, fanOutPushOptions, type HubNamespace, MAX_FAN_OUT_RECIPIENTS } from "../../src/host.ts";
 import worker from "../../worker/index.ts";
 import { flakyHubNamespace, type InjectedFailure } from "../support/flaky-hub-namespace.ts";
 import { connect, hubOf, tokenFor } from "./hub-client.ts";
@@ -279,5 +280,47 @@ describe("the fan-out queue consumer", () => {
       errors.mockRestore();
     }
     expect(await logOf(alice)).toEqual([]);
+  });
+});
+
+describe("a hub namespace whose push throws a ConfigError", () => {
+  // What a namespace that checks its hubs' configuration lazily, per push, does: no retry or queue can help.
+  const misconfigured = { push: () => Promise.reject(new ConfigError("LOG_RETENTION", 'must be a positive whole number, got "abc"')) } as unknown as HubNamespace;
+
+  it("POST /messages answers 500 naming the variable, and queues nothing (not 202, not 503)", async () => {
+    const sent: unknown[] = [];
+    const app = createUserhubRouter({
+      hubs: () => misconfigured,
+      secret: () => "s",
+      pushKey: () => PUSH_KEY,
+      fanOutQueue: () => ({ sendBatch: async (batch) => void sent.push(batch) }),
+    });
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const response = await app.request("https://hub.test/messages", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${PUSH_KEY}`, "Idempotency-Key": "cfg-route" },
+        body: JSON.stringify({ userIds: ["a", "b"], data: 1 }),
+      });
+      expect(response.status).toBe(500);
+      expect(await response.text()).toBe('500 Internal Server Error: server misconfigured: LOG_RETENTION: must be a positive whole number, got "abc".\n');
+      expect(sent).toEqual([]);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it("the consumer retries the message and its log line names the variable, not an unreachable hub", async () => {
+    const batch = createMessageBatch<FanOutMessage>("userhub-fan-out", [{ id: "c0", timestamp: 0, attempts: 2, body: { v: 1, key: "cfg", userIds: ["a", "b"], data: 1 } }]);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const outcome = await consumeFanOut(misconfigured, batch as unknown as FanOutBatch);
+      expect(outcome).toMatchObject({ acked: 0, retried: 1, dropped: 0 });
+      expect(errors.mock.calls.map((call) => call.join(" "))).toEqual([
+        'userhub: queue userhub-fan-out: message c0: configuration error: LOG_RETENTION: must be a positive whole number, got "abc"; 2 of 2 users not pushed (attempt 2); retrying the message',
+      ]);
+    } finally {
+      errors.mockRestore();
+    }
   });
 });

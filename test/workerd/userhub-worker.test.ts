@@ -1,11 +1,13 @@
 // userhubWorker, the one-call Worker of the README, inside workerd: mounted
 // into an app of the deployer's own with `app.route`, reading its bindings by
-// name, with the dev token where DEV_TOKENS is on and a named 500 for a
-// binding that is not there.
-import { env } from "cloudflare:test";
+// name, with the dev token where DEV_TOKENS is on, a named 500 for a binding
+// that is not there, and for a hub variable that cannot be used (before any
+// hub exists or anything is queued; its queue handler hands such a batch back).
+import { createExecutionContext, createMessageBatch, env, getQueueResult, listDurableObjectIds } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { userhubWorker } from "../../durable-objects/index.ts";
+import type { FanOutMessage } from "../../src/host.ts";
 import { accept, tokenFor, upgradeHeaders } from "./hub-client.ts";
 
 describe("userhubWorker", () => {
@@ -52,5 +54,63 @@ describe("userhubWorker", () => {
     } finally {
       errors.mockRestore();
     }
+  });
+
+  describe("with a hub variable that cannot be used (LOG_RETENTION=abc)", () => {
+    const NAMED = '500 Internal Server Error: server misconfigured: LOG_RETENTION: must be a positive whole number, got "abc".\n';
+    const LOG_LINE = 'userhub: configuration error: LOG_RETENTION: must be a positive whole number, got "abc"';
+
+    it("answers 500 naming it on every route that reaches a hub, before any hub exists or anything is queued, and logs one line without a stack", async () => {
+      const sent: unknown[] = [];
+      const bad = { ...env, LOG_RETENTION: "abc", FAN_OUT_QUEUE: { sendBatch: async (batch: unknown) => void sent.push(batch) } };
+      const app = userhubWorker({ hub: "USER_HUB", fanOutQueue: "FAN_OUT_QUEUE" });
+      const key = { Authorization: `Bearer ${env.PUSH_API_KEY}`, "Content-Type": "application/json" };
+      const token = await tokenFor("bad-config-1");
+      const many = Array.from({ length: 60 }, (_, i) => `bad-config-many-${i}`);
+      const requests: [string, string, RequestInit][] = [
+        ["push", "/users/bad-config-1/messages", { method: "POST", headers: key, body: '{"data":1}' }],
+        ["disconnect", "/users/bad-config-1/disconnect", { method: "POST", headers: key, body: "{}" }],
+        ["fan-out, direct", "/messages", { method: "POST", headers: { ...key, "Idempotency-Key": "bc-1" }, body: JSON.stringify({ userIds: ["bad-config-1", "bad-config-2"], data: 1 }) }],
+        ["fan-out, queued", "/messages", { method: "POST", headers: { ...key, "Idempotency-Key": "bc-2" }, body: JSON.stringify({ userIds: many, data: 1 }) }],
+        ["upgrade", "/ws", { headers: upgradeHeaders({ Authorization: `Bearer ${token}` }) }],
+        ["ticket", "/ws/ticket", { method: "POST", headers: { Authorization: `Bearer ${token}` } }],
+      ];
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        const before = (await listDurableObjectIds(env.USER_HUB)).length;
+        for (const [route, path, init] of requests) {
+          const response = await app.request(`https://hub.test${path}`, init, bad);
+          expect({ route, status: response.status, body: await response.text() }).toEqual({ route, status: 500, body: NAMED });
+        }
+        expect((await listDurableObjectIds(env.USER_HUB)).length - before).toBe(0);
+        expect(sent).toEqual([]);
+        const logged = errors.mock.calls.map((call) => call.join(" "));
+        expect(logged).toEqual(requests.map(() => LOG_LINE));
+        expect(logged.join("\n")).not.toContain(token);
+        expect(logged.join("\n")).not.toContain(env.PUSH_API_KEY!);
+      } finally {
+        errors.mockRestore();
+      }
+    });
+
+    it("its queue handler hands the whole batch back for retry, with one line naming it, and calls no hub", async () => {
+      const userIds = ["bad-config-q-1", "bad-config-q-2"];
+      const batch = createMessageBatch<FanOutMessage>("userhub-fan-out", [{ id: "q0", timestamp: 0, attempts: 1, body: { v: 1, key: "bcq", userIds, data: 1 } }]);
+      const ctx = createExecutionContext();
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        const before = (await listDurableObjectIds(env.USER_HUB)).length;
+        await userhubWorker({ hub: "USER_HUB" }).queue(batch, { ...env, LOG_RETENTION: "abc" }, ctx);
+        const result = await getQueueResult(batch, ctx);
+        expect(result.retryBatch.retry).toBe(true);
+        expect(result.explicitAcks).toEqual([]);
+        expect((await listDurableObjectIds(env.USER_HUB)).length - before).toBe(0);
+        expect(errors.mock.calls.map((call) => call.join(" "))).toEqual([
+          `userhub: queue userhub-fan-out: configuration error: LOG_RETENTION: must be a positive whole number, got "abc"; 1 message(s) handed back for retry, no hub called`,
+        ]);
+      } finally {
+        errors.mockRestore();
+      }
+    });
   });
 });
