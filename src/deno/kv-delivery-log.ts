@@ -16,8 +16,17 @@ import {
 
 /** A delivery's JSON is cut into parts this long (UTF-16 units), so that no KV value passes Deno KV's 64 KiB limit. */
 const PART_CHARS = 16 * 1024;
-/** Mutations per atomic commit, under Deno KV's limits (1000 mutations, 800 KiB) with room to spare. */
+/** Mutations per atomic commit, under Deno KV's limit (1000) with room to spare. */
 const MUTATIONS_PER_COMMIT = 200;
+/**
+ * Bytes per atomic commit, as {@link mutationBytes} bounds them from above,
+ * under Deno KV's 800 KiB a commit (keys and values, a set's key counted
+ * twice): a push of up to 1 MiB, or 100 messages of 9 KiB, is written in
+ * several commits of parts before the one that moves `meta`.
+ */
+const BYTES_PER_COMMIT = 640 * 1024;
+/** Key bytes per atomic commit, under Deno KV's 80 KiB with room to spare. */
+const KEY_BYTES_PER_COMMIT = 64 * 1024;
 
 /** The log's state: its epoch, the latest `seq` (which only grows) and the payload bytes it was ever given (the next delivery's `base`). */
 interface Meta {
@@ -57,8 +66,9 @@ export class KvLogConflictError extends Error {
  * Layout under `[...prefix, userId]`: `meta` → {@link Meta}; `log, seq, part`
  * → the delivery's JSON in parts (part 0 carries time, sender and size);
  * `key, idempotencyKey` → the seqs it was given, expiring with the retention
- * age. A delivery's parts are written before `meta` moves on, so a `seq` is
- * taken for good only once all of it is stored.
+ * age. A delivery's parts are written before `meta` moves on (in as many
+ * commits as Deno KV's 800 KiB a commit needs), so a `seq` is taken for good
+ * only once all of it is stored; parts of a failed append are never read.
  *
  * One process writes a user's log (the {@link LocalHubNamespace} that holds
  * the user's hub); calls are applied in the order they are made. A commit
@@ -135,9 +145,12 @@ export class KvDeliveryLog implements DeliveryLog {
           writes.push([[...this.#root, "log", delivery.seq, p], json.slice(p * PART_CHARS, (p + 1) * PART_CHARS)]);
         }
       }
-      for (let i = 0; i < writes.length; i += MUTATIONS_PER_COMMIT) {
+      // Parts are invisible until `meta` moves past their seq (below), so spreading them over commits takes nothing from
+      // the log's atomicity: a failed append leaves parts no read reaches (past `meta`, then past the head of the next
+      // delivery to take that seq, which counts its own parts), and prune removes them with the seq.
+      for (const chunk of commitChunks(writes)) {
         const op = this.#kv.atomic();
-        for (const [key, value] of writes.slice(i, i + MUTATIONS_PER_COMMIT)) op.set(key, value);
+        for (const [key, value] of chunk) op.set(key, value);
         await this.#commit(op);
       }
       const seqs = deliveries.map((d) => d.seq);
@@ -166,7 +179,8 @@ export class KvDeliveryLog implements DeliveryLog {
         if (part === 0) {
           finish();
           head = { seq: entrySeq, head: entry.value as Head, rest: [] };
-        } else if (head && head.seq === entrySeq) {
+        } else if (head && head.seq === entrySeq && part < head.head.parts) {
+          // Parts past the head's count are left over from a failed append of the same seq: never part of this delivery.
           head.rest.push(entry.value as string);
         }
       }
@@ -181,9 +195,9 @@ export class KvDeliveryLog implements DeliveryLog {
       const cutoff = await this.#oldest(await this.#floor());
       const doomed: Deno.KvKey[] = [];
       for await (const entry of this.#kv.list({ start: [...this.#root, "log"], end: [...this.#root, "log", cutoff] })) doomed.push(entry.key);
-      for (let i = 0; i < doomed.length; i += MUTATIONS_PER_COMMIT) {
+      for (const chunk of commitChunks(doomed.map((key) => [key, undefined] as const))) {
         const op = this.#kv.atomic();
-        for (const key of doomed.slice(i, i + MUTATIONS_PER_COMMIT)) op.delete(key);
+        for (const [key] of chunk) op.delete(key);
         await this.#commit(op);
       }
     });
@@ -269,4 +283,64 @@ function toDelivery(seq: number, head: Head, rest: readonly string[]): Delivery 
 /** Payload bytes the log was ever given: the next delivery's `base`. */
 function endOf(meta: Meta): number {
   return meta.end ?? meta.bytes ?? 0;
+}
+
+/**
+ * Splits `mutations` (a set with its value, a delete with `undefined`) into
+ * runs that each fit one Deno KV commit: at most {@link MUTATIONS_PER_COMMIT}
+ * mutations, {@link BYTES_PER_COMMIT} bytes and {@link KEY_BYTES_PER_COMMIT}
+ * key bytes, counted from above. A single mutation always fits (a part is at
+ * most 16 Ki UTF-16 units).
+ */
+function commitChunks<T extends readonly [Deno.KvKey, unknown]>(mutations: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  let keyBytes = 0;
+  for (const mutation of mutations) {
+    const key = kvKeyBytes(mutation[0]);
+    const size = mutationBytes(key, mutation[1]);
+    if (chunk.length > 0 && (chunk.length === MUTATIONS_PER_COMMIT || bytes + size > BYTES_PER_COMMIT || keyBytes + key > KEY_BYTES_PER_COMMIT)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+      keyBytes = 0;
+    }
+    chunk.push(mutation);
+    bytes += size;
+    keyBytes += key;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/**
+ * What one mutation counts against Deno KV's bytes per commit, at most: the
+ * key twice for a set (Deno counts a set's key with its value as well as
+ * alone), the key once for a delete, and the value as V8 serializes it.
+ */
+function mutationBytes(keyBytes: number, value: unknown): number {
+  return value === undefined ? keyBytes : 2 * keyBytes + valueBytes(value);
+}
+
+/** A key's size as Deno KV encodes it, at most: a string's UTF-8 (3 bytes a UTF-16 unit at most) and two bytes, a number's 9. */
+function kvKeyBytes(key: Deno.KvKey): number {
+  let bytes = 0;
+  for (const part of key) bytes += typeof part === "string" ? 3 * part.length + 2 : 16;
+  return bytes;
+}
+
+/**
+ * A value's size as V8 serializes it for Deno KV, at most: a string 2 bytes
+ * a UTF-16 unit (one byte where V8 keeps it one-byte, which JavaScript cannot
+ * see), plus a few bytes of tags and lengths for every value and field.
+ */
+function valueBytes(value: unknown): number {
+  if (typeof value === "string") return 2 * value.length + 16;
+  if (typeof value === "object" && value !== null) {
+    let bytes = 16;
+    for (const [field, item] of Object.entries(value)) bytes += 2 * field.length + 16 + valueBytes(item);
+    return bytes;
+  }
+  return 16;
 }

@@ -27,8 +27,11 @@ const tellApp: HubApp = {
   },
 };
 
-async function withServer(options: { kv?: Deno.Kv; app?: HubApp }, run: (server: UserhubServer, socket: (user: string) => Promise<TestSocket>) => Promise<void>) {
-  const config = readHubConfig({});
+async function withServer(
+  options: { kv?: Deno.Kv; app?: HubApp; vars?: Record<string, string> },
+  run: (server: UserhubServer, socket: (user: string) => Promise<TestSocket>) => Promise<void>,
+) {
+  const config = readHubConfig(options.vars ?? {});
   const server = serve({
     secret: SECRET,
     config,
@@ -147,4 +150,25 @@ Deno.test("past the sender's quota, a retry of a delivery already logged is the 
   assertEquals(await hubs.deliverDirect("bob", { fromUser: "mallory", json: "0", idempotencyKey: "k0" }), { seq: 1, delivered: 0, duplicate: true });
   assertMatch(JSON.stringify(await hubs.deliverDirect("bob", { fromUser: "mallory", json: '"new"', idempotencyKey: "new" })), /"refused":"rate_limited"/);
   assertEquals(await hubs.push("bob", ["after"]), { seqs: [4], delivered: 0, duplicate: false });
+});
+
+Deno.test("with a Deno KV log, a send frame and a direct message of 900 KB (MAX_MESSAGE_BYTES raised) are delivered, past Deno KV's 800 KiB a commit", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await withServer({ kv, vars: { MAX_MESSAGE_BYTES: String(2 << 20) } }, async (_server, open) => {
+      const b = await open("bob");
+      const a = await open("alice");
+      const big = "s".repeat(900_000);
+      a.send(JSON.stringify({ type: "send", data: big }));
+      const sent = await a.next<Record<string, unknown>>(ofType("message"));
+      assertEquals({ seq: sent.seq, length: (sent.data as string).length }, { seq: 1, length: big.length });
+      a.send(JSON.stringify({ type: "direct", to: "bob", data: big, id: "big-1" }));
+      const got = await b.next<Record<string, unknown>>(ofType("message"));
+      assertEquals({ seq: got.seq, fromUser: got.fromUser, length: (got.data as string).length }, { seq: 1, fromUser: "alice", length: big.length });
+      await eventually(() => messages(a).length === 2, 10_000, "alice's copy of the direct message");
+      assertEquals(a.frames.filter((f) => (f as { type?: unknown }).type === "error"), []);
+    });
+  } finally {
+    kv.close();
+  }
 });
