@@ -44,7 +44,11 @@ export interface HubConfig {
   readonly ticketsPerMinute: number;
   /** Deliveries one other user may put into this user's log per minute (`hub.users.deliver`); past it, the sender's frame gets `rate_limited`. */
   readonly directDeliveriesPerMinute: number;
-  /** Delivery bytes an acknowledging client (`?ack=1`) may leave unacknowledged before it is closed with `CloseCode.SlowConsumer`. */
+  /**
+   * Delivery bytes an acknowledging client (`?ack=1`) may leave unacknowledged before it is closed with
+   * `CloseCode.SlowConsumer`: by default half of `logRetentionBytes`, never more than it, so that such a client
+   * resumes from the log (the other half takes what arrives before it is back).
+   */
   readonly maxUnackedBytes: number;
   /** Frames of one socket waiting for the hub on hosts that would otherwise handle them all at once (Deno); past it the socket is closed with 1008. */
   readonly maxMessageBacklog: number;
@@ -68,7 +72,8 @@ export const DEFAULT_CONFIG: HubConfig = {
   ticketsPerMinute: 60,
   // A sender alone would need 16 minutes to push the default log's 1000 deliveries out of its retention.
   directDeliveriesPerMinute: 60,
-  maxUnackedBytes: 512 * 1024,
+  // Half of logRetentionBytes (readHubConfig keeps it so when LOG_RETENTION_BYTES is set alone).
+  maxUnackedBytes: DEFAULT_RETENTION.bytes / 2,
   // Above the frame burst: what the rate limit lets through at once must fit, or an honest drained queue would be closed.
   maxMessageBacklog: 2048,
 };
@@ -77,8 +82,9 @@ export const DEFAULT_CONFIG: HubConfig = {
  * Reads a hub's configuration from string variables (Worker `vars`, Deno's
  * environment). Missing variables take the defaults.
  *
- * @throws {ConfigError} for a value that is not a positive whole number, or
- * a heartbeat timeout not longer than the interval.
+ * @throws {ConfigError} for a value that is not a positive whole number, a
+ * heartbeat timeout not longer than the interval, a byte burst below the
+ * largest frame, or an unacknowledged-bytes bound above the log's bytes.
  *
  * @example
  * ```ts
@@ -109,6 +115,15 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
   if (byteBurst < maxMessageBytes) {
     throw new ConfigError("RATE_LIMIT_BYTE_BURST", `must be at least MAX_MESSAGE_BYTES (${maxMessageBytes}), or no largest frame could ever pass; got ${byteBurst}`);
   }
+  const logRetentionBytes = positiveInteger(vars, "LOG_RETENTION_BYTES", DEFAULT_CONFIG.logRetentionBytes);
+  // A client closed past this bound resumes from its last acknowledged seq: the log must still hold what it left unacknowledged.
+  const maxUnackedBytes = positiveInteger(vars, "MAX_UNACKED_BYTES", Math.max(1, Math.floor(logRetentionBytes / 2)));
+  if (maxUnackedBytes > logRetentionBytes) {
+    throw new ConfigError(
+      "MAX_UNACKED_BYTES",
+      `must be at most LOG_RETENTION_BYTES (${logRetentionBytes}), or a client closed for it could not resume from the log (half of it, the default, leaves room for what arrives meanwhile); got ${maxUnackedBytes}`,
+    );
+  }
   return {
     heartbeat: { intervalMs, timeoutMs },
     heartbeatSweepMs: positiveInteger(vars, "HEARTBEAT_SWEEP_MS", DEFAULT_CONFIG.heartbeatSweepMs),
@@ -117,7 +132,7 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
     maxQueuedBytes: positiveInteger(vars, "MAX_QUEUED_BYTES", DEFAULT_CONFIG.maxQueuedBytes),
     logRetention: positiveInteger(vars, "LOG_RETENTION", DEFAULT_CONFIG.logRetention),
     logRetentionMs: positiveInteger(vars, "LOG_RETENTION_MS", DEFAULT_CONFIG.logRetentionMs),
-    logRetentionBytes: positiveInteger(vars, "LOG_RETENTION_BYTES", DEFAULT_CONFIG.logRetentionBytes),
+    logRetentionBytes,
     ticketTtlMs: positiveInteger(vars, "TICKET_TTL_MS", DEFAULT_CONFIG.ticketTtlMs),
     rate: {
       framesPerSecond: positiveInteger(vars, "RATE_LIMIT_FRAMES_PER_SECOND", rate.framesPerSecond),
@@ -130,7 +145,7 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
     connectionsPerMinute: positiveInteger(vars, "CONNECTIONS_PER_MINUTE", DEFAULT_CONFIG.connectionsPerMinute),
     ticketsPerMinute: positiveInteger(vars, "TICKETS_PER_MINUTE", DEFAULT_CONFIG.ticketsPerMinute),
     directDeliveriesPerMinute: positiveInteger(vars, "DIRECT_DELIVERIES_PER_MINUTE", DEFAULT_CONFIG.directDeliveriesPerMinute),
-    maxUnackedBytes: positiveInteger(vars, "MAX_UNACKED_BYTES", DEFAULT_CONFIG.maxUnackedBytes),
+    maxUnackedBytes,
     maxMessageBacklog: positiveInteger(vars, "MAX_MESSAGE_BACKLOG", DEFAULT_CONFIG.maxMessageBacklog),
   };
 }

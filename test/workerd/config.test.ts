@@ -48,10 +48,35 @@ describe("readHubConfig", () => {
     expect(config.heartbeat).toEqual({ intervalMs: 1000, timeoutMs: 3000 });
     expect(config.maxMessageBytes).toBe(1024);
     expect(config.maxConnectionsPerUser).toBe(4);
+    expect(config.logRetentionBytes).toBe(4194304);
+    expect(config.maxUnackedBytes).toBe(524288);
   });
 
   test.each(NUMERIC_VARS)("parses %s into %s, leaving the rest at their defaults", (name, key) => {
-    expect(readHubConfig({ [name]: "1234" })).toEqual({ ...DEFAULT_CONFIG, [key]: 1234 });
+    // LOG_RETENTION_BYTES alone also moves MAX_UNACKED_BYTES's default (half of it; see below).
+    const follows = name === "LOG_RETENTION_BYTES" ? { maxUnackedBytes: 617 } : {};
+    expect(readHubConfig({ [name]: "1234" })).toEqual({ ...DEFAULT_CONFIG, [key]: 1234, ...follows });
+  });
+
+  it("MAX_UNACKED_BYTES defaults to half of LOG_RETENTION_BYTES, so that a client closed past it can resume from the log", () => {
+    expect(DEFAULT_CONFIG.maxUnackedBytes).toBe(DEFAULT_CONFIG.logRetentionBytes / 2);
+    expect(DEFAULT_CONFIG.maxUnackedBytes).toBe(524288);
+    expect(readHubConfig({ LOG_RETENTION_BYTES: "100000" })).toMatchObject({ logRetentionBytes: 100000, maxUnackedBytes: 50000 });
+    expect(readHubConfig({ LOG_RETENTION_BYTES: "4194304" }).maxUnackedBytes).toBe(2097152);
+    expect(readHubConfig({ LOG_RETENTION_BYTES: "1" }).maxUnackedBytes).toBe(1);
+    // Set, it is taken as it is, up to the log's bytes.
+    expect(readHubConfig({ LOG_RETENTION_BYTES: "100000", MAX_UNACKED_BYTES: "8192" }).maxUnackedBytes).toBe(8192);
+    expect(readHubConfig({ LOG_RETENTION_BYTES: "100000", MAX_UNACKED_BYTES: "100000" }).maxUnackedBytes).toBe(100000);
+    expect(readHubConfig({ MAX_UNACKED_BYTES: "1048576" }).maxUnackedBytes).toBe(1048576);
+  });
+
+  test.each<[string, Record<string, string>]>([
+    ["above a set LOG_RETENTION_BYTES", { LOG_RETENTION_BYTES: "100000", MAX_UNACKED_BYTES: "100001" }],
+    ["above the default LOG_RETENTION_BYTES", { MAX_UNACKED_BYTES: "1048577" }],
+  ])("MAX_UNACKED_BYTES %s → ConfigError naming it and LOG_RETENTION_BYTES", (_what, vars) => {
+    const error = configError(() => readHubConfig(vars));
+    expect(error.variable).toBe("MAX_UNACKED_BYTES");
+    expect(error.message).toMatch(/^MAX_UNACKED_BYTES: must be at most LOG_RETENTION_BYTES \(\d+\)/);
   });
 
   it("trims spaces and accepts numbers", () => {
