@@ -158,6 +158,7 @@ for (const host of hosts) {
           epoch: expect.any(String),
           expiresAt: (jwtPart(jwt, 1).exp as number) * 1000,
           heartbeat: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS },
+          maxMessageBytes: MAX_MESSAGE_BYTES,
         });
         expect(client.welcome.connectionId.length).toBeGreaterThan(0);
         expect(client.welcome.epoch.length).toBeGreaterThan(0);
@@ -361,8 +362,8 @@ for (const host of hosts) {
         expect(await other!.nextJson()).toMatchObject({ type: "message", data: "still here" });
         await expectPong(other!);
         expectOpen(other!);
-        // The closed socket got nothing after its last delivery.
-        expect(big!.pending).toEqual([]);
+        // The closed socket got nothing after its last delivery but the closing notice, with the close's code and reason.
+        expect(big!.pending.map((frame) => JSON.parse(frame.text))).toEqual([{ type: "closing", code: 1009, reason: closed.reason }]);
       });
 
       test.each([
@@ -403,8 +404,8 @@ for (const host of hosts) {
         // The hub's connect time lies between the request and the 101.
         expect(closed.at - silent.requestedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
         expect(closed.at - silent.openedAt).toBeLessThan(LATE_BOUND_MS);
-        // The silent socket got nothing but its welcome.
-        expect(silent.frames).toHaveLength(1);
+        // The silent socket got nothing but its welcome and the closing notice.
+        expect(silent.frames.map((frame) => JSON.parse(frame.text).type)).toEqual(["welcome", "closing"]);
 
         // The pinging socket of the same user hears it leave; the other user's hears nothing.
         await expectPresence(pinging, 1);
@@ -444,7 +445,7 @@ for (const host of hosts) {
           expect(closed.at - client.requestedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
           // The runtime answered its pings all along; the hub never heard them.
           expect(pongs.filter((at) => at > client.openedAt + TIMEOUT_MS / 2).length).toBeGreaterThan(0);
-          expect(client.frames).toHaveLength(1); // its welcome
+          expect(client.frames.map((frame) => JSON.parse(frame.text))).toEqual([expect.objectContaining({ type: "welcome" }), { type: "closing", code: 4000, reason: HEARTBEAT_TIMEOUT_REASON }]);
         } finally {
           clearInterval(pinger);
         }
