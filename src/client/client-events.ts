@@ -38,12 +38,20 @@ export interface ReceivedMessage<Data = unknown> {
   readonly toUser?: string;
 }
 
-/** `detail` of "close": one connection ended (the client may reconnect after it). */
+/**
+ * `detail` of "close": one connection ended (the client may reconnect after
+ * it). A close the hub announced with its `closing` frame is reported when
+ * that frame arrives, with its code and reason, not when the socket's own
+ * close event comes (seconds later on some runtimes); that event is then ignored.
+ */
 export interface ConnectionClosed {
   /** The close code: the hub's (e.g. 4000, 4001, 1011), 1006 for a lost network or refused upgrade, or the one the client closed with. */
   readonly code: number;
   readonly reason: string;
-  /** Whether the closing handshake completed. Always false when the client ended the connection, since it does not wait for the handshake. */
+  /**
+   * Whether the closing handshake completed, or (a `closing` frame) the hub announced that it is closing.
+   * Always false when the client ended the connection, since it does not wait for the handshake.
+   */
   readonly wasClean: boolean;
   /** True when the client ended it: `close()`, no welcome within `connectTimeoutMs`, or nothing heard within the heartbeat timeout. */
   readonly byClient: boolean;

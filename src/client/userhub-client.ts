@@ -5,6 +5,7 @@
 import { CloseCode } from "../protocol/close-code.ts";
 import {
   type AuthFrame,
+  type ClosingFrame,
   type ErrorFrame,
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
@@ -116,6 +117,9 @@ export interface UserhubClient<ServerData = unknown, ClientFrames extends TypedF
  *   provider keeps returning it; have your provider throw
  *   `AuthRefusedError` when it knows the session is over. In `ticket` mode
  *   the ticket endpoint's 401/403 is visible and is terminal.
+ * - **Acts on the hub's `closing` frame** (written just before each close
+ *   frame the hub sends) at once, as on the close itself: a runtime may
+ *   report the close event only when the TCP connection ends, seconds later.
  * - **Heartbeat**: after the welcome it sends `ping` every
  *   `heartbeat.intervalMs` (the runtime answers without waking the hub);
  *   when nothing at all arrives for `heartbeat.timeoutMs`, the connection is
@@ -462,6 +466,9 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
       case "signal":
         this.#emit("signal", typed as unknown as SignalFrame);
         return;
+      case "closing":
+        this.#closing(typed as unknown as ClosingFrame);
+        return;
       case "error": {
         const error = typed as unknown as ErrorFrame;
         const retryAfterMs = typeof error.retryAfterMs === "number" && Number.isFinite(error.retryAfterMs) ? error.retryAfterMs : undefined;
@@ -518,6 +525,24 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
     this.#emit("reset", reset);
     if (socket !== this.#socket) return;
     this.#flush();
+  }
+
+  /**
+   * The hub announced the close it is starting. Acted on now, as its close
+   * event would be: a runtime may report that event only when the TCP
+   * connection ends (Node 22's WebSocket does), which workerd delays by about
+   * 10 s. The socket is given up at once (no more pings, sends or heartbeat
+   * deadline on it), so its close event, whenever it comes, changes nothing.
+   */
+  #closing(frame: ClosingFrame): void {
+    // A malformed notice is no notice: the close event will tell.
+    if (!isCloseCode(frame.code)) return;
+    const reason = typeof frame.reason === "string" ? frame.reason : "";
+    // Closed from this side too (1000: a client may not send most of the hub's codes), so that a socket whose close
+    // frame never came does not linger; when the hub's close frame is already in, this does nothing.
+    this.#dropSocket({ code: CloseCode.Normal, reason: "" });
+    // Clean: the hub ended the connection on purpose and said so.
+    this.#connectionEnded({ code: frame.code, reason, wasClean: true, byClient: false });
   }
 
   #reauthorized(answer: AuthFrame): void {
@@ -703,6 +728,11 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
   #emit<K extends keyof UserhubClientEventMap>(type: K, detail: UserhubClientEventMap[K]["detail"]): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** A code a close frame may carry (RFC 6455 §7.4): 1000–4999. */
+function isCloseCode(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1000 && value <= 4999;
 }
 
 function describe(error: unknown): string {

@@ -220,6 +220,96 @@ describe("UserhubClient: connecting and reconnecting", () => {
   });
 });
 
+describe("UserhubClient: the hub's closing notice", () => {
+  it("closing 4003 → RevokedError and closed at once, though the socket's close event never comes; nothing more goes out on it", async () => {
+    const { client, socket, events } = await openClient({}, { heartbeat: { intervalMs: 1_000, timeoutMs: 2_500 } });
+    const frames: unknown[] = [];
+    client.addEventListener("frame", ({ detail }) => frames.push(detail));
+    socket.receive({ type: "closing", code: 4003, reason: "signed out everywhere" });
+    expect(client.state).toBe("closed");
+    expect(events.errors).toHaveLength(1);
+    expect(events.errors[0]).toBeInstanceOf(RevokedError);
+    expect(events.errors[0]).toMatchObject({ code: 4003, reason: "signed out everywhere" });
+    expect(events.events.slice(-3)).toEqual(["close:4003", "error:RevokedError", "state:closed"]);
+    expect(frames).toEqual([]); // not an app frame
+    expect(vi.getTimerCount()).toBe(0); // no heartbeat left on it
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(socket.sent).toEqual([]);
+    expect(ScriptedWebSocket.instances).toHaveLength(1);
+    // The close event, 10 s late or ever: no second close, no second error.
+    socket.serverClose(4003, "signed out everywhere");
+    expect(events.closes).toHaveLength(1);
+    expect(events.errors).toHaveLength(1);
+  });
+
+  it("closing 4001 → reconnects at once with fresh credentials; the old socket's late close event changes nothing", async () => {
+    const { client, socket, events } = await openClient({}, { heartbeat: { intervalMs: 1_000, timeoutMs: 2_500 } });
+    for (let i = 0; i < 10; i++) {
+      await vi.advanceTimersByTimeAsync(1_000); // a connection that had stayed open for a while
+      socket.receive("pong");
+    }
+    const pings = socket.sent.length;
+    const frames: unknown[] = [];
+    client.addEventListener("frame", ({ detail }) => frames.push(detail));
+    socket.receive({ type: "closing", code: 4001, reason: "token expired" });
+    expect(events.closes).toEqual([{ code: 4001, byClient: false }]);
+    expect(events.states.at(-1)).toMatchObject({ state: "reconnecting", delayMs: 0 });
+    await settle();
+    expect(ScriptedWebSocket.instances).toHaveLength(2);
+    const next = ScriptedWebSocket.latest();
+    expect(next.protocols).toEqual(["userhub.v1", "bearer.tok-2"]);
+    // The old socket: no pings, no heartbeat deadline.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(socket.sent).toHaveLength(pings);
+    expect(events.closes).toHaveLength(1);
+    socket.serverClose(4001, "token expired"); // ten seconds later, say
+    expect(events.closes).toHaveLength(1);
+    expect(ScriptedWebSocket.instances).toHaveLength(2);
+    next.welcome();
+    expect(client.state).toBe("open");
+    expect(frames).toEqual([]);
+    client.send("after");
+    expect(next.sentFrames()).toEqual([{ type: "send", data: "after" }]);
+    expect(socket.sentFrames()).toEqual([]);
+    client.close();
+  });
+
+  it("a closing notice before the welcome counts the same (1008 there: PolicyViolationError)", async () => {
+    const { client, events } = newClient();
+    await settle();
+    const socket = ScriptedWebSocket.latest();
+    socket.open();
+    socket.receive({ type: "closing", code: 1008, reason: "rate limit" });
+    expect(client.state).toBe("closed");
+    expect(events.errors[0]).toBeInstanceOf(PolicyViolationError);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a closing notice for a code that reconnects ends the connection like its close (1011: backoff), and queues what is sent meanwhile", async () => {
+    const { client, socket, events } = await openClient();
+    socket.receive({ type: "closing", code: 1011, reason: "hub failed" });
+    expect(events.closes).toEqual([{ code: 1011, byClient: false }]);
+    expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt: 1, delayMs: 250 });
+    client.send("queued");
+    expect(socket.sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(250);
+    ScriptedWebSocket.latest().welcome();
+    expect(ScriptedWebSocket.latest().sentFrames()).toEqual([{ type: "send", data: "queued" }]);
+    client.close();
+  });
+
+  it("ignores a malformed closing notice (no usable code): not an app frame, the connection stays", async () => {
+    const { client, socket, events } = await openClient();
+    const frames: unknown[] = [];
+    client.addEventListener("frame", ({ detail }) => frames.push(detail));
+    for (const code of [undefined, "4003", 4003.5, 999, 5000]) socket.receive({ type: "closing", code, reason: "x" });
+    expect(client.state).toBe("open");
+    expect(events.closes).toEqual([]);
+    expect(frames).toEqual([]);
+    client.close();
+  });
+});
+
 describe("UserhubClient: terminal refusals", () => {
   it("does not retry after close 1008: PolicyViolationError, then state closed, no timer left", async () => {
     const { client, socket, events } = await openClient();
