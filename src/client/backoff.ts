@@ -9,7 +9,7 @@ export interface BackoffOptions {
   baseMs?: number;
   /** No delay is ever longer than this, in ms. Default 30 000. */
   maxMs?: number;
-  /** A connection that stays open this long resets the attempt counter, in ms. Default 10 000. */
+  /** A connection that stays open this long resets the attempt counter, in ms (and the client replaces it at once after a 4001). Default 10 000. */
   stableAfterMs?: number;
   /** A number in [0, 1); inject a seeded one in tests. Default `Math.random`. */
   random?: () => number;
@@ -109,10 +109,17 @@ export class Backoff {
     this.#openedAt = this.#now();
   }
 
-  /** The connection closed: if it stayed open `stableAfterMs` or longer, reset the counter. Without `opened()` first, nothing. */
-  closed(): void {
-    if (this.#openedAt !== null && this.#now() - this.#openedAt >= this.#stableAfterMs) this.#attempt = 0;
+  /**
+   * The connection closed: if it stayed open `stableAfterMs` or longer, reset
+   * the counter. Without `opened()` first, nothing.
+   *
+   * @returns whether the connection had proved stable (and the counter was reset).
+   */
+  closed(): boolean {
+    const stable = this.#openedAt !== null && this.#now() - this.#openedAt >= this.#stableAfterMs;
+    if (stable) this.#attempt = 0;
     this.#openedAt = null;
+    return stable;
   }
 
   /** Forget every failure. */

@@ -105,7 +105,10 @@ export interface UserhubClient<ServerData = unknown, ClientFrames extends TypedF
  * What it does for you:
  * - **Reconnects** with exponential backoff and full jitter after any close
  *   that is not terminal (network loss, 1001, 1006, 1009, 1011, 4000,
- *   4002, …); 4001 (token expired) reconnects at once with a fresh token.
+ *   4002, …); 4001 (token expired) reconnects at once with a fresh token
+ *   when the connection had stayed open `backoff.stableAfterMs` and the
+ *   one before it did not also end with 4001; otherwise (a provider that
+ *   keeps giving a token the hub deems expired) it backs off like any other.
  *   While the browser is offline it waits for `online` instead, then
  *   connects at once.
  * - **Stops for good** on close 1008 ({@link PolicyViolationError}), on
@@ -195,6 +198,8 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
   /** The current connection's welcome; null until it arrives. */
   #welcome: WelcomeFrame | null = null;
   #waitingForNetwork = false;
+  /** Whether the last connection to end was closed by the hub with 4001: a second in a row is not reconnected at once. */
+  #lastEndedExpired = false;
 
   /** Every pending timer of the client's own, by what it is for; `close()` clears them all (and stops the heartbeat and the refresh). */
   readonly #timers: Partial<Record<TimerName, Timer>> = {};
@@ -613,7 +618,13 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
 
   #connectionEnded(closed: ConnectionClosed): void {
     this.#dropSocket(null);
-    this.#backoff.closed();
+    const stable = this.#backoff.closed();
+    const expired = closed.code === CloseCode.TokenExpired && !closed.byClient;
+    // 4001 means only that the credentials aged, so a connection that had proved stable is replaced at once. A 4001
+    // soon after the welcome, or twice in a row, means the provider keeps handing out a token the hub deems expired
+    // (a cached one, a clock running behind): reconnecting at once would loop as fast as the hub answers.
+    const expiredOnce = expired && stable && !this.#lastEndedExpired;
+    this.#lastEndedExpired = expired;
     if (!this.#isClosed()) this.#emitPendingReset();
     this.#emit("close", closed);
     if (this.#isClosed()) return; // A "close" listener called close().
@@ -625,7 +636,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
       this.#fail(new RevokedError(closed.code, closed.reason));
       return;
     }
-    this.#retry(closed.code === CloseCode.TokenExpired && !closed.byClient ? "now" : "backoff");
+    this.#retry(expiredOnce ? "now" : "backoff");
   }
 
   #retry(mode: "now" | "backoff"): void {
@@ -638,7 +649,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
       this.#emit("state", { state: "reconnecting", attempt, offline: true });
       return;
     }
-    // 4001 means only that the credentials aged; the connection itself was fine, so the fresh one is not delayed.
+    // A stable connection's first 4001: the connection itself was fine, so the fresh one is not delayed.
     const delayMs = mode === "now" ? 0 : delay;
     this.#emit("state", { state: "reconnecting", attempt, delayMs });
     if (this.#isClosed()) return; // A "state" listener called close().

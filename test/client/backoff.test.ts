@@ -87,7 +87,7 @@ describe("Backoff", () => {
     backoff.next();
     backoff.opened();
     now += 10_000;
-    backoff.closed();
+    expect(backoff.closed()).toBe(true);
     expect(backoff.attempt).toBe(0);
     expect(backoff.next()).toBe(500);
   });
@@ -99,7 +99,7 @@ describe("Backoff", () => {
     backoff.next();
     backoff.opened();
     now += 9_999;
-    backoff.closed();
+    expect(backoff.closed()).toBe(false);
     expect(backoff.attempt).toBe(2);
     expect(backoff.next()).toBe(2000);
   });
@@ -109,7 +109,7 @@ describe("Backoff", () => {
     const backoff = new Backoff({ random: () => 1, now: () => now });
     backoff.next();
     now += 60_000;
-    backoff.closed();
+    expect(backoff.closed()).toBe(false);
     expect(backoff.attempt).toBe(1);
     backoff.reset();
     expect(backoff.attempt).toBe(0);

@@ -375,6 +375,8 @@ describe("UserhubClient: terminal refusals", () => {
     const first = ScriptedWebSocket.latest();
     expect(first.protocols).toEqual(["userhub.v1", "ticket.tkt1"]);
     first.welcome();
+    await vi.advanceTimersByTimeAsync(10_000); // stable
+    first.receive("pong");
     first.serverClose(4001);
     await settle();
     expect(ScriptedWebSocket.latest().protocols).toEqual(["userhub.v1", "ticket.tkt2"]);
@@ -383,14 +385,66 @@ describe("UserhubClient: terminal refusals", () => {
 });
 
 describe("UserhubClient: token lifetime", () => {
-  it("reconnects at once after 4001 with a freshly fetched token", async () => {
+  it("reconnects at once after 4001 on a connection that had stayed open stableAfterMs, with a freshly fetched token", async () => {
     const { client, socket, token, events } = await openClient();
+    await vi.advanceTimersByTimeAsync(10_000);
+    socket.receive("pong");
     socket.serverClose(4001, "token expired");
     expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt: 1, delayMs: 0 });
     await settle(); // the provider's answer; no time passes
     expect(ScriptedWebSocket.instances).toHaveLength(2);
     expect(token).toHaveBeenCalledTimes(2);
     expect(ScriptedWebSocket.latest().protocols).toEqual(["userhub.v1", "bearer.tok-2"]);
+    client.close();
+  });
+
+  it("backs off, attempts counted, after a 4001 soon after the welcome (a provider handing out a token the hub deems expired)", async () => {
+    const { client, socket, token, events } = await openClient();
+    await vi.advanceTimersByTimeAsync(1_000);
+    socket.serverClose(4001, "token expired");
+    expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt: 1, delayMs: 250 });
+    await settle();
+    expect(ScriptedWebSocket.instances).toHaveLength(1);
+    for (const [attempt, delayMs] of [[2, 500], [3, 1_000], [4, 2_000]] as const) {
+      await vi.advanceTimersByTimeAsync(events.states.at(-1)!.delayMs!);
+      const next = ScriptedWebSocket.latest();
+      next.welcome();
+      next.serverClose(4001, "token expired"); // at once: the same cached token
+      expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt, delayMs });
+    }
+    // About 4 s and 4 connections, where reconnecting at once would have made one per round trip.
+    expect(ScriptedWebSocket.instances).toHaveLength(4);
+    expect(token).toHaveBeenCalledTimes(4);
+    client.close();
+  });
+
+  it("backs off on a second 4001 in a row, even after a stable connection; a stable one after another close is replaced at once again", async () => {
+    const { client, socket, events } = await openClient();
+    await vi.advanceTimersByTimeAsync(10_000);
+    socket.receive("pong");
+    socket.serverClose(4001, "token expired");
+    expect(events.states.at(-1)).toMatchObject({ state: "reconnecting", delayMs: 0 });
+    await settle();
+    const second = ScriptedWebSocket.latest();
+    second.welcome();
+    await vi.advanceTimersByTimeAsync(10_000);
+    second.receive("pong");
+    second.serverClose(4001, "token expired");
+    // Stable, so the counter starts over, but through the backoff: a delay drawn from [0, baseMs].
+    expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt: 1, delayMs: 250 });
+    await vi.advanceTimersByTimeAsync(250);
+    const third = ScriptedWebSocket.latest();
+    third.welcome();
+    await vi.advanceTimersByTimeAsync(10_000);
+    third.receive("pong");
+    third.serverClose(1001);
+    await vi.advanceTimersByTimeAsync(events.states.at(-1)!.delayMs!);
+    const fourth = ScriptedWebSocket.latest();
+    fourth.welcome();
+    await vi.advanceTimersByTimeAsync(10_000);
+    fourth.receive("pong");
+    fourth.serverClose(4001, "token expired");
+    expect(events.states.at(-1)).toMatchObject({ state: "reconnecting", delayMs: 0 });
     client.close();
   });
 
@@ -430,6 +484,8 @@ describe("UserhubClient: token lifetime", () => {
     expect(events.errors.at(-1)).toBeInstanceOf(ServerError);
     expect(events.errors.at(-1)).toMatchObject({ code: "auth_failed", message: "token expired" });
     expect(client.state).toBe("open");
+    await vi.advanceTimersByTimeAsync(2_000); // expiry: the connection had stayed open 10 s
+    socket.receive("pong");
     socket.serverClose(4001);
     await settle();
     expect(ScriptedWebSocket.instances).toHaveLength(2);
