@@ -4,6 +4,7 @@
  * connection (one that silently stopped carrying anything) is noticed.
  */
 import type { HeartbeatSettings } from "../protocol/frames.ts";
+import { type LongTimer, setLongInterval, setLongTimeout } from "./long-timer.ts";
 
 /** What a {@link HeartbeatMonitor} does when its timers fire. */
 export interface HeartbeatActions {
@@ -13,16 +14,15 @@ export interface HeartbeatActions {
   timedOut(): void;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-type Interval = ReturnType<typeof setInterval>;
-
 /**
  * One connection's heartbeat: from `start` (with the welcome's settings) it
  * calls `ping` every `intervalMs`, and `timedOut` once when `timeoutMs`
  * passes without an `alive()` (any frame at all, a pong or otherwise).
  * Settings that are missing, not finite or not above 0 turn that half off:
  * an interval of 0 would make a busy loop of pings, and a hub that
- * announces none gets none. `stop` ends both halves.
+ * announces none gets none. Any finite length is honoured, also one past
+ * `setTimeout`'s 2^31 − 1 ms (which would otherwise fire at once). `stop`
+ * ends both halves.
  *
  * @example
  * ```ts
@@ -36,8 +36,8 @@ export class HeartbeatMonitor {
   readonly #actions: HeartbeatActions;
   /** The liveness deadline's length while started; null when stopped or when the hub announced none. */
   #timeoutMs: number | null = null;
-  #ping: Interval | undefined;
-  #liveness: Timer | undefined;
+  #ping: LongTimer | undefined;
+  #liveness: LongTimer | undefined;
 
   constructor(actions: HeartbeatActions) {
     this.#actions = actions;
@@ -47,7 +47,7 @@ export class HeartbeatMonitor {
   start(settings: Partial<HeartbeatSettings> | undefined): void {
     this.stop(); // A second start replaces the first rather than leaving its interval running.
     const intervalMs = settings?.intervalMs;
-    if (isPositive(intervalMs)) this.#ping = setInterval(() => this.#actions.ping(), intervalMs);
+    if (isPositive(intervalMs)) this.#ping = setLongInterval(() => this.#actions.ping(), intervalMs);
     const timeoutMs = settings?.timeoutMs;
     this.#timeoutMs = isPositive(timeoutMs) ? timeoutMs : null;
     this.alive();
@@ -58,7 +58,7 @@ export class HeartbeatMonitor {
     const timeoutMs = this.#timeoutMs;
     if (timeoutMs === null) return;
     this.#clearLiveness();
-    this.#liveness = setTimeout(() => {
+    this.#liveness = setLongTimeout(() => {
       this.#liveness = undefined;
       this.#actions.timedOut();
     }, timeoutMs);
@@ -66,15 +66,14 @@ export class HeartbeatMonitor {
 
   /** The connection ended: no more pings, no more deadline. */
   stop(): void {
-    // Guarded: the Workers typings of clearTimeout/clearInterval do not accept undefined.
-    if (this.#ping !== undefined) clearInterval(this.#ping);
+    this.#ping?.clear();
     this.#ping = undefined;
     this.#clearLiveness();
     this.#timeoutMs = null;
   }
 
   #clearLiveness(): void {
-    if (this.#liveness !== undefined) clearTimeout(this.#liveness);
+    this.#liveness?.clear();
     this.#liveness = undefined;
   }
 }

@@ -2,13 +2,12 @@
  * When to refresh a connection's token in band: early enough before its
  * credentials expire that the hub's answer is back before the hub's 4001.
  */
+import { MAX_TIMER_DELAY_MS } from "./long-timer.ts";
 
 /** The in-band refresh goes out after this share of the time left on the token… */
 const REFRESH_AT_SHARE = 0.8;
 /** …and at least this long before it expires, so the answer can come back before the hub's 4001. */
 const REFRESH_MIN_LEAD_MS = 1_000;
-/** setTimeout fires at once for delays above 2^31 − 1 ms (about 24.8 days); longer waits are taken in steps. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -83,6 +82,8 @@ export class TokenRefreshTimer {
     const expiresAt = this.#expiresAt;
     if (expiresAt === null) return;
     const delay = refreshDelay(expiresAt - Date.now());
+    // setTimeout fires at once past its range: a longer wait is taken in steps, not with setLongTimeout, because
+    // each step re-reckons 80% of what is left by the clock (expiresAt is wall-clock time).
     if (delay > MAX_TIMER_DELAY_MS) {
       this.#timer = setTimeout(() => this.#schedule(), MAX_TIMER_DELAY_MS);
       return;

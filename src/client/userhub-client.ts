@@ -35,6 +35,7 @@ import { isSeq, ResumeTracker } from "./resume-tracker.ts";
 import { AckTracker } from "./ack-tracker.ts";
 import { SendQueue, type SendQueueOptions } from "./send-queue.ts";
 import { TokenRefreshTimer } from "./token-refresh-timer.ts";
+import { type LongTimer, setLongTimeout } from "./long-timer.ts";
 
 /** Options of a {@link UserhubClient}. Give `token`, `ticket`, or both. */
 export interface UserhubClientOptions {
@@ -73,7 +74,6 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** The close code a WebSocket reports when the connection ended without a close frame (RFC 6455 §7.1.5); never sent. */
 const NO_CLOSE_FRAME = 1006;
 
-type Timer = ReturnType<typeof setTimeout>;
 /** What each of the client's own timers is for (the heartbeat's and the token refresh's are theirs). */
 type TimerName = "connect" | "retry";
 
@@ -202,7 +202,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
   #lastEndedExpired = false;
 
   /** Every pending timer of the client's own, by what it is for; `close()` clears them all (and stops the heartbeat and the refresh). */
-  readonly #timers: Partial<Record<TimerName, Timer>> = {};
+  readonly #timers: Partial<Record<TimerName, LongTimer>> = {};
 
   /**
    * @throws {TypeError} when `url` is not a ws/wss/http/https URL, neither
@@ -355,7 +355,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
     const attemptId = ++this.#attemptId;
     this.#clearTimer("connect");
     // Started before the credentials are fetched: a provider that never answers must not stall the client.
-    this.#timers.connect = setTimeout(() => this.#connectTimedOut(attemptId), this.#connectTimeoutMs);
+    this.#timers.connect = setLongTimeout(() => this.#connectTimedOut(attemptId), this.#connectTimeoutMs);
     let protocols: [string, string];
     try {
       protocols = await this.#subprotocols();
@@ -657,7 +657,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
       void this.#connect();
       return;
     }
-    this.#timers.retry = setTimeout(() => {
+    this.#timers.retry = setLongTimeout(() => {
       delete this.#timers.retry;
       void this.#connect();
     }, delayMs);
@@ -725,9 +725,7 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
   }
 
   #clearTimer(which: TimerName): void {
-    // Guarded: the Workers typing of clearTimeout does not accept undefined.
-    const timer = this.#timers[which];
-    if (timer !== undefined) clearTimeout(timer);
+    this.#timers[which]?.clear();
     delete this.#timers[which];
   }
 

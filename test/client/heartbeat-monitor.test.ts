@@ -71,6 +71,30 @@ describe("HeartbeatMonitor", () => {
     expect([ping.mock.calls.length, timedOut.mock.calls.length]).toEqual([0, 1]);
   });
 
+  it("honours a timeout past setTimeout's 2^31 − 1 ms instead of timing out at once", async () => {
+    const { heartbeat, timedOut } = monitor();
+    heartbeat.start({ intervalMs: 30_000, timeoutMs: 3_000_000_000 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(timedOut).not.toHaveBeenCalled();
+    heartbeat.alive(); // pushes the deadline back: 3·10^9 ms from now
+    await vi.advanceTimersByTimeAsync(2_999_999_999);
+    expect(timedOut).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(timedOut).toHaveBeenCalledTimes(1);
+    heartbeat.stop();
+  });
+
+  it("honours an interval past setTimeout's 2^31 − 1 ms instead of pinging every millisecond", async () => {
+    const { heartbeat, ping } = monitor();
+    heartbeat.start({ intervalMs: 3_000_000_000 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ping).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(3_000_000_000 - 60_000);
+    expect(ping).toHaveBeenCalledTimes(1);
+    heartbeat.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("leaves no timer after stop, and alive() after stop arms nothing", async () => {
     const { heartbeat, ping, timedOut } = monitor();
     heartbeat.start({ intervalMs: 1_000, timeoutMs: 2_500 });

@@ -546,6 +546,29 @@ describe("UserhubClient: heartbeat", () => {
     client.close();
   });
 
+  it("keeps a connection whose welcome announces a heartbeat timeout past setTimeout's 2^31 − 1 ms", async () => {
+    const { client, socket, events } = await openClient({}, { heartbeat: { intervalMs: 30_000, timeoutMs: 3_000_000_000 } });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(socket.closedWith).toBeNull();
+    expect(events.closes).toEqual([]);
+    expect(socket.sent).toEqual(["ping", "ping"]);
+    expect(client.state).toBe("open");
+    client.close();
+  });
+
+  it("honours a connectTimeoutMs and backoff delays past setTimeout's 2^31 − 1 ms", async () => {
+    const { client, events } = newClient({ connectTimeoutMs: 3_000_000_000, backoff: { baseMs: 10_000_000_000, maxMs: 10_000_000_000 } });
+    await settle();
+    ScriptedWebSocket.latest().open();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(events.closes).toEqual([]); // no connect timeout yet
+    ScriptedWebSocket.latest().serverClose(1006);
+    expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt: 1, delayMs: 5_000_000_000 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ScriptedWebSocket.instances).toHaveLength(1); // no retry yet
+    client.close();
+  });
+
   it("counts any frame, not only pong, as a sign of life", async () => {
     const { client, socket } = await openClient({}, { heartbeat: { intervalMs: 60_000, timeoutMs: 2_000 } });
     for (let seq = 1; seq <= 5; seq++) {
