@@ -65,6 +65,46 @@ export class QueueFullError extends UserhubClientError {
 }
 
 /**
+ * A frame larger than the hub takes: more UTF-8 bytes than the welcome's
+ * `maxMessageBytes` (the hub would close the socket with 1009, and what was
+ * written after the frame would be lost with it). `send`/`sendFrame` throw it
+ * while the client is open, and nothing is sent or queued. A frame queued
+ * while the client was not open and found too large when the queue is
+ * flushed is dropped and reported through "error" with this error; the rest
+ * of the queue goes out. A hub whose welcome has no `maxMessageBytes` gets
+ * every frame, as before.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   client.send(document);
+ * } catch (error) {
+ *   if (error instanceof MessageTooLargeError) uploadInstead(document, error.maxMessageBytes);
+ *   else throw error;
+ * }
+ * client.addEventListener("error", ({ detail }) => {
+ *   if (detail instanceof MessageTooLargeError) console.warn(`dropped a queued ${detail.messageBytes}-byte frame`, detail.frame);
+ * });
+ * ```
+ */
+export class MessageTooLargeError extends UserhubClientError {
+  override readonly name = "MessageTooLargeError";
+  /** The frame's size in UTF-8 bytes. */
+  readonly messageBytes: number;
+  /** The hub's limit, from the welcome. */
+  readonly maxMessageBytes: number;
+  /** The frame, as the JSON text that would have been sent. */
+  readonly frame: string;
+
+  constructor(details: { messageBytes: number; maxMessageBytes: number; frame: string }) {
+    super(`frame of ${details.messageBytes} bytes is larger than the ${details.maxMessageBytes} bytes the hub takes; not sent`);
+    this.messageBytes = details.messageBytes;
+    this.maxMessageBytes = details.maxMessageBytes;
+    this.frame = details.frame;
+  }
+}
+
+/**
  * Terminal: the credentials were refused and retrying with them cannot help.
  * The client reports it through "error", goes to state "closed" and does not
  * reconnect. `ticketFrom` throws it when `POST /ws/ticket` answers 401 or

@@ -34,6 +34,7 @@ export {
   AuthRefusedError,
   ClientClosedError,
   CredentialsError,
+  MessageTooLargeError,
   PolicyViolationError,
   RevokedError,
   QueueFullError,

@@ -7,9 +7,11 @@ import {
   type AuthFrame,
   type ClosingFrame,
   type ErrorFrame,
+  frameBytes,
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
   type HeartbeatSettings,
+  isLargerThan,
   type MessageFrame,
   type ResetFrame,
   type SignalFrame,
@@ -24,6 +26,7 @@ import {
   AuthRefusedError,
   ClientClosedError,
   CredentialsError,
+  MessageTooLargeError,
   PolicyViolationError,
   RevokedError,
   ServerError,
@@ -139,6 +142,10 @@ export interface UserhubClient<ServerData = unknown, ClientFrames extends TypedF
  *   next welcome and its replay. A frame handed to a socket that then drops
  *   is not re-sent: the hub may or may not have processed it. What is still
  *   queued when the client closes for good is dropped.
+ * - **Frame size**: a frame larger than the welcome's `maxMessageBytes`
+ *   (which the hub would answer with 1009) is never written: `send` throws
+ *   {@link MessageTooLargeError} while open, and a queued one is dropped at
+ *   the flush with that error through "error" while the rest go out.
  *
  * Events ({@link UserhubClientEventMap}, each a `CustomEvent`): "state",
  * "welcome", "message", "signal" (ephemeral frames: no seq, never replayed),
@@ -268,8 +275,11 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
 
   /**
    * Sends `{"type":"send","data":data}`: at once when open, else queued
-   * until the next welcome (and its replay).
+   * until the next welcome (and its replay). A queued frame that turns out
+   * larger than the next hub's `maxMessageBytes` is dropped when the queue
+   * is flushed, with a {@link MessageTooLargeError} through "error".
    *
+   * @throws {MessageTooLargeError} while open, when the frame is larger than the welcome's `maxMessageBytes` (nothing was sent or queued).
    * @throws {QueueFullError} when the offline queue is full (nothing is dropped; this frame was not taken).
    * @throws {ClientClosedError} after `close()` or a terminal error.
    * @throws {TypeError} when `data` cannot be serialized as JSON (a cycle, a BigInt).
@@ -285,8 +295,9 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
 
   /**
    * Sends any frame your `HubApp` handles (`frame.type` names its handler),
-   * with the same queueing as {@link send}.
+   * with the same queueing and size limit as {@link send}.
    *
+   * @throws {MessageTooLargeError} while open, when the frame is larger than the welcome's `maxMessageBytes`.
    * @throws {QueueFullError} when the offline queue is full.
    * @throws {ClientClosedError} after `close()` or a terminal error.
    * @throws {TypeError} when `frame.type` is not a non-empty string, or the frame cannot be serialized.
@@ -304,6 +315,8 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
     if (this.#isClosed()) throw new ClientClosedError();
     if (typeof frame?.type !== "string" || frame.type.length === 0) throw new TypeError('userhub client: a frame needs a non-empty string "type"');
     const text = JSON.stringify(frame);
+    const max = this.#maxMessageBytes();
+    if (max !== null && isLargerThan(text, max)) throw new MessageTooLargeError({ messageBytes: frameBytes(text), maxMessageBytes: max, frame: text });
     const socket = this.#socket;
     if (socket !== null && this.#flushing() && this.#queue.size === 0) {
       socket.send(text);
@@ -575,12 +588,30 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
   #flush(): void {
     const socket = this.#socket;
     if (socket === null || !this.#flushing()) return;
+    const max = this.#maxMessageBytes();
     try {
-      this.#queue.drain((text) => socket.send(text));
+      for (let text = this.#queue.peek(); text !== undefined; text = this.#queue.peek()) {
+        if (max !== null && isLargerThan(text, max)) {
+          // The hub would close the socket with 1009 and lose everything written after it: drop this one, tell the app.
+          this.#queue.shift();
+          this.#emit("error", new MessageTooLargeError({ messageBytes: frameBytes(text), maxMessageBytes: max, frame: text }));
+          // An "error" listener may have closed the client (the queue is then empty) or sent (queued behind the rest).
+          if (socket !== this.#socket || !this.#flushing()) return;
+          continue;
+        }
+        socket.send(text);
+        this.#queue.shift();
+      }
     } catch (error) {
       // What did not go out stays queued, in order, for the next connection.
       this.#emit("error", error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** The largest frame the current connection's hub takes, in UTF-8 bytes; null when not open or when its welcome names none (an older hub). */
+  #maxMessageBytes(): number | null {
+    const max = (this.#welcome as { maxMessageBytes?: unknown } | null)?.maxMessageBytes;
+    return typeof max === "number" && Number.isFinite(max) && max > 0 ? max : null;
   }
 
   // ---- keeping the connection honest ----

@@ -4,6 +4,7 @@ import {
   ClientClosedError,
   type ClientWebSocketConstructor,
   CredentialsError,
+  MessageTooLargeError,
   PolicyViolationError,
   RevokedError,
   QueueFullError,
@@ -628,6 +629,77 @@ describe("UserhubClient: sending", () => {
     const next = ScriptedWebSocket.latest();
     next.welcome();
     expect(next.sentFrames()).toEqual([{ type: "send", data: "while-away" }]);
+    client.close();
+  });
+
+  it("throws MessageTooLargeError for a frame over the welcome's maxMessageBytes (UTF-8 bytes) and sends nothing", async () => {
+    const { client, socket, events } = await openClient({}, { maxMessageBytes: 100 });
+    // {"type":"send","data":"…"} is 25 bytes around the text: 38 "é" make 63 code units but 101 bytes.
+    const error = (() => {
+      try {
+        client.send("é".repeat(38));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect(error).toMatchObject({ name: "MessageTooLargeError", messageBytes: 101, maxMessageBytes: 100, frame: JSON.stringify({ type: "send", data: "é".repeat(38) }) });
+    expect(() => client.sendFrame({ type: "note", data: "x".repeat(100) })).toThrow(MessageTooLargeError);
+    expect(socket.sent).toEqual([]);
+    expect(client.queuedMessages).toBe(0);
+    client.send("é".repeat(37) + "a"); // exactly 100 bytes: the hub takes it
+    expect(socket.sentFrames()).toEqual([{ type: "send", data: "é".repeat(37) + "a" }]);
+    expect(events.errors).toEqual([]);
+    expect(client.state).toBe("open");
+    client.close();
+  });
+
+  it("drops a queued frame found too large at the flush, with an error event, and sends every other one in order", async () => {
+    const { client, socket, events } = await openClient();
+    socket.serverClose(1006);
+    const big = "x".repeat(70 * 1024);
+    for (let i = 1; i <= 200; i++) client.send(i === 60 ? big : i);
+    expect(client.queuedMessages).toBe(200);
+    await vi.advanceTimersByTimeAsync(250);
+    const next = ScriptedWebSocket.latest();
+    next.welcome(); // maxMessageBytes 65 536
+    expect(next.sentFrames()).toEqual(Array.from({ length: 200 }, (_, i) => i + 1).filter((i) => i !== 60).map((i) => ({ type: "send", data: i })));
+    expect(client.queuedMessages).toBe(0);
+    expect(events.errors).toHaveLength(1);
+    expect(events.errors[0]).toBeInstanceOf(MessageTooLargeError);
+    expect(events.errors[0]).toMatchObject({ maxMessageBytes: 65_536, messageBytes: 70 * 1024 + 25, frame: JSON.stringify({ type: "send", data: big }) });
+    expect(next.closedWith).toBeNull();
+    expect(client.state).toBe("open");
+    client.close();
+  });
+
+  it("stops flushing when an error listener closes the client on a frame too large", async () => {
+    const { client, socket } = await openClient();
+    socket.serverClose(1006);
+    client.send(1);
+    client.send("x".repeat(70 * 1024));
+    client.send(3);
+    client.addEventListener("error", ({ detail }) => {
+      if (detail instanceof MessageTooLargeError) client.close();
+    });
+    await vi.advanceTimersByTimeAsync(250);
+    const next = ScriptedWebSocket.latest();
+    next.welcome();
+    expect(next.sentFrames()).toEqual([{ type: "send", data: 1 }]);
+    expect(client.state).toBe("closed");
+  });
+
+  it("sends frames of any size to a hub whose welcome names no maxMessageBytes (an older hub), as before", async () => {
+    const { client, socket, events } = await openClient({}, { maxMessageBytes: undefined });
+    client.send("x".repeat(70 * 1024));
+    expect(socket.sent).toHaveLength(1);
+    socket.serverClose(1006);
+    client.send("y".repeat(70 * 1024));
+    await vi.advanceTimersByTimeAsync(250);
+    const next = ScriptedWebSocket.latest();
+    next.welcome({ maxMessageBytes: undefined });
+    expect(next.sent).toHaveLength(1);
+    expect(events.errors).toEqual([]);
     client.close();
   });
 
