@@ -4,11 +4,17 @@
  * `Authorization` on a WebSocket, and a URL ends up in logs and history).
  */
 import { BEARER_PROTOCOL_PREFIX, PROTOCOL, TICKET_PROTOCOL_PREFIX } from "../protocol/frames.ts";
-import { AuthRefusedError, TicketRequestError } from "./errors.ts";
+import { AuthRefusedError, CredentialsError, TicketRequestError } from "./errors.ts";
 
-/** Gives the current JWT; called on every connect and before every in-band refresh, so it may refresh and cache as it likes. */
+/**
+ * Gives the current JWT; called on every connect and before every in-band
+ * refresh, so it may refresh and cache as it likes. Anything but a usable
+ * string (`""`, `null`, `undefined`: say, a session still loading) counts as
+ * a failure, like a throw: the client reports a `CredentialsError` and asks
+ * again after a backoff. Only a thrown `AuthRefusedError` stops the client.
+ */
 export type TokenProvider = () => string | Promise<string>;
-/** Gives a fresh single-use connect ticket; called on every connect. */
+/** Gives a fresh single-use connect ticket; called on every connect. What it gives is checked as a token provider's is. */
 export type TicketProvider = () => Promise<string>;
 
 /**
@@ -22,9 +28,11 @@ const SUBPROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * The subprotocols to offer for `kind` and `credential`: `userhub.v1`
  * first, then the credential.
  *
- * @throws {AuthRefusedError} when the credential is empty or has a
- * character a subprotocol cannot carry: the provider gives something that
- * is not a JWT or ticket, and asking it again will not change that.
+ * @throws {CredentialsError} when the credential is not a string, is empty
+ * or has a character a subprotocol cannot carry: the provider gave
+ * something that is not a JWT or ticket. Not terminal: a provider may give
+ * nothing while a session loads and a token a moment later, so the client
+ * reports it and asks again after a backoff (the message never echoes the value).
  *
  * @example
  * ```ts
@@ -32,12 +40,18 @@ const SUBPROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * ```
  */
 export function subprotocolsFor(kind: "bearer" | "ticket", credential: string): [string, string] {
-  if (typeof credential !== "string" || !SUBPROTOCOL_TOKEN.test(credential)) {
-    throw new AuthRefusedError(
-      `the ${kind === "bearer" ? "token" : "ticket"} provider gave ${typeof credential === "string" && credential.length === 0 ? "an empty string" : "a value that cannot be a WebSocket subprotocol"}; a JWT or ticket is base64url and dots`,
-    );
+  const problem = credentialProblem(credential);
+  if (problem !== null) {
+    throw new CredentialsError(`the ${kind === "bearer" ? "token" : "ticket"} provider gave ${problem}; a JWT or ticket is base64url and dots`);
   }
   return [PROTOCOL, `${kind === "bearer" ? BEARER_PROTOCOL_PREFIX : TICKET_PROTOCOL_PREFIX}${credential}`];
+}
+
+/** What is wrong with a credential, in words that never repeat it; null when it can travel as a subprotocol. */
+function credentialProblem(credential: unknown): string | null {
+  if (typeof credential !== "string") return credential === null ? "null" : `${typeof credential}, not a string`;
+  if (credential.length === 0) return "an empty string";
+  return SUBPROTOCOL_TOKEN.test(credential) ? null : "a value that cannot be a WebSocket subprotocol";
 }
 
 /** The part of `fetch` that {@link ticketFrom} uses; the global `fetch` of browsers, Deno and Node fits. */
@@ -52,11 +66,13 @@ export type TicketFetch = (
  * `Authorization: Bearer`. The JWT then never travels in the WebSocket
  * handshake at all.
  *
- * Answers: 200 → the ticket; 401 or 403 → {@link AuthRefusedError}, which
+ * Answers: 200 with a ticket → the ticket; 401 or 403 → {@link AuthRefusedError}, which
  * stops the client for good (the token was refused, or the page's origin is
- * not allowed); anything else, or a network failure → {@link TicketRequestError},
- * which the client retries with backoff. `token` may be a string or a
- * provider called for each ticket.
+ * not allowed); anything else (a 200 without a usable ticket included), or a
+ * network failure → {@link TicketRequestError}, which the client retries
+ * with backoff. `token` may be a string or a provider called for each
+ * ticket; a provider that gives no token (`""`, `null`, `undefined`) is a
+ * {@link TicketRequestError} too, and nothing is posted.
  *
  * @example
  * ```ts
@@ -75,7 +91,11 @@ export function ticketFrom(
   return async () => {
     // Resolved per call: a test (or a polyfill) may install fetch after this provider was made.
     const fetchTicket = options.fetch ?? (globalThis.fetch as unknown as TicketFetch);
-    const jwt = typeof token === "string" ? token : await token();
+    const jwt: unknown = typeof token === "string" ? token : await token();
+    // Posted, an empty token would be answered 401, which is final; a provider with no token yet may have one soon.
+    if (typeof jwt !== "string" || jwt.length === 0) {
+      throw new TicketRequestError(`no ticket asked for: the token provider gave ${credentialProblem(jwt) ?? "nothing"}`);
+    }
     let response: Awaited<ReturnType<TicketFetch>>;
     try {
       response = await fetchTicket(url, { method: "POST", headers: { Authorization: `Bearer ${jwt}` } });
@@ -95,10 +115,11 @@ export function ticketFrom(
       throw new TicketRequestError(`POST ${url} answered with something that is not JSON`, { status: response.status, cause: error });
     }
     const ticket = (answer as { ticket?: unknown } | null)?.ticket;
-    if (typeof ticket !== "string" || ticket.length === 0) {
-      throw new TicketRequestError(`POST ${url} answered without a "ticket"`, { status: response.status });
+    const problem = ticket === undefined ? "no ticket" : credentialProblem(ticket);
+    if (problem !== null) {
+      throw new TicketRequestError(`POST ${url} answered without a usable "ticket" (${problem})`, { status: response.status });
     }
-    return ticket;
+    return ticket as string;
   };
 }
 

@@ -216,9 +216,12 @@ export class ServerError extends UserhubClientError {
 
 /**
  * Not terminal: the `token` or `ticket` provider failed (threw or rejected
- * with anything but {@link AuthRefusedError}), so this attempt had no
- * credentials. Reported through "error"; the client retries with backoff.
- * `cause` is what the provider threw.
+ * with anything but {@link AuthRefusedError}, or gave something that cannot
+ * be a credential: not a string, empty, or with characters a subprotocol
+ * cannot carry), so this attempt had no credentials. Reported through
+ * "error"; the client retries with backoff. `cause` is what the provider
+ * threw, when it threw. Also reported when the in-band refresh gets no
+ * usable token (the connection then stays as it is).
  *
  * @example
  * ```ts

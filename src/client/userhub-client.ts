@@ -116,13 +116,17 @@ export interface UserhubClient<ServerData = unknown, ClientFrames extends TypedF
  *   connects at once.
  * - **Stops for good** on close 1008 ({@link PolicyViolationError}), on
  *   close 4003 (a server disconnected the user: {@link RevokedError}), on
- *   refused credentials ({@link AuthRefusedError}) and when `new WebSocket`
+ *   refused credentials ({@link AuthRefusedError}: a provider threw it, or
+ *   the ticket endpoint answered 401/403) and when `new WebSocket`
  *   itself throws ({@link SocketSetupError}): "error", then state "closed". A browser cannot see the HTTP status of a refused upgrade (a
  *   401 looks like any failed connection: close 1006 before open), so in
  *   `token` mode a refused token is retried with backoff for as long as the
  *   provider keeps returning it; have your provider throw
  *   `AuthRefusedError` when it knows the session is over. In `ticket` mode
- *   the ticket endpoint's 401/403 is visible and is terminal.
+ *   the ticket endpoint's 401/403 is visible and is terminal. A provider
+ *   that gives no usable credential (`""`, `null`, `undefined`, a value a
+ *   subprotocol cannot carry, a ticket answer without one) is a
+ *   {@link CredentialsError}, retried with backoff like a provider that threw.
  * - **Acts on the hub's `closing` frame** (written just before each close
  *   frame the hub sends) at once, as on the close itself: a runtime may
  *   report the close event only when the TCP connection ends, seconds later.
@@ -634,6 +638,11 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
       return;
     }
     if (socket === null || socket !== this.#socket || socket.readyState !== SOCKET_OPEN) return;
+    if (typeof token !== "string" || token.length === 0) {
+      // The hub would only answer auth_failed; as for a provider that threw, its 4001 at expiry brings a reconnect.
+      this.#emit("error", new CredentialsError("the token provider gave no token for the in-band refresh (an empty string, null or undefined)"));
+      return;
+    }
     socket.send(JSON.stringify({ type: "auth", token }));
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { connectUrl, socketUrl } from "../../src/client/connect-url.ts";
 import { subprotocolsFor, type TicketFetch, ticketFrom } from "../../src/client/credentials.ts";
-import { AuthRefusedError, TicketRequestError } from "../../src/client/errors.ts";
+import { AuthRefusedError, CredentialsError, TicketRequestError } from "../../src/client/errors.ts";
 
 const TICKET_URL = "https://hub.example/ws/ticket";
 
@@ -52,6 +52,21 @@ describe("ticketFrom", () => {
     await expect(ticketFrom(TICKET_URL, "jwt", { fetch: noTicket })()).rejects.toBeInstanceOf(TicketRequestError);
   });
 
+  it.each([["has space"], [""], [42], [null], [{ t: 1 }]])("refuses a 200 whose ticket is %j (TicketRequestError: retried), without echoing it", async (ticket) => {
+    const fetch = vi.fn<TicketFetch>(async () => Response.json({ ticket, expiresAt: 1 }));
+    const error = await ticketFrom(TICKET_URL, "jwt", { fetch })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TicketRequestError);
+    expect(error).toMatchObject({ status: 200 });
+    expect((error as Error).message).not.toContain("has space");
+  });
+
+  it.each([[""], [null], [undefined]])("asks for no ticket when the token provider gives %j (TicketRequestError: retried, where a post would get a final 401)", async (token) => {
+    const fetch = vi.fn<TicketFetch>(async () => Response.json({ ticket: "t", expiresAt: 1 }));
+    const error = await ticketFrom(TICKET_URL, () => token as unknown as string, { fetch })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TicketRequestError);
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
   it("lets an AuthRefusedError from the token provider through unchanged", async () => {
     const refused = new AuthRefusedError("signed out");
     const fetch = vi.fn<TicketFetch>();
@@ -70,11 +85,13 @@ describe("subprotocolsFor", () => {
     expect(subprotocolsFor("ticket", "u1.abc")).toEqual(["userhub.v1", "ticket.u1.abc"]);
   });
 
-  it("refuses what a subprotocol cannot carry, without echoing it", () => {
-    for (const bad of ["", "a b", "a,b", "é"]) {
-      expect(() => subprotocolsFor("bearer", bad)).toThrow(AuthRefusedError);
+  it("refuses what a subprotocol cannot carry with a CredentialsError (not terminal), without echoing it", () => {
+    for (const bad of ["", "a b", "a,b", "é", null, undefined, 42]) {
+      expect(() => subprotocolsFor("bearer", bad as string)).toThrow(CredentialsError);
     }
     expect(() => subprotocolsFor("bearer", "se cret")).not.toThrow(/se cret/);
+    expect(() => subprotocolsFor("bearer", "")).toThrow(/an empty string/);
+    expect(() => subprotocolsFor("ticket", null as unknown as string)).toThrow(/ticket provider gave null/);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   ServerError,
   SocketSetupError,
   type StateChange,
+  TicketRequestError,
   ticketFrom,
   UserhubClient,
   type UserhubClientOptions,
@@ -997,12 +998,61 @@ describe("UserhubClient: options", () => {
     expect(socket.closedWith).toEqual({ code: 1000, reason: undefined });
   });
 
-  it("treats a token that cannot be a subprotocol as refused (terminal)", async () => {
-    const { client, events } = newClient({ token: () => "has space" });
+  it("treats a token that cannot be a subprotocol as a provider failure: CredentialsError, retried with backoff", async () => {
+    const token = vi.fn<() => string>().mockReturnValueOnce("has space").mockReturnValue("tok-ok");
+    const { client, events } = newClient({ token });
     await settle();
-    expect(client.state).toBe("closed");
-    expect(events.errors[0]).toBeInstanceOf(AuthRefusedError);
+    expect(ScriptedWebSocket.instances).toHaveLength(0);
+    expect(events.errors[0]).toBeInstanceOf(CredentialsError);
     expect(events.errors[0]!.message).not.toContain("has space");
+    expect(events.states.at(-1)).toEqual({ state: "reconnecting", attempt: 1, delayMs: 250 });
+    await vi.advanceTimersByTimeAsync(250);
+    expect(ScriptedWebSocket.latest().protocols).toEqual(["userhub.v1", "bearer.tok-ok"]);
+    client.close();
+  });
+
+  it.each([[""], [undefined], [null]])("a token provider giving %j (a session still loading) is retried with backoff, not final", async (first) => {
+    const token = vi.fn<() => string>().mockReturnValueOnce(first as unknown as string).mockReturnValue("tok-ok");
+    const { client, events } = newClient({ token });
+    await settle();
+    expect(client.state).toBe("reconnecting");
+    expect(events.errors).toHaveLength(1);
+    expect(events.errors[0]).toBeInstanceOf(CredentialsError);
+    await vi.advanceTimersByTimeAsync(250);
+    const socket = ScriptedWebSocket.latest();
+    expect(socket.protocols).toEqual(["userhub.v1", "bearer.tok-ok"]);
+    socket.welcome();
+    expect(client.state).toBe("open");
+    client.close();
+  });
+
+  it("a ticket endpoint answering 200 without a usable ticket is retried with backoff; a good ticket then connects", async () => {
+    const answers = [{ ticket: "has space" }, { ticket: "" }, { ticket: "tkt-good", expiresAt: 0 }];
+    const fetch = vi.fn(async () => Response.json(answers.shift()));
+    const { client, events } = newClient({ token: undefined, ticket: ticketFrom("https://hub.example/ws/ticket", "jwt-1", { fetch }) });
+    await settle();
+    expect(events.errors[0]).toBeInstanceOf(CredentialsError);
+    expect(events.errors[0]!.cause).toBeInstanceOf(TicketRequestError);
+    expect(events.errors[0]!.message).not.toContain("has space");
+    expect(client.state).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(250);
+    expect(events.errors[1]).toBeInstanceOf(CredentialsError);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(fetch).toHaveBeenCalledTimes(3);
+    expect(ScriptedWebSocket.latest().protocols).toEqual(["userhub.v1", "ticket.tkt-good"]);
+    client.close();
+  });
+
+  it("an in-band refresh that gets no token sends nothing and reports a CredentialsError; the connection stays", async () => {
+    const token = vi.fn<() => string>().mockReturnValueOnce("tok-1").mockReturnValue("");
+    const { client, socket, events } = await openClient({ token }, { expiresAt: Date.now() + 10_000 });
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(token).toHaveBeenCalledTimes(2);
+    expect(socket.sentFrames()).toEqual([]);
+    expect(events.errors).toHaveLength(1);
+    expect(events.errors[0]).toBeInstanceOf(CredentialsError);
+    expect(client.state).toBe("open");
+    client.close();
   });
 });
 
