@@ -6,7 +6,7 @@
  * user id in "to", a message goes to that user (the demo app's `direct`
  * frame) and each message says who it came from or went to.
  */
-import { QueueFullError, type ReceivedMessage, UserhubClient } from "../../src/client/mod.ts";
+import { MessageTooLargeError, QueueFullError, type ReceivedMessage, UserhubClient } from "../../src/client/mod.ts";
 
 /** What the demo app tells every socket of a user when one of them joins or leaves. */
 interface PresenceFrame {
@@ -158,6 +158,7 @@ ui.compose.addEventListener("submit", (event) => {
     ui.text.value = "";
   } catch (error) {
     if (error instanceof QueueFullError) showProblem("Offline and the send queue is full: wait for the connection to come back.");
+    else if (error instanceof MessageTooLargeError) showProblem(`Too long to send: ${error.messageBytes} bytes, and the hub takes at most ${error.maxMessageBytes}.`);
     else throw error;
   }
 });
