@@ -1,4 +1,4 @@
-import { checkDisconnect, checkPush, type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
+import { checkDisconnect, checkPush, checkUserId, type HubNamespace, type PeerHubs, UnserializablePayloadError } from "../src/host.ts";
 import { handoffRequest } from "./handoff.ts";
 import type { UserHub } from "./user-hub.ts";
 
@@ -27,6 +27,7 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
     },
     async push(userId, messages, options = {}) {
       // Checked here too, so that a caller of the namespace gets the named error itself, without an RPC (one that crossed it is an Error with its name).
+      checkUserId(userId);
       checkPush(messages, options);
       let result;
       try {
@@ -40,6 +41,7 @@ export function durableObjectHubs(namespace: DurableObjectNamespace<UserHub>): H
     },
     async disconnect(userId, options = {}) {
       // Checked here too, as push is: the named error itself, without an RPC.
+      checkUserId(userId);
       checkDisconnect(options);
       return { closed: (await hubOf(userId).disconnect(options)).closed };
     },

@@ -88,6 +88,7 @@ export { type HubNamespace } from "./hub/hub-namespace.ts";
 export { type TicketResult } from "./hub/ticket-result.ts";
 export {
   checkUserDelivery,
+  checkUserId,
   type DirectDelivery,
   DirectDeliveryRateLimitedError,
   type DirectRefusal,

@@ -42,6 +42,8 @@ export const directFrame: FrameHandler = async (frame, connection, hub) => {
     await hub.users.deliver(frame.to, frame.data, { copy: true, from: connection.id, ...(id === undefined ? {} : { idempotencyKey: id }) });
   } catch (error) {
     if (error instanceof InvalidUserIdError) throw new FrameError(`"to" is ${error.message}`, { cause: error });
+    // The hub's rule for keys, past the length checked above: well-formed Unicode (no lone surrogate).
+    if (error instanceof RangeError) throw new FrameError(`"id" must be a string of 1 to ${MAX_DIRECT_ID_CHARS} characters of well-formed Unicode (the client's message id)`, { cause: error });
     throw error;
   }
 };

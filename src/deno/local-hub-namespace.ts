@@ -19,6 +19,7 @@ import {
   MemoryDeliveryLog,
   MemoryRevocationWatermarks,
   MemoryTicketStore,
+  checkUserId,
   type PeerHubs,
   UserRateLimits,
   retentionOf,
@@ -121,10 +122,21 @@ export class LocalHubNamespace implements HubNamespace, PeerHubs {
    * ```
    */
   disconnect(userId: string, options?: DisconnectOptions): Promise<DisconnectResult> {
+    try {
+      checkUserId(userId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#hubOf(userId).disconnect(options);
   }
 
+  /** Logs `messages` for `userId` and sends them to that user's sockets (see `HubNamespace.push`). */
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult> {
+    try {
+      checkUserId(userId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#hubOf(userId).push(messages, options);
   }
 

@@ -7,8 +7,8 @@ import type { HubNamespace } from "../hub/hub-namespace.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { readJsonObject } from "./json-body.ts";
 
-/** The most messages one push may carry. */
-export const MAX_PUSH_BATCH = 100;
+export { MAX_PUSH_BATCH } from "../hub/push.ts";
+import { MAX_PUSH_BATCH } from "../hub/push.ts";
 /** The largest push body accepted, in bytes. */
 export const MAX_PUSH_BODY_BYTES = 1024 * 1024;
 

@@ -20,14 +20,16 @@ export interface HubNamespace {
   /**
    * Logs `messages` for `userId` and sends them to every open socket of that user.
    *
-   * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined.
-   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+   * @throws {InvalidUserIdError} when `userId` cannot name a user.
+   * @throws {InvalidPushError} when `messages` is not an array of 1 to 100 messages (none undefined), or `options` is neither an object nor undefined, or has a field a push does not take.
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters of well-formed Unicode.
    * @throws {UnserializablePayloadError} when a message has no JSON form.
    */
   push(userId: string, messages: readonly unknown[], options?: PushOptions): Promise<PushResult>;
   /**
    * Closes `userId`'s sockets with 4003, drops their unredeemed tickets, and may keep a revocation watermark.
    *
+   * @throws {InvalidUserIdError} when `userId` cannot name a user.
    * @throws {InvalidDisconnectOptionsError} for options that are not {@link DisconnectOptions}.
    * @throws {FutureRevocationError} for a `revokeTokensIssuedBefore` later than now.
    */

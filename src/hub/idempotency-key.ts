@@ -18,18 +18,26 @@ import { kindOf } from "./kind-of.ts";
 export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
 
 /**
+ * Half of a UTF-16 surrogate pair without its other half: not a character.
+ * A key with one is refused, because stores disagree on it: Deno KV keeps
+ * each as U+FFFD, so "m\ud801" and "m\udc01" were one key there and two in
+ * SQLite.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
  * Whether `key` is an idempotency key a hub takes: a string of 1 to
- * {@link MAX_IDEMPOTENCY_KEY_CHARS} characters. The one rule for every
+ * {@link MAX_IDEMPOTENCY_KEY_CHARS} characters, with no lone surrogate. The one rule for every
  * caller; the HTTP routes also need it in printable ASCII, as a header
  * carries it (`isIdempotencyKey`).
  */
 export function isIdempotencyKeyString(key: unknown): key is string {
-  return typeof key === "string" && key.length >= 1 && key.length <= MAX_IDEMPOTENCY_KEY_CHARS;
+  return typeof key === "string" && key.length >= 1 && key.length <= MAX_IDEMPOTENCY_KEY_CHARS && !LONE_SURROGATE.test(key);
 }
 
 /**
  * An idempotency key that is not a string of 1 to {@link MAX_IDEMPOTENCY_KEY_CHARS}
- * characters. A RangeError, as `hub.users.deliver` always threw for one.
+ * characters of well-formed Unicode. A RangeError, as `hub.users.deliver` always threw for one.
  *
  * @example
  * ```ts
@@ -44,8 +52,8 @@ export class InvalidIdempotencyKeyError extends RangeError {
   override readonly name = "InvalidIdempotencyKeyError";
 
   constructor(key: unknown, options: { cause?: unknown } = {}) {
-    const given = typeof key === "string" ? `${key.length} characters` : kindOf(key);
-    super(`idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters, not ${given}`, options);
+    const given = typeof key !== "string" ? kindOf(key) : key.length >= 1 && key.length <= MAX_IDEMPOTENCY_KEY_CHARS ? "one with a lone surrogate (half of a UTF-16 pair)" : `${key.length} characters`;
+    super(`idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters of well-formed Unicode, not ${given}`, options);
   }
 }
 

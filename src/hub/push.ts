@@ -1,6 +1,11 @@
 import { checkIdempotencyKey } from "./idempotency-key.ts";
 import { kindOf } from "./kind-of.ts";
 
+/** The most messages one push may carry, over HTTP and RPC alike. */
+export const MAX_PUSH_BATCH = 100;
+/** The options a push takes; any other field is refused, so that a misspelt `idempotencyKey` is not a push without one. */
+const PUSH_OPTIONS: ReadonlySet<string> = new Set(["idempotencyKey", "keyScope"]);
+
 /** What a push did. */
 export interface PushResult {
   /** The sequence numbers assigned, in order (the earlier ones for a repeated idempotency key). */
@@ -30,9 +35,11 @@ export interface PushOptions {
 }
 
 /**
- * A push whose arguments are not a push: `messages` is not an array, or is
- * empty, or the options are neither an object nor left out, or name an
- * unknown `keyScope`. Nothing was logged, and no idempotency key was used.
+ * A push whose arguments are not a push: `messages` is not an array, is
+ * empty, holds more than {@link MAX_PUSH_BATCH} or an undefined one, or the
+ * options are neither an object nor left out, have a field a push does not
+ * take, or name an unknown `keyScope`. Nothing was logged, and no
+ * idempotency key was used.
  *
  * @example
  * ```ts
@@ -54,15 +61,23 @@ export class InvalidPushError extends TypeError {
  * yet use up its idempotency key. Each message's JSON is checked where it
  * is made, before anything is logged (`UnserializablePayloadError`).
  *
- * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined, or `keyScope` is not "push" or "fan-out".
+ * @throws {InvalidPushError} when `messages` is not an array of 1 to {@link MAX_PUSH_BATCH} messages (none undefined), or `options` is neither an object nor undefined, has a field other than `idempotencyKey` and `keyScope`, or a `keyScope` other than "push" or "fan-out".
  * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
  */
 export function checkPush(messages: unknown, options: unknown): asserts messages is readonly unknown[] {
   if (!Array.isArray(messages)) throw new InvalidPushError(`a push needs an array of messages, not ${kindOf(messages)}`);
   if (messages.length === 0) throw new InvalidPushError("a push needs at least one message: an empty one would deliver nothing, yet use up its idempotency key");
+  if (messages.length > MAX_PUSH_BATCH) throw new InvalidPushError(`a push carries at most ${MAX_PUSH_BATCH} messages, not ${messages.length}`);
+  for (let i = 0; i < messages.length; i++) {
+    // A hole, or undefined, has no JSON form: JSON.stringify would make it null, which is not what was sent.
+    if (messages[i] === undefined) throw new InvalidPushError(`messages[${i}] is undefined: every message needs a JSON value`);
+  }
   if (options === undefined) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new InvalidPushError(`a push's options must be an object (or left out), not ${kindOf(options)}`);
+  }
+  for (const field of Object.keys(options)) {
+    if (!PUSH_OPTIONS.has(field)) throw new InvalidPushError(`a push takes no option ${JSON.stringify(field.slice(0, 64))} (its options: ${[...PUSH_OPTIONS].join(", ")})`);
   }
   const { idempotencyKey, keyScope } = options as Record<string, unknown>;
   if (keyScope !== undefined && keyScope !== "push" && keyScope !== "fan-out") {

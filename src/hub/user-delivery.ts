@@ -117,8 +117,19 @@ export class InvalidUserIdError extends TypeError {
  * @throws {InvalidIdempotencyKeyError} (a RangeError) for an idempotency key that is not 1 to {@link MAX_USER_DELIVERY_KEY_CHARS} characters.
  */
 export function checkUserDelivery(userId: unknown, options: UserDeliveryOptions): asserts userId is string {
-  if (!isValidUserId(userId)) throw new InvalidUserIdError(userId);
+  checkUserId(userId);
   checkIdempotencyKey(options.idempotencyKey);
+}
+
+/**
+ * Checks a user id a caller hands a hub namespace (`push`, `disconnect`):
+ * the routes check theirs, and a namespace called from code must not log
+ * under an id no route could name.
+ *
+ * @throws {InvalidUserIdError} when `userId` cannot name a user.
+ */
+export function checkUserId(userId: unknown): asserts userId is string {
+  if (!isValidUserId(userId)) throw new InvalidUserIdError(userId);
 }
 
 /** A hub was asked to deliver to another user, but its host reaches no other users' hubs (a `HubHost` without `users`). */

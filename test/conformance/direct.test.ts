@@ -180,6 +180,11 @@ for (const host of hosts) {
       expect(await a.nextJson()).toMatchObject({ type: "error", code: "invalid_frame", message: expect.stringContaining('"data"') });
       a.send(JSON.stringify({ type: "direct", to: bob, data: "x", id: 7 }));
       expect(await a.nextJson()).toMatchObject({ type: "error", code: "invalid_frame", message: expect.stringContaining('"id"') });
+      // Half of a UTF-16 pair is not a character (Deno KV kept "m\ud801" and "m\udc01" as one id, SQLite as two).
+      for (const id of ["m\ud801", "m\udc01"]) {
+        a.send(JSON.stringify({ type: "direct", to: bob, data: "x", id }));
+        expect(await a.nextJson()).toMatchObject({ type: "error", code: "invalid_frame", message: expect.stringContaining("well-formed Unicode") });
+      }
       await expectNothingMore(b, "bob after refused directs");
     });
 

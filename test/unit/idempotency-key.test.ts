@@ -47,8 +47,10 @@ describe("logKey", () => {
 describe("the one rule for a key", () => {
   it("is a string of 1 to MAX_IDEMPOTENCY_KEY_CHARS characters, for every caller", () => {
     expect(MAX_IDEMPOTENCY_KEY_CHARS).toBe(200);
-    for (const key of ["k", "k".repeat(200), "order 42", "é"]) expect(isIdempotencyKeyString(key)).toBe(true);
+    for (const key of ["k", "k".repeat(200), "order 42", "é", "m\ud83d\ude00"]) expect(isIdempotencyKeyString(key)).toBe(true);
     for (const key of ["", "k".repeat(201), 5, { a: 1 }, null, ["k"]]) expect(isIdempotencyKeyString(key)).toBe(false);
+    // A lone surrogate is not a character: Deno KV kept "m\ud801" and "m\udc01" as one key (both U+FFFD), SQLite as two.
+    for (const key of ["m\ud801", "m\udc01", "\ude00m", "m\ud83d"]) expect(isIdempotencyKeyString(key)).toBe(false);
   });
 
   it("the HTTP routes take the same keys in printable ASCII without spaces, as a header carries them", () => {
@@ -58,8 +60,9 @@ describe("the one rule for a key", () => {
 
   it("hub.users.deliver and a push refuse any other key with InvalidIdempotencyKeyError, a RangeError that says what it got", () => {
     expect(() => checkUserDelivery("bob", { idempotencyKey: "" })).toThrow(InvalidIdempotencyKeyError);
-    expect(() => checkUserDelivery("bob", { idempotencyKey: 5 as unknown as string })).toThrow(/^idempotencyKey must be a string of 1 to 200 characters, not a number$/);
+    expect(() => checkUserDelivery("bob", { idempotencyKey: 5 as unknown as string })).toThrow(/^idempotencyKey must be a string of 1 to 200 characters of well-formed Unicode, not a number$/);
     expect(() => checkPush(["x"], { idempotencyKey: "k".repeat(201) })).toThrow(/not 201 characters$/);
+    expect(() => checkPush(["x"], { idempotencyKey: "m\ud801" })).toThrow(/not one with a lone surrogate/);
     expect(new InvalidIdempotencyKeyError(null)).toBeInstanceOf(RangeError);
     expect(() => checkUserDelivery("bob", { idempotencyKey: "m1" })).not.toThrow();
   });

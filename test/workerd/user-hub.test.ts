@@ -4,7 +4,7 @@
 // 1 s heartbeat interval, a 3 s timeout, 4 sockets per user and 1 KiB frames.
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { CloseCode, ErrorCode } from "../../src/index.ts";
+import { CloseCode, ErrorCode, InvalidUserIdError } from "../../src/index.ts";
 import { CloseReason, type ConnectionAttachment, InvalidIdempotencyKeyError, InvalidPushError } from "../../src/host.ts";
 import { durableObjectHubs, type UserHub } from "../../durable-objects/index.ts";
 import { accept, connect, hubOf, tokenFor, upgradeHeaders } from "./hub-client.ts";
@@ -246,12 +246,18 @@ describe("the push RPC method's arguments", () => {
     ["null options", ["x"], null, /^InvalidPushError: a push's options must be an object \(or left out\), not null$/],
     ["options as a string", ["x"], "K1", /^InvalidPushError: a push's options must be an object \(or left out\), not a string$/],
     ["an unknown keyScope", ["x"], { keyScope: "direct" }, /^InvalidPushError: keyScope must be "push" or "fan-out", not "direct"$/],
-    ["a number key", ["x"], { idempotencyKey: 5 }, /^InvalidIdempotencyKeyError: idempotencyKey must be a string of 1 to 200 characters, not a number$/],
+    ["a number key", ["x"], { idempotencyKey: 5 }, /^InvalidIdempotencyKeyError: idempotencyKey must be a string of 1 to 200 characters of well-formed Unicode, not a number$/],
     ["an object key", ["x"], { idempotencyKey: { a: 1 } }, /^InvalidIdempotencyKeyError: .*, not an object$/],
     ["an empty key", ["x"], { idempotencyKey: "" }, /^InvalidIdempotencyKeyError: .*, not 0 characters$/],
     ["a key of 201 characters", ["x"], { idempotencyKey: "k".repeat(201) }, /^InvalidIdempotencyKeyError: .*, not 201 characters$/],
     ["a 1 MB key", ["x"], { idempotencyKey: "k".repeat(1_000_000) }, /^InvalidIdempotencyKeyError: .*, not 1000000 characters$/],
     ["a message with no JSON form", ["fine", 10n], { idempotencyKey: "K" }, /^UnserializablePayloadError: /],
+    ["an undefined message", ["fine", undefined], undefined, /^InvalidPushError: messages\[1\] is undefined: every message needs a JSON value$/],
+    // eslint-disable-next-line no-sparse-arrays
+    ["a sparse array's hole", [, "after"], undefined, /^InvalidPushError: messages\[0\] is undefined/],
+    ["more messages than a push carries", Array.from({ length: 101 }, (_, i) => i), undefined, /^InvalidPushError: a push carries at most 100 messages, not 101$/],
+    ["a misspelt option (no key would be used)", ["x"], { idempotencyKy: "K" }, /^InvalidPushError: a push takes no option "idempotencyKy" \(its options: idempotencyKey, keyScope\)$/],
+    ["a key with a lone surrogate", ["x"], { idempotencyKey: "m\ud801" }, /^InvalidIdempotencyKeyError: .*, not one with a lone surrogate/],
   ])("refuses %s with a named error, and logs nothing", async (_name, messages, options, refusal) => {
     const alice = user("alice");
     expect(await pushIn(alice, messages, options)).toMatch(refusal);
@@ -266,12 +272,13 @@ describe("the push RPC method's arguments", () => {
     expect(await hubOf(alice).push(["real"], { idempotencyKey: "K0" })).toEqual({ seqs: [1], delivered: 0, duplicate: true });
   });
 
-  it("takes a key of 1 and of 200 characters, an explicit keyScope, and a sparse array's hole as null", async () => {
+  it("takes a key of 1 and of 200 characters, an explicit keyScope, 100 messages, and null as a message", async () => {
     const alice = user("alice");
     expect(await hubOf(alice).push(["a"], { idempotencyKey: "k" })).toMatchObject({ seqs: [1], duplicate: false });
     expect(await hubOf(alice).push(["b"], { idempotencyKey: "k".repeat(200), keyScope: "push" })).toMatchObject({ seqs: [2], duplicate: false });
     expect(await hubOf(alice).push(["c"], { idempotencyKey: "k", keyScope: "fan-out" })).toMatchObject({ seqs: [3], duplicate: false });
-    expect(await pushIn(alice, [, "after"])).toMatchObject({ seqs: [4, 5] });
+    expect(await pushIn(alice, [null, "after"])).toMatchObject({ seqs: [4, 5] });
+    expect(await pushIn(user("bulk"), Array.from({ length: 100 }, (_, i) => i))).toMatchObject({ seqs: Array.from({ length: 100 }, (_, i) => i + 1) });
     const client = await connect(alice, {}, "since=3");
     expect(await client.next()).toMatchObject({ seq: 4, data: null });
     expect(await client.next()).toMatchObject({ seq: 5, data: "after" });
@@ -287,6 +294,11 @@ describe("the push RPC method's arguments", () => {
     const hubs = durableObjectHubs(env.USER_HUB);
     await expect(hubs.push(alice, "hello" as unknown as unknown[])).rejects.toBeInstanceOf(InvalidPushError);
     await expect(hubs.push(alice, ["x"], { idempotencyKey: "" })).rejects.toBeInstanceOf(InvalidIdempotencyKeyError);
+    // A user id no route could name is refused too, rather than given a hub of its own.
+    for (const userId of ["a b", "", undefined]) {
+      await expect(hubs.push(userId as string, ["x"])).rejects.toBeInstanceOf(InvalidUserIdError);
+      await expect(hubs.disconnect(userId as string)).rejects.toBeInstanceOf(InvalidUserIdError);
+    }
     expect(await hubs.push(alice, ["x"])).toMatchObject({ seqs: [1] });
   });
 });
