@@ -194,8 +194,8 @@ export class UserHub<Env extends UserHubEnv = UserHubEnv> extends DurableObject<
    * Over RPC a thrown error arrives with the named class's `name` and its
    * message, though not as an instance of the class.
    *
-   * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined.
-   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+   * @throws {InvalidPushError} for arguments that are not a push: not an array of 1 to 100 messages (none undefined), or options other than `idempotencyKey` and `keyScope`.
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters of well-formed Unicode.
    * @throws {UnserializablePayloadError} when a message has no JSON form.
    */
   async push(messages: unknown[], options: PushOptions = {}): Promise<PushResult> {

@@ -50,6 +50,7 @@ export {
   type HeartbeatSettings,
   isLargerThan,
   MAX_FRAME_ID_CHARS,
+  MAX_TIMER_DELAY_MS,
   type MessageFrame,
   parseClientFrame,
   type ParsedFrame,
@@ -108,7 +109,7 @@ export {
   logKey,
   MAX_IDEMPOTENCY_KEY_CHARS,
 } from "./hub/idempotency-key.ts";
-export { checkPush, InvalidPushError } from "./hub/push.ts";
+export { checkPush, InvalidPushError, MAX_PUSH_BATCH } from "./hub/push.ts";
 export { checkDisconnect, InvalidDisconnectOptionsError } from "./hub/disconnect.ts";
 export {
   isUnserializablePayload,
@@ -134,7 +135,7 @@ export { PerMinuteLimit, TokenBucket } from "./hub/token-bucket.ts";
 export { DirectSenderLimits, MAX_DIRECT_SENDERS } from "./hub/direct-sender-limits.ts";
 export { UnackedDeliveries } from "./hub/unacked-deliveries.ts";
 export { UserRateLimits } from "./hub/user-rate-limits.ts";
-export { isIdempotencyKey, MAX_PUSH_BATCH, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";
+export { isIdempotencyKey, MAX_PUSH_BODY_BYTES, pushRoute, type PushRouteOptions, refuseUnlessServerKey } from "./edge/push-route.ts";
 export { disconnectRoute, readDisconnectOptions } from "./edge/disconnect-route.ts";
 export { FrameSchemaError, type SchemaFrameHandler } from "./hub/frame-schema.ts";
 export { ConnectionStateUnserializableError, type ConnectionStateUpdate, MAX_CONNECTION_STATE_BYTES } from "./hub/connection-state.ts";

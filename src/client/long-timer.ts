@@ -5,9 +5,7 @@
  * does not choose: the hub's welcome (`heartbeat.intervalMs`,
  * `heartbeat.timeoutMs`) and the application's options.
  */
-
-/** The longest delay `setTimeout` and `setInterval` honour: 2^31 − 1 ms. */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY_MS } from "../protocol/frames.ts";
 
 /** A pending {@link setLongTimeout} or {@link setLongInterval}. */
 export interface LongTimer {

@@ -2,7 +2,7 @@
  * When to refresh a connection's token in band: early enough before its
  * credentials expire that the hub's answer is back before the hub's 4001.
  */
-import { MAX_TIMER_DELAY_MS } from "./long-timer.ts";
+import { MAX_TIMER_DELAY_MS } from "../protocol/frames.ts";
 
 /** The in-band refresh goes out after this share of the time left on the token… */
 const REFRESH_AT_SHARE = 0.8;

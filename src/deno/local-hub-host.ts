@@ -2,6 +2,7 @@ import {
   type ConnectionAttachment,
   type DeliveryLog,
   type HubHost,
+  MAX_TIMER_DELAY_MS,
   MemoryRevocationWatermarks,
   type PeerHubs,
   type RevocationWatermark,
@@ -27,8 +28,6 @@ export interface LocalHubHostOptions {
 
 const CONNECTING = 0;
 const OPEN = 1;
-/** setTimeout's largest delay; a later wake-up fires early, finds nothing due, and reschedules. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * A {@link HubHost} in memory, for one user's hub in one process: the
@@ -115,6 +114,7 @@ export class LocalHubHost<S extends WritableSocket = WebSocket> implements HubHo
     this.#clearTimer();
     this.#wakeAt = at;
     if (at === null) return;
+    // A later wake-up fires early, finds nothing due, and reschedules.
     const delay = Math.min(Math.max(0, at - this.#now()), MAX_TIMER_DELAY_MS);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

@@ -4,11 +4,10 @@ import { type AuthOptions, findCredentials, isValidUserId, MISSING_CREDENTIALS_C
 import { isUnserializablePayload } from "../protocol/delivery-frame.ts";
 import { isIdempotencyKeyString } from "../hub/idempotency-key.ts";
 import type { HubNamespace } from "../hub/hub-namespace.ts";
+import { MAX_PUSH_BATCH } from "../hub/push.ts";
 import { HttpStatus } from "../protocol/http-status.ts";
 import { readJsonObject } from "./json-body.ts";
 
-export { MAX_PUSH_BATCH } from "../hub/push.ts";
-import { MAX_PUSH_BATCH } from "../hub/push.ts";
 /** The largest push body accepted, in bytes. */
 export const MAX_PUSH_BODY_BYTES = 1024 * 1024;
 

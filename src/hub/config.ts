@@ -2,7 +2,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from "./retention.ts";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
 import { DEFAULT_HEARTBEAT_SWEEP_MS } from "./zombie-sweep.ts";
 import { DEFAULT_TICKET_TTL_MS } from "./ticket.ts";
-import type { HeartbeatSettings } from "../protocol/frames.ts";
+import { type HeartbeatSettings, MAX_TIMER_DELAY_MS } from "../protocol/frames.ts";
 import type { SocketRateSettings } from "./socket-rate-limit.ts";
 
 /** A configuration value that cannot be used, named so that a deployer can fix it. */
@@ -98,14 +98,14 @@ export function readHubConfig(vars: Readonly<Record<string, unknown>>): HubConfi
   // works, and a longer interval lengthens the timeout. Pings no rarer than the default's keep proxies' idle timers
   // happy, and a timeout is never shortened unless asked for.
   const ratio = DEFAULT_CONFIG.heartbeat.timeoutMs / DEFAULT_CONFIG.heartbeat.intervalMs;
-  const givenTimeout = positiveInteger(vars, "HEARTBEAT_TIMEOUT_MS", 0, MAX_TIMER_MS);
+  const givenTimeout = positiveInteger(vars, "HEARTBEAT_TIMEOUT_MS", 0, MAX_TIMER_DELAY_MS);
   const intervalMs = positiveInteger(
     vars,
     "HEARTBEAT_INTERVAL_MS",
     givenTimeout > 0 ? Math.max(1, Math.min(DEFAULT_CONFIG.heartbeat.intervalMs, Math.floor(givenTimeout / ratio))) : DEFAULT_CONFIG.heartbeat.intervalMs,
-    MAX_TIMER_MS,
+    MAX_TIMER_DELAY_MS,
   );
-  const timeoutMs = givenTimeout > 0 ? givenTimeout : Math.min(MAX_TIMER_MS, Math.max(DEFAULT_CONFIG.heartbeat.timeoutMs, Math.ceil(intervalMs * ratio)));
+  const timeoutMs = givenTimeout > 0 ? givenTimeout : Math.min(MAX_TIMER_DELAY_MS, Math.max(DEFAULT_CONFIG.heartbeat.timeoutMs, Math.ceil(intervalMs * ratio)));
   if (timeoutMs <= intervalMs) {
     throw new ConfigError("HEARTBEAT_TIMEOUT_MS", `must be longer than HEARTBEAT_INTERVAL_MS (${intervalMs}), got ${timeoutMs}`);
   }
@@ -157,13 +157,6 @@ export function readList(vars: Readonly<Record<string, unknown>>, name: string):
   if (typeof value !== "string") throw new ConfigError(name, "must be a comma-separated string");
   return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
-
-/**
- * The longest heartbeat setting: clients time pings and silence with
- * `setTimeout`, whose delay is a signed 32-bit count of milliseconds (a
- * longer one fires at once in browsers and Node).
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function positiveInteger(vars: Readonly<Record<string, unknown>>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = vars[name];

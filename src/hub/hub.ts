@@ -364,16 +364,15 @@ export class Hub<S extends WritableSocket = WritableSocket> {
    * The arguments are checked first (over RPC they are whatever the caller
    * sent): a refused push logs nothing and uses up no key.
    *
-   * @throws {InvalidPushError} when `messages` is not a non-empty array, or `options` is neither an object nor undefined, or `keyScope` is unknown.
-   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+   * @throws {InvalidPushError} for arguments that are not a push (see `checkPush`).
+   * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters of well-formed Unicode.
    * @throws {UnserializablePayloadError} when a message has no JSON form.
    */
   async push(messages: readonly unknown[], options: PushOptions = {}): Promise<PushResult> {
     checkPush(messages, options);
     await this.#stale.sweep();
     const key = options.idempotencyKey === undefined ? undefined : logKey({ kind: options.keyScope ?? "push" }, options.idempotencyKey);
-    // Array.from, not map: a hole in a sparse array is a message too (null, as undefined is).
-    const { seqs, delivered, duplicate } = await this.#fanOut.deliver(Array.from(messages, (data) => ({ data })), key);
+    const { seqs, delivered, duplicate } = await this.#fanOut.deliver(messages.map((data) => ({ data })), key);
     return { seqs, delivered, duplicate };
   }
 

@@ -62,7 +62,7 @@ export class InvalidPushError extends TypeError {
  * is made, before anything is logged (`UnserializablePayloadError`).
  *
  * @throws {InvalidPushError} when `messages` is not an array of 1 to {@link MAX_PUSH_BATCH} messages (none undefined), or `options` is neither an object nor undefined, has a field other than `idempotencyKey` and `keyScope`, or a `keyScope` other than "push" or "fan-out".
- * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters.
+ * @throws {InvalidIdempotencyKeyError} (a RangeError) when `idempotencyKey` is not a string of 1 to 200 characters of well-formed Unicode.
  */
 export function checkPush(messages: unknown, options: unknown): asserts messages is readonly unknown[] {
   if (!Array.isArray(messages)) throw new InvalidPushError(`a push needs an array of messages, not ${kindOf(messages)}`);

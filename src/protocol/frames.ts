@@ -42,6 +42,14 @@ export const ErrorCode = {
 /** One of the values of {@link ErrorCode}. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * The longest delay `setTimeout` and `setInterval` honour: 2^31 − 1 ms
+ * (about 24.8 days); a longer one fires at once in browsers and Node. A
+ * heartbeat setting may not pass it (clients time both with timers), and
+ * every timer of userhub's own that waits longer waits in steps.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /** Heartbeat settings, announced in the welcome frame. */
 export interface HeartbeatSettings {
   /** How often the client should send `ping`. */

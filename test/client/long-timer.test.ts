@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_TIMER_DELAY_MS, setLongInterval, setLongTimeout } from "../../src/client/long-timer.ts";
+import { setLongInterval, setLongTimeout } from "../../src/client/long-timer.ts";
+import { MAX_TIMER_DELAY_MS } from "../../src/protocol/frames.ts";
 
 beforeEach(() => {
   vi.useFakeTimers();
