@@ -594,18 +594,16 @@ export class UserhubClient<ServerData = unknown, ClientFrames extends TypedFrame
     if (socket === null || !this.#flushing()) return;
     const max = this.#maxMessageBytes();
     try {
-      for (let text = this.#queue.peek(); text !== undefined; text = this.#queue.peek()) {
+      this.#queue.drain((text) => {
         if (max !== null && isLargerThan(text, max)) {
-          // The hub would close the socket with 1009 and lose everything written after it: drop this one, tell the app.
-          this.#queue.shift();
+          // The hub would close the socket with 1009 and lose everything written after it: this one is dropped (drain
+          // takes it off), and the app told. An "error" listener may close the client (the queue is then empty, and
+          // drain ends) or send (queued behind the rest).
           this.#emit("error", new MessageTooLargeError({ messageBytes: frameBytes(text), maxMessageBytes: max, frame: text }));
-          // An "error" listener may have closed the client (the queue is then empty) or sent (queued behind the rest).
-          if (socket !== this.#socket || !this.#flushing()) return;
-          continue;
+          return;
         }
         socket.send(text);
-        this.#queue.shift();
-      }
+      });
     } catch (error) {
       // What did not go out stays queued, in order, for the next connection.
       this.#emit("error", error instanceof Error ? error : new Error(String(error)));
