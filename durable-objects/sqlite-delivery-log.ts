@@ -200,8 +200,8 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.#tell(at);
     if (idempotencyKey !== undefined) {
       this.#ensureKeys();
-      const seen = this.#sql.exec<{ seqs: string; at: number }>("SELECT seqs, at FROM userhub_idempotency WHERE key = ?", idempotencyKey).toArray()[0];
-      if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: JSON.parse(seen.seqs) as number[], deliveries: [], duplicate: true };
+      const seqs = this.#seqsOf(idempotencyKey, at);
+      if (seqs) return { seqs, deliveries: [], duplicate: true };
     }
     const deliveries: Delivery[] = [];
     const ring = this.#ring;
@@ -299,14 +299,18 @@ export class SqliteDeliveryLog implements DeliveryLog {
   }
 
   async remembered(idempotencyKey: string, now: number): Promise<readonly number[] | null> {
-    let seen: { seqs: string; at: number } | undefined;
     try {
-      seen = this.#sql.exec<{ seqs: string; at: number }>("SELECT seqs, at FROM userhub_idempotency WHERE key = ?", idempotencyKey).toArray()[0];
+      return this.#seqsOf(idempotencyKey, now);
     } catch (error) {
       // A log that never took a key has no table for them: a read does not make one.
       if (String(error).includes("no such table")) return null;
       throw error;
     }
+  }
+
+  /** The seqs `idempotencyKey` was given, if it is still remembered at `now`; null if not. Throws when no key was ever taken (no table). */
+  #seqsOf(idempotencyKey: string, now: number): number[] | null {
+    const seen = this.#sql.exec<{ seqs: string; at: number }>("SELECT seqs, at FROM userhub_idempotency WHERE key = ?", idempotencyKey).toArray()[0];
     return seen && isKeyRemembered(this.#retention, seen.at, now) ? (JSON.parse(seen.seqs) as number[]) : null;
   }
 

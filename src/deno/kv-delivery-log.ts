@@ -118,10 +118,8 @@ export class KvDeliveryLog implements DeliveryLog {
     return this.#serial(async () => {
       this.#tell(at);
       const meta = await this.#state();
-      if (idempotencyKey !== undefined) {
-        const seen = await this.#kv.get<{ seqs: number[]; at: number }>([...this.#root, "key", idempotencyKey]);
-        if (seen.value && isKeyRemembered(this.#retention, seen.value.at, at)) return { seqs: seen.value.seqs, deliveries: [], duplicate: true };
-      }
+      const seen = idempotencyKey === undefined ? null : await this.#seqsOf(idempotencyKey, at);
+      if (seen) return { seqs: seen, deliveries: [], duplicate: true };
       const deliveries = entries.map((entry, i) => newDelivery(meta.seq + 1 + i, at, entry.data, entry));
       const writes: [Deno.KvKey, unknown][] = [];
       let end = endOf(meta);
@@ -204,10 +202,13 @@ export class KvDeliveryLog implements DeliveryLog {
   }
 
   remembered(idempotencyKey: string, now: number): Promise<readonly number[] | null> {
-    return this.#serial(async () => {
-      const seen = await this.#kv.get<{ seqs: number[]; at: number }>([...this.#root, "key", idempotencyKey]);
-      return seen.value && isKeyRemembered(this.#retention, seen.value.at, now) ? seen.value.seqs : null;
-    });
+    return this.#serial(() => this.#seqsOf(idempotencyKey, now));
+  }
+
+  /** The seqs `idempotencyKey` was given, if it is still remembered at `now`; null if not. */
+  async #seqsOf(idempotencyKey: string, now: number): Promise<number[] | null> {
+    const seen = await this.#kv.get<{ seqs: number[]; at: number }>([...this.#root, "key", idempotencyKey]);
+    return seen.value && isKeyRemembered(this.#retention, seen.value.at, now) ? seen.value.seqs : null;
   }
 
   /** Runs `work` after every earlier call, so appends and prunes never interleave. */

@@ -159,10 +159,8 @@ export class MemoryDeliveryLog implements DeliveryLog {
 
   async append(entries: readonly NewDelivery[], at: number, idempotencyKey?: string): Promise<AppendResult> {
     this.#tell(at);
-    if (idempotencyKey !== undefined) {
-      const seen = this.#keys.get(idempotencyKey);
-      if (seen && isKeyRemembered(this.#retention, seen.at, at)) return { seqs: seen.seqs, deliveries: [], duplicate: true };
-    }
+    const seen = idempotencyKey === undefined ? null : this.#seqsOf(idempotencyKey, at);
+    if (seen) return { seqs: seen, deliveries: [], duplicate: true };
     const deliveries = entries.map((entry) => newDelivery(++this.#seq, at, entry.data, entry));
     for (const [i, delivery] of deliveries.entries()) {
       const json = entries[i]!.json;
@@ -194,6 +192,11 @@ export class MemoryDeliveryLog implements DeliveryLog {
   }
 
   async remembered(idempotencyKey: string, now: number): Promise<readonly number[] | null> {
+    return this.#seqsOf(idempotencyKey, now);
+  }
+
+  /** The seqs `idempotencyKey` was given, if it is still remembered at `now`; null if not. */
+  #seqsOf(idempotencyKey: string, now: number): number[] | null {
     const seen = this.#keys.get(idempotencyKey);
     return seen && isKeyRemembered(this.#retention, seen.at, now) ? seen.seqs : null;
   }
